@@ -1,0 +1,37 @@
+# ClaimFlow: the two commands a fresh machine needs are `make run` and `make test`.
+# Both install uv (pinned, into .tools/) and the locked workspace first; nothing else is assumed.
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+PYTHON ?= python3
+
+.PHONY: run test lint typecheck pytest sync contract clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+sync: $(UV)
+	$(UV) sync --frozen
+
+run: sync  ## The main job: embedded broker + every service and worker on SQLite (Ctrl-C stops).
+	$(UV) run claimflow up
+
+test: sync lint typecheck pytest  ## Lint, type-check and run every test against real broker and databases.
+
+lint: sync
+	$(UV) run ruff format --check .
+	$(UV) run ruff check .
+
+typecheck: sync
+	$(UV) run mypy
+
+pytest: sync
+	$(UV) run pytest
+
+contract: sync  ## Regenerate the committed event schemas and AsyncAPI document.
+	$(UV) run claimflow events schemas --write
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache

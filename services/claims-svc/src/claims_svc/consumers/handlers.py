@@ -1,0 +1,46 @@
+"""claims-svc event handlers."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlmodel import col
+
+from claimflow_events import EncounterCoded
+from claimflow_kit.consumer import EventContext, Subscription
+from claims_svc.adapters.repositories import ClaimRepository
+from claims_svc.adapters.tables import Claim
+
+
+async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> None:
+    """Start a draft claim for the coded encounter version (one claim per version)."""
+    repository = ClaimRepository(context.session, context.tenant_id)
+    existing = await repository.find(
+        col(Claim.encounter_id) == event.encounter_id, col(Claim.encounter_version) == event.encounter_version
+    )
+    if existing is not None:
+        return
+    repository.add(
+        Claim(
+            id=f"clm_{uuid.uuid4().hex}",
+            tenant_id=context.tenant_id,
+            encounter_id=event.encounter_id,
+            encounter_version=event.encounter_version,
+            practice_id=event.practice_id,
+            patient_id=event.patient_id,
+            payer_id=event.payer_id,
+            claim_kind=event.claim_kind.value,
+            date_of_service=event.date_of_service,
+            status="draft",
+            total_charge=sum((line.charge or Decimal(0) for line in event.service_lines), Decimal(0)),
+            diagnosis_codes=list(event.diagnosis_codes),
+            service_lines=[line.model_dump(mode="json") for line in event.service_lines],
+            correlation_id=context.envelope.correlationid,
+        )
+    )
+
+
+def subscriptions() -> list[Subscription]:
+    """What the claims worker consumes."""
+    return [Subscription("claim-builder", {EncounterCoded: on_encounter_coded})]

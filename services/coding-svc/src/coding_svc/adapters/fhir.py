@@ -1,0 +1,248 @@
+"""FHIR R4 intake: a Bundle of Encounter, Patient, Coverage, Condition and Procedure/ChargeItem → EncounterIn.
+
+Parsed with the R4B models of fhir.resources, which accept R4 (4.0.1) JSON for these resources. The
+mapping follows US Core conventions: ICD-10-CM codings on Condition.code, CPT/HCPCS codings on
+Procedure.code or ChargeItem.code, NPIs as identifiers with the us-npi system, Encounter.diagnosis
+ranks for the order of diagnoses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.chargeitem import ChargeItem
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.coverage import Coverage
+from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.identifier import Identifier
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.reference import Reference
+from pydantic import ValidationError
+
+from claimflow_kit.errors import InvalidInput
+from coding_svc.api.schemas import EncounterIn, PatientIn, ServiceLineIn
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CPT = "http://www.ama-assn.org/go/cpt"
+HCPCS = {"https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "urn:oid:2.16.840.1.113883.6.285"}
+NPI = "http://hl7.org/fhir/sid/us-npi"
+PLACE_OF_SERVICE = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
+MODIFIER_EXTENSION = "https://claimflow.dev/fhir/StructureDefinition/procedure-modifier"
+PRACTICE_SYSTEM = "urn:claimflow:practice"
+POS_BY_ENCOUNTER_CLASS = {"AMB": "11", "EMER": "23", "IMP": "21", "HH": "12", "VR": "10", "OBSENC": "22"}
+GENDER = {"female": "F", "male": "M"}
+
+
+def _codes(concept: CodeableConcept | None, systems: Iterable[str]) -> list[str]:
+    wanted = set(systems)
+    return [c.code for c in (concept.coding or []) if concept and c.system in wanted and c.code] if concept else []
+
+
+def _identifier(identifiers: Iterable[Identifier] | None, system: str) -> str | None:
+    return next((i.value for i in identifiers or () if i.system == system and i.value), None)
+
+
+def _ref_id(reference: Reference | None) -> str | None:
+    if reference is None or not reference.reference:
+        return None
+    return str(reference.reference).rsplit("/", 1)[-1].removeprefix("urn:uuid:")
+
+
+def _as_date(value: Any, where: str) -> date:
+    if value is None:
+        raise InvalidInput(f"{where} is required")
+    if isinstance(value, datetime):
+        return value.date()  # the date in the encounter's own time zone
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+class FhirEncounterBundle:
+    """The resources of one encounter bundle, indexed by type and id."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        if document.get("resourceType") != "Bundle":
+            raise InvalidInput("expected a FHIR Bundle (resourceType 'Bundle')")
+        try:
+            bundle = Bundle.model_validate(document)
+        except ValidationError as exc:
+            raise InvalidInput(f"invalid FHIR R4 bundle: {exc.error_count()} error(s): {_first_error(exc)}") from None
+        self.resources: list[Any] = [e.resource for e in bundle.entry or [] if e.resource is not None]
+        self.by_id = {f"{type(r).__name__}/{r.id}": r for r in self.resources if getattr(r, "id", None)} | {
+            str(e.fullUrl): e.resource for e in bundle.entry or [] if e.fullUrl and e.resource is not None
+        }
+
+    def of_type(self, kind: type[Any]) -> list[Any]:
+        """Resources of one type, in bundle order."""
+        return [r for r in self.resources if isinstance(r, kind)]
+
+    def one(self, kind: type[Any]) -> Any:
+        """The single resource of a type; a clear error when missing or repeated."""
+        found = self.of_type(kind)
+        if len(found) != 1:
+            raise InvalidInput(f"the bundle must contain exactly one {kind.__name__} (found {len(found)})")
+        return found[0]
+
+    def resolve(self, reference: Reference | None) -> Any:
+        """The bundle resource a reference points at, or None."""
+        if reference is None or not reference.reference:
+            return None
+        text = str(reference.reference)
+        return self.by_id.get(text) or self.by_id.get(text.rsplit("/", 2)[-2] + "/" + text.rsplit("/", 1)[-1])
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+
+
+def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, str]) -> EncounterIn:
+    """Map an encounter bundle to the intake document; ``practices_by_npi`` maps billing NPIs to practices."""
+    bundle = FhirEncounterBundle(document)
+    encounter: Encounter = bundle.one(Encounter)
+    patient: Patient = bundle.one(Patient)
+    coverage: Coverage | None = next(iter(bundle.of_type(Coverage)), None)
+
+    billing_npi = None
+    practice_id = None
+    provider = encounter.serviceProvider
+    if provider is not None and provider.identifier is not None:
+        if provider.identifier.system == NPI:
+            billing_npi = provider.identifier.value
+        elif provider.identifier.system == PRACTICE_SYSTEM:
+            practice_id = provider.identifier.value
+    if billing_npi and not practice_id:
+        practice_id = practices_by_npi.get(billing_npi)
+    if not practice_id:
+        raise InvalidInput("Encounter.serviceProvider must identify a practice of this tenant (us-npi identifier)")
+    if not billing_npi:
+        billing_npi = next((npi for npi, pid in practices_by_npi.items() if pid == practice_id), None)
+    rendering_npi = next(
+        (
+            p.individual.identifier.value
+            for p in encounter.participant or []
+            if p.individual is not None
+            and p.individual.identifier is not None
+            and p.individual.identifier.system == NPI
+        ),
+        billing_npi,
+    )
+
+    identifiers = [i.value for i in encounter.identifier or [] if i.value]
+    ehr_encounter_id = identifiers[0] if identifiers else encounter.id
+    if not ehr_encounter_id:
+        raise InvalidInput("Encounter.id or Encounter.identifier is required (the EHR's encounter id)")
+    if encounter.period is None:
+        raise InvalidInput("Encounter.period.start is required (date of service)")
+    start = _as_date(encounter.period.start, "Encounter.period.start")
+    end = _as_date(encounter.period.end, "Encounter.period.end") if encounter.period.end else None
+
+    diagnoses = _diagnoses(bundle, encounter)
+    lines = _lines(bundle, len(diagnoses))
+    names = patient.name or []
+    name = names[0] if names else None
+    if name is None or not name.family or not name.given:
+        raise InvalidInput("Patient.name with family and given names is required")
+    if patient.birthDate is None:
+        raise InvalidInput("Patient.birthDate is required")
+    try:
+        return EncounterIn(
+            practice_id=practice_id,
+            ehr_encounter_id=str(ehr_encounter_id),
+            patient=PatientIn(
+                ehr_patient_id=patient.id or next((i.value for i in patient.identifier or [] if i.value), ""),
+                first_name=name.given[0],
+                last_name=name.family,
+                birth_date=patient.birthDate,
+                sex=GENDER.get(patient.gender or "", "U"),
+                member_id=coverage.subscriberId if coverage else None,
+            ),
+            payer_id=_payer_id(bundle, coverage),
+            date_of_service=start,
+            date_of_service_to=end if end and end != start else None,
+            place_of_service=_place_of_service(encounter),
+            rendering_provider_npi=rendering_npi or "",
+            billing_provider_npi=billing_npi or "",
+            diagnoses=diagnoses,
+            lines=lines,
+            clinical_note=_narrative(encounter),
+        )
+    except ValidationError as exc:
+        raise InvalidInput(f"the bundle maps to an invalid encounter: {_first_error(exc)}") from None
+
+
+def _diagnoses(bundle: FhirEncounterBundle, encounter: Encounter) -> list[str]:
+    ranked = sorted(encounter.diagnosis or [], key=lambda d: d.rank or 99)
+    conditions: list[Condition] = [c for d in ranked if isinstance(c := bundle.resolve(d.condition), Condition)]
+    if not conditions:
+        conditions = bundle.of_type(Condition)
+    codes = []
+    for condition in conditions:
+        found = _codes(condition.code, [ICD10CM])
+        if not found:
+            raise InvalidInput(f"Condition/{condition.id} has no ICD-10-CM coding ({ICD10CM})")
+        codes.append(found[0])
+    return codes
+
+
+def _lines(bundle: FhirEncounterBundle, diagnosis_count: int) -> list[ServiceLineIn]:
+    pointers = list(range(1, min(diagnosis_count, 4) + 1))
+    lines: list[ServiceLineIn] = []
+    for resource in [*bundle.of_type(ChargeItem), *bundle.of_type(Procedure)]:
+        codes = _codes(resource.code, [CPT, *HCPCS])
+        if not codes:
+            raise InvalidInput(f"{type(resource).__name__}/{resource.id} has no CPT or HCPCS coding")
+        if isinstance(resource, Procedure) and any(line.procedure_code == codes[0] for line in lines):
+            continue  # the ChargeItem for this procedure already made the line
+        modifiers = [e.valueCode for e in resource.extension or [] if e.url == MODIFIER_EXTENSION and e.valueCode]
+        units = Decimal(1)
+        charge = None
+        if isinstance(resource, ChargeItem):
+            if resource.quantity is not None and resource.quantity.value is not None:
+                units = Decimal(str(resource.quantity.value))
+            if resource.priceOverride is not None and resource.priceOverride.value is not None:
+                charge = Decimal(str(resource.priceOverride.value))
+        lines.append(
+            ServiceLineIn(
+                procedure_code=codes[0], modifiers=modifiers, units=units, diagnosis_pointers=pointers, charge=charge
+            )
+        )
+    return lines
+
+
+def _payer_id(bundle: FhirEncounterBundle, coverage: Coverage | None) -> str | None:
+    if coverage is None:
+        return None
+    for payor in coverage.payor or []:
+        if payor.identifier is not None and payor.identifier.value:
+            return str(payor.identifier.value)
+        organization = bundle.resolve(payor)
+        if organization is not None and getattr(organization, "identifier", None):
+            return str(organization.identifier[0].value)
+    return None
+
+
+def _place_of_service(encounter: Encounter) -> str:
+    concepts = [*(encounter.type or []), encounter.serviceType]
+    for location in encounter.location or []:
+        concepts.append(location.physicalType)
+    for concept in concepts:
+        codes = _codes(concept, [PLACE_OF_SERVICE])
+        if codes:
+            return codes[0]
+    encounter_class = encounter.class_fhir.code if encounter.class_fhir is not None else None
+    return POS_BY_ENCOUNTER_CLASS.get(encounter_class or "", "11")
+
+
+def _narrative(encounter: Encounter) -> str | None:
+    if encounter.text is None or not encounter.text.div:
+        return None
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(encounter.text.div))).strip() or None

@@ -1,0 +1,113 @@
+"""HTTP routes of coding-svc: thin adapters from requests to the service handlers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response, status
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
+from claimflow_kit.audit import AuditAction, audit
+from claimflow_kit.auth import Principal, require_roles
+from claimflow_kit.directory import Directory, Practice, Role
+from claimflow_kit.errors import NotFound
+from coding_svc.adapters.fhir import encounter_from_bundle
+from coding_svc.adapters.repositories import EncounterRepository
+from coding_svc.adapters.tables import Encounter
+from coding_svc.api.deps import edits
+from coding_svc.api.schemas import EncounterIn, EncounterOut
+from coding_svc.service.intake import receive_encounter
+
+router = APIRouter(prefix="/v1", tags=["encounters"])
+
+
+def _out(encounter: Encounter) -> EncounterOut:
+    return EncounterOut.model_validate(encounter, from_attributes=True)
+
+
+@router.post(
+    "/encounters",
+    response_model=EncounterOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The same encounter was already received; nothing changed."}},
+)
+async def post_encounter(
+    body: EncounterIn,
+    response: Response,
+    session: SessionDep,
+    context: ContextDep,
+    principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION)],
+) -> EncounterOut:
+    """Receive an encounter from an EHR (idempotent on ``ehr_encounter_id``; changes make a new version)."""
+    return await _receive(body, response, session, context, principal)
+
+
+@router.post(
+    "/fhir/encounter-bundles",
+    response_model=EncounterOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The same encounter was already received; nothing changed."}},
+)
+async def post_fhir_bundle(
+    bundle: Annotated[
+        dict[str, Any],
+        Body(description="FHIR R4 Bundle: Encounter, Patient, Coverage, Condition, Procedure and/or ChargeItem."),
+    ],
+    response: Response,
+    session: SessionDep,
+    context: ContextDep,
+    principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION)],
+) -> EncounterOut:
+    """Receive an encounter as a FHIR R4 Bundle; the practice is found by the serviceProvider's NPI."""
+    practices = await _practices(context, principal)
+    document = encounter_from_bundle(bundle, {p.npi: p.id for p in practices})
+    return await _receive(document, response, session, context, principal)
+
+
+async def _practices(context: ServiceContext, principal: Principal) -> list[Practice]:
+    async with context.directory.transaction() as directory_session:
+        return await Directory(directory_session).practices(principal.tenant_id)
+
+
+async def _receive(
+    body: EncounterIn, response: Response, session: AsyncSession, context: ServiceContext, principal: Principal
+) -> EncounterOut:
+    if body.practice_id not in {p.id for p in await _practices(context, principal)}:
+        raise NotFound("Practice", body.practice_id)
+    encounter, created = await receive_encounter(session, context.outbox, principal, body, edits(context))
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _out(encounter)
+
+
+@router.get("/encounters/{encounter_id}", response_model=EncounterOut)
+async def get_encounter(
+    encounter_id: str,
+    session: SessionDep,
+    principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION, Role.CODER, Role.BILLER)],
+) -> EncounterOut:
+    """One encounter (an audited read of patient data)."""
+    encounter = await EncounterRepository(session, principal.tenant_id).get(encounter_id)
+    audit(session, principal, AuditAction.READ, "Encounter", encounter.id, patient_id=encounter.patient_id)
+    return _out(encounter)
+
+
+@router.get("/encounters", response_model=list[EncounterOut])
+async def list_encounters(
+    session: SessionDep,
+    principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION, Role.CODER, Role.BILLER)],
+    practice_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[EncounterOut]:
+    """The tenant's current encounters, newest first (each listed patient's read is audited)."""
+    conditions: list[ColumnElement[bool]] = [col(Encounter.is_current).is_(True)]
+    if practice_id:
+        conditions.append(col(Encounter.practice_id) == practice_id)
+    encounters = await EncounterRepository(session, principal.tenant_id).list(*conditions, limit=limit, offset=offset)
+    for encounter in encounters:
+        audit(session, principal, AuditAction.READ, "Encounter", encounter.id, patient_id=encounter.patient_id)
+    return [_out(e) for e in encounters]

@@ -1,0 +1,78 @@
+"""Pieces shared by intake and the work queue: statuses, derived ids, and the encounter-coded event."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_events import EncounterCoded, ServiceLine
+from claimflow_kit.context import correlation_id_var
+from claimflow_kit.outbox import Outbox
+from coding_svc.adapters.tables import Encounter
+from coding_svc.api.schemas import EncounterIn
+
+
+class EncounterStatus:
+    """Where an encounter is in coding."""
+
+    RECEIVED = "received"
+    CODED = "coded"
+    REVIEW_REQUIRED = "review-required"
+    SUPERSEDED = "superseded"
+
+
+def patient_reference(tenant_id: str, practice_id: str, ehr_patient_id: str) -> str:
+    """Stable ClaimFlow patient id derived from the EHR's id (no demographics in it)."""
+    digest = hashlib.sha256(f"{tenant_id}|{practice_id}|{ehr_patient_id}".encode()).hexdigest()
+    return f"pat_{digest[:24]}"
+
+
+def encounter_correlation_id(tenant_id: str, practice_id: str, ehr_encounter_id: str) -> str:
+    """One correlation id per EHR encounter, shared by all its versions and every event of its cycle."""
+    digest = hashlib.sha256(f"{tenant_id}|{practice_id}|{ehr_encounter_id}".encode()).hexdigest()
+    return f"cor_{digest[:24]}"
+
+
+def service_lines(document: EncounterIn) -> tuple[ServiceLine, ...]:
+    return tuple(
+        ServiceLine(
+            line_number=number,
+            procedure_code=line.procedure_code,
+            modifiers=tuple(line.modifiers),
+            units=line.units,
+            diagnosis_pointers=tuple(line.diagnosis_pointers),
+            charge=line.charge,
+        )
+        for number, line in enumerate(document.lines, start=1)
+    )
+
+
+def publish_coded(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, encounter: Encounter, document: EncounterIn, coded_by: str
+) -> None:
+    """Stage encounter-coded for an encounter whose codes are final."""
+    outbox.add(
+        session,
+        EncounterCoded(
+            encounter_id=encounter.id,
+            encounter_version=encounter.version,
+            practice_id=encounter.practice_id,
+            patient_id=encounter.patient_id,
+            payer_id=encounter.payer_id,
+            date_of_service=document.date_of_service,
+            date_of_service_to=document.date_of_service_to,
+            place_of_service=document.place_of_service,
+            claim_kind=document.claim_kind,
+            rendering_provider_npi=document.rendering_provider_npi,
+            billing_provider_npi=document.billing_provider_npi,
+            diagnosis_codes=tuple(document.diagnoses),
+            service_lines=service_lines(document),
+            coded_by=coded_by,
+            coded_at=datetime.now(UTC),
+        ),
+        tenant_id=tenant_id,
+        correlation_id=encounter_correlation_id(tenant_id, encounter.practice_id, encounter.ehr_encounter_id),
+        causation_id=correlation_id_var.get(),
+    )

@@ -1,0 +1,95 @@
+"""Encounter intake and coding finalization: the handlers HTTP routes (and later consumers) call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_events import EncounterReceived
+from claimflow_kit.audit import AuditAction, audit
+from claimflow_kit.auth import Principal
+from claimflow_kit.context import correlation_id_var
+from claimflow_kit.errors import InvalidInput
+from claimflow_kit.outbox import Outbox
+from claimflow_kit.tables import utcnow
+from coding_svc.adapters.repositories import EncounterRepository
+from coding_svc.adapters.tables import Encounter
+from coding_svc.api.schemas import EncounterIn
+from coding_svc.service.common import (
+    EncounterStatus,
+    encounter_correlation_id,
+    patient_reference,
+    service_lines,
+)
+from coding_svc.service.edits import EditEngine
+from coding_svc.service.review import code_or_queue, supersede_work_item
+
+
+async def receive_encounter(
+    session: AsyncSession, outbox: Outbox, principal: Principal, document: EncounterIn, edits: EditEngine
+) -> tuple[Encounter, bool]:
+    """Store an EHR encounter, announce it and run the coding edits; returns (encounter, created).
+
+    The same document sent again returns the stored version unchanged; a changed document under the same
+    EHR encounter id becomes a new version that supersedes the previous one (and its open work item).
+    A clean encounter is coded at once; one with errors goes to the coder work queue.
+    """
+    if document.date_of_service_to and document.date_of_service_to < document.date_of_service:
+        raise InvalidInput("date_of_service_to is before date_of_service")
+    repository = EncounterRepository(session, principal.tenant_id)
+    body = document.model_dump(mode="json")
+    content_sha256 = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    previous = await repository.current(document.practice_id, document.ehr_encounter_id)
+    if previous is not None and previous.content_sha256 == content_sha256:
+        return previous, False
+    if previous is not None:
+        previous.is_current = False
+        previous.status = EncounterStatus.SUPERSEDED
+        previous.updated_at = utcnow()
+        repository.add(previous)
+        await supersede_work_item(session, principal.tenant_id, previous.id)
+        await session.flush()
+    patient_id = patient_reference(principal.tenant_id, document.practice_id, document.patient.ehr_patient_id)
+    encounter = repository.add(
+        Encounter(
+            id=f"enc_{uuid.uuid4().hex}",
+            tenant_id=principal.tenant_id,
+            practice_id=document.practice_id,
+            ehr_encounter_id=document.ehr_encounter_id,
+            version=(previous.version + 1) if previous else 1,
+            content_sha256=content_sha256,
+            patient_id=patient_id,
+            payer_id=document.payer_id,
+            date_of_service=document.date_of_service,
+            status=EncounterStatus.RECEIVED,
+            document=body,
+        )
+    )
+    audit(session, principal, AuditAction.CREATE, "Encounter", encounter.id, patient_id=patient_id)
+    outbox.add(
+        session,
+        EncounterReceived(
+            encounter_id=encounter.id,
+            encounter_version=encounter.version,
+            practice_id=document.practice_id,
+            ehr_encounter_id=document.ehr_encounter_id,
+            patient_id=patient_id,
+            payer_id=document.payer_id,
+            date_of_service=document.date_of_service,
+            date_of_service_to=document.date_of_service_to,
+            place_of_service=document.place_of_service,
+            claim_kind=document.claim_kind,
+            rendering_provider_npi=document.rendering_provider_npi,
+            billing_provider_npi=document.billing_provider_npi,
+            diagnosis_codes=tuple(document.diagnoses),
+            service_lines=service_lines(document),
+        ),
+        tenant_id=principal.tenant_id,
+        correlation_id=encounter_correlation_id(principal.tenant_id, document.practice_id, document.ehr_encounter_id),
+        causation_id=correlation_id_var.get(),
+    )
+    await code_or_queue(session, outbox, principal, encounter, document, edits.evaluate(document))
+    return encounter, True

@@ -1,0 +1,180 @@
+"""FHIR R4 encounter bundles, as EHRs send them, become the same encounters as the JSON intake."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import pytest
+
+from claimflow.testing import Stack, json_list
+from claimflow_kit.directory import Role
+from claimflow_kit.testing import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def r4_bundle(encounter_id: str) -> dict[str, Any]:
+    """An R4 (4.0.1) collection bundle: class is a single Coding, as in R4 (R5 made it a list)."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:pat-1",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "pat-1",
+                    "name": [{"family": "Okafor", "given": ["Chidi"]}],
+                    "gender": "male",
+                    "birthDate": "1972-05-30",
+                },
+            },
+            {
+                "resource": {
+                    "resourceType": "Coverage",
+                    "id": "cov-1",
+                    "status": "active",
+                    "subscriberId": "ZZ9988776",
+                    "beneficiary": {"reference": "Patient/pat-1"},
+                    "payor": [{"identifier": {"value": "60054"}}],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Encounter",
+                    "id": encounter_id,
+                    "status": "finished",
+                    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                    "subject": {"reference": "Patient/pat-1"},
+                    "period": {"start": "2026-11-03T09:00:00-05:00", "end": "2026-11-03T09:30:00-05:00"},
+                    "serviceProvider": {
+                        "identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}
+                    },
+                    "participant": [
+                        {
+                            "individual": {
+                                "identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1245319599"}
+                            }
+                        }
+                    ],
+                    "diagnosis": [
+                        {"condition": {"reference": "Condition/c2"}, "rank": 2},
+                        {"condition": {"reference": "Condition/c1"}, "rank": 1},
+                    ],
+                    "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Cough.</div>'},
+                },
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "c1",
+                    "subject": {"reference": "Patient/pat-1"},
+                    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J20.9"}]},
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "c2",
+                    "subject": {"reference": "Patient/pat-1"},
+                    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R05.9"}]},
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "ChargeItem",
+                    "id": "ch1",
+                    "status": "billable",
+                    "subject": {"reference": "Patient/pat-1"},
+                    "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}]},
+                    "quantity": {"value": 1},
+                    "priceOverride": {"value": 125.0, "currency": "USD"},
+                    "extension": [
+                        {"url": "https://claimflow.dev/fhir/StructureDefinition/procedure-modifier", "valueCode": "25"}
+                    ],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Procedure",
+                    "id": "pr1",
+                    "status": "completed",
+                    "subject": {"reference": "Patient/pat-1"},
+                    "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "94640"}]},
+                }
+            },
+        ],
+    }
+
+
+async def test_fhir_bundle_intake_maps_r4_resources(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    headers = tenant.headers(Role.EHR_INTEGRATION)
+    ehr_id = f"fhir-{uuid.uuid4().hex[:8]}"
+    posted = await coding.post("/v1/fhir/encounter-bundles", json=r4_bundle(ehr_id), headers=headers)
+    assert posted.status_code == 201, posted.text
+    encounter = posted.json()
+    document = encounter["document"]
+    assert encounter["ehr_encounter_id"] == ehr_id
+    assert encounter["practice_id"] == tenant.practice_id  # found by the serviceProvider NPI
+    assert document["diagnoses"] == ["J20.9", "R05.9"]  # ordered by Encounter.diagnosis rank
+    assert document["date_of_service"] == "2026-11-03"
+    assert document["place_of_service"] == "11"
+    assert document["rendering_provider_npi"] == "1245319599"
+    assert document["payer_id"] == "60054"
+    assert document["patient"] == {
+        "ehr_patient_id": "pat-1",
+        "first_name": "Chidi",
+        "last_name": "Okafor",
+        "birth_date": "1972-05-30",
+        "sex": "M",
+        "member_id": "ZZ9988776",
+    }
+    assert [(line["procedure_code"], line["modifiers"], line["charge"]) for line in document["lines"]] == [
+        ("99213", ["25"], "125.00"),
+        ("94640", [], None),
+    ]
+    assert document["clinical_note"] == "Cough."
+    replay = await coding.post("/v1/fhir/encounter-bundles", json=r4_bundle(ehr_id), headers=headers)
+    assert replay.status_code == 200
+    assert replay.json()["id"] == encounter["id"]
+
+    async def pre_checked() -> list[dict[str, Any]]:
+        return await json_list(
+            stack.client("eligibility-svc"),
+            f"/v1/eligibility-checks?encounter_id={encounter['id']}",
+            tenant.headers(Role.BILLER),
+        )
+
+    assert len(await eventually(pre_checked)) == 1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b.update(resourceType="Patient"), "expected a FHIR Bundle"),
+        (lambda b: b["entry"].pop(2), "exactly one Encounter"),
+        (
+            lambda b: b["entry"][3]["resource"]["code"]["coding"][0].update(system="http://snomed.info/sct"),
+            "no ICD-10-CM",
+        ),
+        (
+            lambda b: b["entry"][2]["resource"]["serviceProvider"]["identifier"].update(value="1999999984"),
+            "must identify a practice",
+        ),
+        (lambda b: b["entry"][0]["resource"].update(gender=7), "invalid FHIR R4 bundle"),
+    ],
+)
+async def test_bad_fhir_bundles_get_clear_errors(stack: Stack, mutate: Any, message: str) -> None:
+    tenant = await stack.create_tenant()
+    bundle = copy.deepcopy(r4_bundle("bad"))
+    mutate(bundle)
+    response = await stack.client("coding-svc").post(
+        "/v1/fhir/encounter-bundles", json=bundle, headers=tenant.headers(Role.EHR_INTEGRATION)
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "InvalidInput"
+    assert message in response.json()["detail"]

@@ -1,0 +1,40 @@
+"""eligibility-svc initial schema: kit tables and coverage checks.
+
+Revision ID: 0001_initial
+Revises:
+Create Date: 2026-11-23
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from claimflow_kit.migrations import create_kit_schema_v1, drop_kit_schema_v1
+
+revision: str = "0001_initial"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    create_kit_schema_v1()
+    op.create_table(
+        "coverage_check",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("tenant_id", sa.String(64), nullable=False, index=True),
+        sa.Column("encounter_id", sa.String(40), nullable=True),
+        sa.Column("patient_id", sa.String(40), nullable=False, index=True),
+        sa.Column("payer_id", sa.String(80), nullable=True),
+        sa.Column("date_of_service", sa.Date(), nullable=False),
+        sa.Column("origin", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("tenant_id", "encounter_id", name="uq_coverage_check_encounter"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("coverage_check")
+    drop_kit_schema_v1()

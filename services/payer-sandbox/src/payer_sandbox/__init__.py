@@ -1,0 +1,1 @@
+"""ClaimFlow payer sandbox: simulated clearinghouse and payers (demos and tests only)."""

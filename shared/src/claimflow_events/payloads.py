@@ -1,0 +1,315 @@
+"""Payload models for the claim lifecycle.
+
+Each payload class is one event type at one schema version. Payloads carry the minimum necessary:
+ids, codes and amounts, never full demographics (names, birth dates, addresses, member ids stay in the
+owning service's database). Money is a Decimal, serialized as a string; dates are ISO dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from claimflow_events.topics import Topic
+from claimflow_events.types import (
+    Adjustment,
+    ClaimKind,
+    Frozen,
+    IcdCode,
+    Money,
+    Npi,
+    PayerSequence,
+    PlaceOfService,
+    ServiceLine,
+)
+
+
+class EventPayload(Frozen):
+    """Base of every payload: its type name, schema version, topic and aggregate id."""
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[Topic]
+    aggregate_field: ClassVar[str]
+
+    @property
+    def aggregate_id(self) -> str:
+        """The aggregate id: the envelope subject and the Kafka partition key."""
+        return str(getattr(self, self.aggregate_field))
+
+
+class EncounterReceived(EventPayload):
+    """An EHR sent a documented encounter (REST JSON or FHIR); coding and eligibility start from here."""
+
+    event_type: ClassVar[str] = "encounter-received"
+    topic: ClassVar[Topic] = Topic.ENCOUNTERS
+    aggregate_field: ClassVar[str] = "encounter_id"
+
+    encounter_id: str
+    encounter_version: int = Field(ge=1)
+    practice_id: str
+    ehr_encounter_id: str
+    patient_id: str = Field(description="ClaimFlow patient reference, not a name.")
+    payer_id: str | None = None
+    date_of_service: date
+    date_of_service_to: date | None = None
+    place_of_service: PlaceOfService
+    claim_kind: ClaimKind = ClaimKind.PROFESSIONAL
+    rendering_provider_npi: Npi
+    billing_provider_npi: Npi
+    diagnosis_codes: tuple[IcdCode, ...] = ()
+    service_lines: tuple[ServiceLine, ...] = ()
+
+
+class EligibilityStatus(StrEnum):
+    """Outcome of a 270/271 exchange."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    NOT_FOUND = "not-found"
+    ERROR = "error"
+
+
+class EligibilityChecked(EventPayload):
+    """Coverage was verified (270/271); key benefit figures only, no demographics."""
+
+    event_type: ClassVar[str] = "eligibility-checked"
+    topic: ClassVar[Topic] = Topic.ELIGIBILITY
+    aggregate_field: ClassVar[str] = "check_id"
+
+    check_id: str
+    encounter_id: str | None = None
+    patient_id: str
+    payer_id: str
+    date_of_service: date
+    status: EligibilityStatus
+    service_type_codes: tuple[str, ...] = ()
+    plan_name: str | None = None
+    insurance_type_code: str | None = None
+    copay: Money | None = None
+    coinsurance_percent: Decimal | None = Field(default=None, ge=0, le=100)
+    deductible_remaining: Money | None = None
+    out_of_pocket_remaining: Money | None = None
+    error_code: str | None = Field(default=None, description="AAA03 reject reason when the payer refused.")
+
+
+class EncounterCoded(EventPayload):
+    """Coding is final: the codes a claim can be built from."""
+
+    event_type: ClassVar[str] = "encounter-coded"
+    topic: ClassVar[Topic] = Topic.ENCOUNTERS
+    aggregate_field: ClassVar[str] = "encounter_id"
+
+    encounter_id: str
+    encounter_version: int = Field(ge=1)
+    practice_id: str
+    patient_id: str
+    payer_id: str | None = None
+    date_of_service: date
+    date_of_service_to: date | None = None
+    place_of_service: PlaceOfService
+    claim_kind: ClaimKind = ClaimKind.PROFESSIONAL
+    rendering_provider_npi: Npi
+    billing_provider_npi: Npi
+    diagnosis_codes: tuple[IcdCode, ...] = Field(min_length=1, max_length=12)
+    service_lines: tuple[ServiceLine, ...] = Field(min_length=1)
+    coded_by: str = Field(description="Coder or 'auto' when no edit needed a person.")
+    coded_at: datetime
+
+
+class CodingFinding(Frozen):
+    """One coding edit that fired: stable code, severity and a message without PHI."""
+
+    code: str
+    severity: str
+    message: str
+    line_number: int | None = None
+
+
+class CodingReviewRequired(EventPayload):
+    """Edits found problems a coder must resolve before the encounter can be billed."""
+
+    event_type: ClassVar[str] = "coding-review-required"
+    topic: ClassVar[Topic] = Topic.ENCOUNTERS
+    aggregate_field: ClassVar[str] = "encounter_id"
+
+    encounter_id: str
+    encounter_version: int = Field(ge=1)
+    practice_id: str
+    findings: tuple[CodingFinding, ...] = Field(min_length=1)
+
+
+class ClaimLineSubmitted(Frozen):
+    """A submitted claim line with the control number the 835 will return (REF*6R)."""
+
+    line_item_control_number: str
+    procedure_code: str
+    modifiers: tuple[str, ...] = ()
+    units: Decimal
+    charge: Money
+    service_date: date
+
+
+class ClaimSubmitted(EventPayload):
+    """A claim left for the payer inside an 837 interchange."""
+
+    event_type: ClassVar[str] = "claim-submitted"
+    topic: ClassVar[Topic] = Topic.CLAIMS
+    aggregate_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    encounter_ids: tuple[str, ...] = Field(min_length=1)
+    practice_id: str
+    patient_id: str
+    payer_id: str
+    payer_sequence: PayerSequence = PayerSequence.PRIMARY
+    claim_kind: ClaimKind = ClaimKind.PROFESSIONAL
+    patient_control_number: str = Field(description="CLM01; the key the 835 returns.")
+    claim_frequency_code: str = Field(pattern=r"^[178]$", description="CLM05-3: 1 original, 7 replace, 8 void.")
+    payer_claim_control_number: str | None = Field(default=None, description="REF*F8 for frequency 7 and 8.")
+    total_charge: Money
+    lines: tuple[ClaimLineSubmitted, ...] = Field(min_length=1)
+    interchange_control_number: str = Field(description="ISA13 of the interchange that carried the claim.")
+    submitted_at: datetime
+
+
+class AcknowledgmentSource(StrEnum):
+    """Which acknowledgment decided: the 999 (syntax) or the 277CA (claim level)."""
+
+    FUNCTIONAL_ACK = "999"
+    CLAIM_ACK = "277CA"
+
+
+class ClaimAccepted(EventPayload):
+    """The clearinghouse/payer accepted the claim into adjudication."""
+
+    event_type: ClassVar[str] = "claim-accepted"
+    topic: ClassVar[Topic] = Topic.CLAIMS
+    aggregate_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    patient_control_number: str
+    payer_id: str
+    source: AcknowledgmentSource
+    payer_claim_control_number: str | None = None
+    status_category_codes: tuple[str, ...] = ()
+    accepted_at: datetime
+
+
+class RejectionReason(Frozen):
+    """Why an acknowledgment rejected a claim (status/error code plus text)."""
+
+    code: str
+    description: str
+
+
+class ClaimRejected(EventPayload):
+    """The claim was rejected before adjudication; it must be fixed and resubmitted."""
+
+    event_type: ClassVar[str] = "claim-rejected"
+    topic: ClassVar[Topic] = Topic.CLAIMS
+    aggregate_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    patient_control_number: str
+    payer_id: str
+    source: AcknowledgmentSource
+    reasons: tuple[RejectionReason, ...] = Field(min_length=1)
+    rejected_at: datetime
+
+
+class ClaimResubmitted(EventPayload):
+    """A corrected, replacement or void claim went out for an earlier claim."""
+
+    event_type: ClassVar[str] = "claim-resubmitted"
+    topic: ClassVar[Topic] = Topic.CLAIMS
+    aggregate_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    original_claim_id: str
+    claim_frequency_code: str = Field(pattern=r"^[178]$")
+    reason: str
+    resubmitted_at: datetime
+
+
+class ClaimDenied(EventPayload):
+    """An 835 denied the claim (or part of it): the codes that explain why."""
+
+    event_type: ClassVar[str] = "claim-denied"
+    topic: ClassVar[Topic] = Topic.CLAIMS
+    aggregate_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    patient_control_number: str
+    payer_id: str
+    era_id: str
+    payer_claim_control_number: str | None = None
+    claim_status_code: str = Field(description="CLP02.")
+    total_charge: Money
+    denied_amount: Money
+    adjustments: tuple[Adjustment, ...] = ()
+    remark_codes: tuple[str, ...] = Field(default=(), description="RARCs (LQ*HE, MOA/MIA).")
+    denied_at: datetime
+
+
+class PaymentPosted(EventPayload):
+    """An 835 claim payment was posted to the ledger."""
+
+    event_type: ClassVar[str] = "payment-posted"
+    topic: ClassVar[Topic] = Topic.CLAIMS
+    aggregate_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    patient_control_number: str
+    payer_id: str
+    payer_sequence: PayerSequence = PayerSequence.PRIMARY
+    era_id: str
+    trace_number: str = Field(description="TRN02: check or EFT number.")
+    payer_claim_control_number: str | None = None
+    claim_status_code: str = Field(description="CLP02.")
+    total_charge: Money
+    paid_amount: Money
+    patient_responsibility: Money
+    deductible: Money = Decimal("0")
+    coinsurance: Money = Decimal("0")
+    copay: Money = Decimal("0")
+    adjustments: tuple[Adjustment, ...] = ()
+    is_reversal: bool = False
+    crossed_over_to: str | None = Field(default=None, description="Payer the claim was forwarded to (CLP02 19-21).")
+    posted_at: datetime
+
+
+class PatientBalanceUpdated(EventPayload):
+    """A guarantor's balance changed (patient responsibility, payment or refund)."""
+
+    event_type: ClassVar[str] = "patient-balance-updated"
+    topic: ClassVar[Topic] = Topic.PATIENT_ACCOUNTS
+    aggregate_field: ClassVar[str] = "guarantor_id"
+
+    guarantor_id: str
+    patient_id: str
+    claim_id: str | None = None
+    change: Money
+    balance: Money
+    reason: str
+    updated_at: datetime
+
+
+ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
+    EncounterReceived,
+    EligibilityChecked,
+    EncounterCoded,
+    CodingReviewRequired,
+    ClaimSubmitted,
+    ClaimAccepted,
+    ClaimRejected,
+    ClaimResubmitted,
+    ClaimDenied,
+    PaymentPosted,
+    PatientBalanceUpdated,
+)
+"""Every current payload model; the catalog and the committed schemas are built from this list."""

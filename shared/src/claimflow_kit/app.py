@@ -1,0 +1,192 @@
+"""The FastAPI application shell every service shares: lifespan, auth, errors, health, metrics, logging.
+
+A service's ``create_app()`` passes its settings and routers; everything operational is uniform.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_events import EventCatalog, default_catalog
+from claimflow_kit.auth import Authenticator, token_router
+from claimflow_kit.config import ServiceSettings
+from claimflow_kit.context import child_traceparent, correlation_id_var, tenant_id_var, traceparent_var
+from claimflow_kit.db import Database
+from claimflow_kit.http_errors import install_error_handlers
+from claimflow_kit.kafka import broker_reachable
+from claimflow_kit.metrics import Metrics
+from claimflow_kit.migrations import upgrade_async, upgrade_directory
+from claimflow_kit.outbox import Outbox, outbox_backlog
+from claimflow_kit.tables import ConsumerPosition
+
+logger = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+_READINESS_CACHE_SECONDS = 2.0
+
+
+@dataclass
+class ServiceContext:
+    """Long-lived objects of one API process, created in the lifespan and shared by requests."""
+
+    settings: ServiceSettings
+    database: Database
+    directory: Database
+    authenticator: Authenticator
+    metrics: Metrics
+    catalog: EventCatalog
+    outbox: Outbox
+    broker_checked_at: float = 0.0
+    broker_ok: bool = False
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def service_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the service's long-lived objects."""
+    context: ServiceContext = request.app.state.services
+    return context
+
+
+ContextDep = Annotated[ServiceContext, Depends(service_context)]
+
+
+async def transactional_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: one transaction per request, committed when the handler returns normally."""
+    async with service_context(request).database.transaction() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(transactional_session)]
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+def build_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    migrations_package: str | None = None,
+    on_startup: Callable[[ServiceContext], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """A ClaimFlow service application with the shared operational endpoints."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade_async("claimflow_kit", settings.directory_url, folder="directory_migrations")
+            if migrations_package:
+                await upgrade_async(migrations_package, settings.database_url)
+        database = Database(settings.database_url, pool_size=settings.database_pool_size)
+        directory = Database(settings.directory_url, pool_size=2)
+        catalog = default_catalog()
+        context = ServiceContext(
+            settings=settings,
+            database=database,
+            directory=directory,
+            authenticator=Authenticator(settings, directory),
+            metrics=Metrics(settings.service_name),
+            catalog=catalog,
+            outbox=Outbox(catalog, settings.source),
+        )
+        app.state.services = context
+        if on_startup is not None:
+            await on_startup(context)
+        try:
+            yield
+        finally:
+            await database.dispose()
+            await directory.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+        correlation_token = correlation_id_var.set(correlation_id[:64])
+        tenant_token = tenant_id_var.set(None)
+        trace_token = traceparent_var.set(child_traceparent(request.headers.get("traceparent")))
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers[CORRELATION_HEADER] = correlation_id_var.get() or correlation_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(request)
+            context: ServiceContext | None = getattr(request.app.state, "services", None)
+            if context is not None:
+                context.metrics.http_requests.labels(request.method, route, str(status)).inc()
+                context.metrics.http_latency.labels(request.method, route).observe(elapsed)
+            # The route template, never the concrete path or query: those may carry identifiers.
+            logger.info("%s %s -> %d", request.method, route, status, extra={"duration_ms": round(elapsed * 1000, 2)})
+            correlation_id_var.reset(correlation_token)
+            tenant_id_var.reset(tenant_token)
+            traceparent_var.reset(trace_token)
+
+    ops = APIRouter(tags=["operations"])
+
+    @ops.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": settings.service_name}
+
+    @ops.get("/readyz")
+    async def readyz(context: ContextDep) -> JSONResponse:
+        """Readiness: the service database and the Kafka broker are reachable."""
+        checks: dict[str, str] = {}
+        try:
+            await context.database.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        now = time.monotonic()
+        if now - context.broker_checked_at > _READINESS_CACHE_SECONDS or not context.broker_ok:
+            context.broker_ok = await broker_reachable(settings)
+            context.broker_checked_at = now
+        checks["broker"] = "ok" if context.broker_ok else "unavailable"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not-ready", "checks": checks}, status_code=200 if ready else 503
+        )
+
+    @ops.get("/metrics", response_class=Response)
+    async def metrics(context: ContextDep) -> Response:
+        """Prometheus metrics, including outbox backlog and consumer lag read from the database."""
+        try:
+            async with context.database.transaction() as session:
+                context.metrics.outbox_backlog.set(await outbox_backlog(session))
+                rows = (await session.exec(select(ConsumerPosition))).all()
+                for row in rows:
+                    lag = max(row.high_watermark - row.position, 0)
+                    context.metrics.consumer_lag.labels(row.consumer, row.topic, str(row.partition)).set(lag)
+        except Exception as exc:
+            logger.warning("metrics: database unavailable (%s)", type(exc).__name__)
+        return Response(context.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.include_router(ops)
+    app.include_router(token_router)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+__all__ = ["ContextDep", "ServiceContext", "SessionDep", "build_app", "upgrade_directory"]

@@ -1,0 +1,411 @@
+"""Consumer runner: at-least-once delivery from Kafka, exactly-once effects through the inbox.
+
+For every record: decode the envelope, upcast the payload, then in ONE database transaction record
+(consumer, event id) in the inbox and run the handler, which may write follow-up events to the outbox.
+Offsets are committed only after that transaction commits, so a crash re-delivers and the inbox makes
+the re-delivery a no-op. A record that cannot be decoded, or whose handler keeps failing after bounded
+retries, goes to ``<topic>.dlq`` with the error in its headers and the partition moves on. Database or
+broker outages are not the message's fault: those are retried until the dependency is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_events import EventCatalog, EventContractError, EventEnvelope, EventPayload, dead_letter_topic
+from claimflow_kit.config import ServiceSettings
+from claimflow_kit.context import child_traceparent, correlation_id_var, tenant_id_var, traceparent_var
+from claimflow_kit.db import Database, is_transient
+from claimflow_kit.kafka import ensure_topics, header_value, new_consumer, new_producer
+from claimflow_kit.metrics import Metrics
+from claimflow_kit.outbox import Outbox
+from claimflow_kit.tables import ConsumerPosition, InboxRecord, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EventContext:
+    """What a handler gets besides the payload: the transaction, the envelope and the outbox."""
+
+    session: AsyncSession
+    envelope: EventEnvelope
+    outbox: Outbox
+    consumer: str
+
+    @property
+    def tenant_id(self) -> str:
+        """Tenant the event belongs to; handlers scope every query to it."""
+        return self.envelope.tenantid
+
+    def publish(self, payload: EventPayload) -> EventEnvelope:
+        """Stage a follow-up event in the same transaction, caused by the event being handled."""
+        return self.outbox.add(
+            self.session,
+            payload,
+            tenant_id=self.envelope.tenantid,
+            correlation_id=self.envelope.correlationid,
+            causation_id=str(self.envelope.id),
+        )
+
+
+Handler = Callable[[EventContext, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A named consumer (its Kafka group and inbox name) and the handler for each event type it takes."""
+
+    name: str
+    handlers: Mapping[type[EventPayload], Handler]
+
+
+def transient(exc: BaseException) -> bool:
+    """True for errors that say a dependency is down, not that the message is bad."""
+    return is_transient(exc)
+
+
+class ConsumerRunner:
+    """Runs one subscription against Kafka until told to stop."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        database: Database,
+        catalog: EventCatalog,
+        subscription: Subscription,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.catalog = catalog
+        self.subscription = subscription
+        self.metrics = metrics
+        self.name = f"{settings.service_name}.{subscription.name}"
+        self.outbox = Outbox(catalog, settings.source)
+        self.handlers = {f"claimflow.{p.event_type}": (p, h) for p, h in subscription.handlers.items()}
+        self.topics = sorted({p.topic.value for p in subscription.handlers})
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._last_position_report = 0.0
+        self.assigned = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set, reconnecting after broker outages."""
+        while not stop.is_set():
+            try:
+                await self._start()
+                await self._consume(stop)
+            except (KafkaError, OSError) as exc:
+                logger.warning("consumer %s lost the broker: %s; reconnecting", self.name, type(exc).__name__)
+                await _wait(stop, 1.0)
+            finally:
+                await self._close()
+
+    async def _start(self) -> None:
+        await ensure_topics(self.settings, [*self.topics, *(dead_letter_topic(t) for t in self.topics)])
+        self._producer = new_producer(self.settings)
+        await self._producer.start()
+        self._consumer = new_consumer(self.settings, self.name, self.topics)
+        await self._consumer.start()
+
+    async def _close(self) -> None:
+        self.assigned.clear()
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.consumer_batch_size)
+            if consumer.assignment():
+                self.assigned.set()
+            for partition, records in batches.items():
+                handled = await self.handle_records(records, stop)
+                if handled:
+                    await self._commit(consumer, partition, records[handled - 1].offset + 1)
+                if handled < len(records):
+                    return
+            await self._report_lag(consumer)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        try:
+            await consumer.commit({partition: offset})
+        except CommitFailedError:
+            logger.warning("offset commit for %s lost to a rebalance; the inbox absorbs the re-delivery", partition)
+
+    async def handle_records(
+        self, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event | None = None
+    ) -> int:
+        """Process a partition's batch in order; returns how many records were handled (all unless stopping).
+
+        The common case costs one transaction for the whole run of records: one multi-row inbox insert
+        tells which events are new, and their handlers run in that same transaction. If any handler fails
+        the transaction rolls back and the run is replayed record by record on the slow path (a
+        transaction each, bounded retries, then the DLQ), which keeps per-key order and isolates the culprit.
+        """
+        index = 0
+        while index < len(records):
+            if stop is not None and stop.is_set():
+                return index
+            applied = await self._apply_run(records[index:])
+            if applied:
+                index += applied
+                continue
+            run_end = index + max(self._decodable_prefix(records[index:]), 1)
+            while index < run_end:
+                await self.handle_record(records[index], stop)
+                index += 1
+                if stop is not None and stop.is_set():
+                    return index
+        return index
+
+    def _decodable_prefix(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+        count = 0
+        for record in records:
+            try:
+                envelope = EventEnvelope.from_json_bytes(record.value or b"")
+                if envelope.type in self.handlers:
+                    self.catalog.payload(envelope)
+            except (ValidationError, EventContractError):
+                break
+            count += 1
+        return count
+
+    async def _apply_run(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+        """Apply the longest decodable prefix of ``records`` in one transaction; 0 when it failed."""
+        decoded: list[tuple[EventEnvelope, EventPayload | None, Handler | None]] = []
+        for record in records:
+            try:
+                envelope = EventEnvelope.from_json_bytes(record.value or b"")
+                entry = self.handlers.get(envelope.type)
+                payload = self.catalog.payload(envelope) if entry is not None else None
+            except (ValidationError, EventContractError):
+                break  # the slow path dead-letters it
+            decoded.append((envelope, payload, entry[1] if entry else None))
+        if not decoded:
+            return 0
+        outcomes: list[tuple[str, str]] = []
+        started = time.perf_counter()
+        try:
+            async with self.database.transaction() as session:
+                wanted = [envelope for envelope, _, handler in decoded if handler is not None]
+                new = await self._claim_many_in_inbox(session, wanted) if wanted else set()
+                for envelope, payload, handler in decoded:
+                    if handler is None or payload is None:
+                        outcomes.append((envelope.type, "ignored"))
+                    elif str(envelope.id) not in new:
+                        outcomes.append((envelope.type, "duplicate"))
+                    else:
+                        new.discard(str(envelope.id))  # the same event twice in one batch counts once
+                        await self._run_handler(session, envelope, payload, handler)
+                        outcomes.append((envelope.type, "processed"))
+        except Exception as exc:
+            if transient(exc):
+                logger.warning("consumer %s: dependency down (%s)", self.name, type(exc).__name__)
+            else:
+                logger.warning("consumer %s: a handler failed in a batch; replaying it one by one", self.name)
+            return 0
+        elapsed = time.perf_counter() - started
+        for event_type, outcome in outcomes:
+            self._count(event_type, outcome)
+            if self.metrics is not None and outcome == "processed":
+                self.metrics.handler_latency.labels(self.name, event_type).observe(elapsed / len(outcomes))
+        return len(outcomes)
+
+    async def handle_record(self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event | None = None) -> str:
+        """Process one Kafka record; returns the outcome (processed, duplicate, ignored, dead-lettered)."""
+        try:
+            envelope = EventEnvelope.from_json_bytes(record.value or b"")
+        except ValidationError as exc:
+            await self.dead_letter(record, "MalformedEnvelope", str(exc), attempts=1)
+            return "dead-lettered"
+        entry = self.handlers.get(envelope.type)
+        if entry is None:
+            self._count(envelope.type, "ignored")
+            return "ignored"
+        _, handler = entry
+        try:
+            payload = self.catalog.payload(envelope)
+        except EventContractError as exc:
+            await self.dead_letter(record, exc.code, str(exc), attempts=1)
+            return "dead-lettered"
+        return await self._apply_with_retries(record, envelope, payload, handler, stop)
+
+    async def _apply_with_retries(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: EventEnvelope,
+        payload: EventPayload,
+        handler: Handler,
+        stop: asyncio.Event | None,
+    ) -> str:
+        failures = 0
+        outage = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                outcome = await self._apply(envelope, payload, handler)
+            except Exception as exc:
+                if transient(exc) and (stop is None or not stop.is_set()):
+                    outage += 1
+                    logger.warning("consumer %s: dependency down (%s); retrying", self.name, type(exc).__name__)
+                    await asyncio.sleep(min(0.2 * 2 ** min(outage, 6), 10.0))
+                    continue
+                failures += 1
+                if failures > self.settings.consumer_max_retries:
+                    await self.dead_letter(
+                        record, type(exc).__name__, f"{exc}\n{traceback.format_exc(limit=5)}", attempts=failures
+                    )
+                    return "dead-lettered"
+                logger.warning(
+                    "consumer %s: handler failed on %s (attempt %d): %s",
+                    self.name,
+                    envelope.type,
+                    failures,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * 2 ** (failures - 1))
+                continue
+            self._count(envelope.type, outcome)
+            if self.metrics is not None:
+                self.metrics.handler_latency.labels(self.name, envelope.type).observe(time.perf_counter() - started)
+            return outcome
+
+    async def _apply(self, envelope: EventEnvelope, payload: EventPayload, handler: Handler) -> str:
+        async with self.database.transaction() as session:
+            return await self._apply_in(session, envelope, payload, handler)
+
+    async def _apply_in(
+        self, session: AsyncSession, envelope: EventEnvelope, payload: EventPayload, handler: Handler
+    ) -> str:
+        if not await self._claim_many_in_inbox(session, [envelope]):
+            return "duplicate"
+        await self._run_handler(session, envelope, payload, handler)
+        return "processed"
+
+    async def _run_handler(
+        self, session: AsyncSession, envelope: EventEnvelope, payload: EventPayload, handler: Handler
+    ) -> None:
+        correlation_token = correlation_id_var.set(envelope.correlationid)
+        tenant_token = tenant_id_var.set(envelope.tenantid)
+        trace_token = traceparent_var.set(child_traceparent(envelope.traceparent))
+        try:
+            await handler(EventContext(session, envelope, self.outbox, self.name), payload)
+        finally:
+            correlation_id_var.reset(correlation_token)
+            tenant_id_var.reset(tenant_token)
+            traceparent_var.reset(trace_token)
+
+    async def _claim_many_in_inbox(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> set[str]:
+        """Insert (consumer, event id) rows; returns the ids this consumer had not processed before."""
+        now = utcnow()
+        rows = [
+            {"consumer": self.name, "event_id": str(e.id), "event_type": e.type, "processed_at": now} for e in envelopes
+        ]
+        table = InboxRecord.__table__  # type: ignore[attr-defined]
+        insert = pg_insert if self.database.dialect == "postgresql" else sqlite_insert
+        statement = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
+        result = await session.exec(statement)
+        return {str(row[0]) for row in result.all()}
+
+    async def dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], code: str, message: str, *, attempts: int
+    ) -> None:
+        """Send the record unchanged to ``<topic>.dlq`` with the error in headers; retries until it is stored."""
+        topic = dead_letter_topic(record.topic)
+        headers = [
+            *[(k, v) for k, v in (record.headers or ()) if not k.startswith("x-dlq-")],
+            ("x-dlq-error-code", code.encode()),
+            ("x-dlq-error-message", message[:4000].encode()),
+            ("x-dlq-original-topic", record.topic.encode()),
+            ("x-dlq-original-partition", str(record.partition).encode()),
+            ("x-dlq-original-offset", str(record.offset).encode()),
+            ("x-dlq-consumer", self.name.encode()),
+            ("x-dlq-attempts", str(attempts).encode()),
+            ("x-dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        logger.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, code)
+        while True:
+            producer = self._producer
+            try:
+                if producer is None:
+                    producer = self._producer = new_producer(self.settings)
+                    await producer.start()
+                await producer.send_and_wait(topic, value=record.value, key=record.key, headers=headers)
+                break
+            except (KafkaError, OSError) as exc:
+                logger.warning("cannot write dead letter yet (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+        if self.metrics is not None:
+            self.metrics.dead_letters.labels(topic=topic).inc()
+        self._count(header_value(record, "ce_type") or "unknown", "dead-lettered")
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.events_consumed.labels(self.name, event_type, outcome).inc()
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Lag from the fetch high watermark (end_offsets() under-reports on the embedded broker)."""
+        positions: list[ConsumerPosition] = []
+        for partition in consumer.assignment():
+            high_watermark = consumer.highwater(partition)
+            if high_watermark is None:
+                continue
+            position = await consumer.position(partition)
+            lag = max(high_watermark - position, 0)
+            if self.metrics is not None:
+                self.metrics.consumer_lag.labels(self.name, partition.topic, str(partition.partition)).set(lag)
+            positions.append(
+                ConsumerPosition(
+                    consumer=self.name,
+                    topic=partition.topic,
+                    partition=partition.partition,
+                    position=position,
+                    high_watermark=high_watermark,
+                )
+            )
+        now = time.monotonic()
+        if positions and now - self._last_position_report >= self.settings.lag_report_interval_seconds:
+            self._last_position_report = now
+            try:
+                async with self.database.transaction() as session:
+                    for row in positions:
+                        await session.merge(row)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                logger.warning("could not record consumer positions: %s", type(exc).__name__)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        pass
+
+
+def subscription_topics(subscriptions: Mapping[str, Subscription] | list[Subscription]) -> list[str]:
+    """Every topic a list of subscriptions reads."""
+    items = subscriptions.values() if isinstance(subscriptions, Mapping) else subscriptions
+    return sorted({p.topic.value for s in items for p in s.handlers})

@@ -1,0 +1,82 @@
+"""The one place that maps errors to HTTP responses: ``{"error": code, "detail": ...}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from claimflow_kit.db import is_transient
+from claimflow_kit.errors import (
+    ClaimFlowError,
+    Conflict,
+    DependencyUnavailable,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[ClaimFlowError], int] = {
+    NotFound: 404,
+    InvalidInput: 400,
+    Conflict: 409,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    DependencyUnavailable: 503,
+}
+
+
+def status_for(error: ClaimFlowError) -> int:
+    """HTTP status of a ClaimFlow error (most specific registered base class wins)."""
+    for klass in type(error).__mro__:
+        if klass in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[klass]
+    return 500
+
+
+def error_body(code: str, detail: object) -> dict[str, object]:
+    """The error document every endpoint returns."""
+    return {"error": code, "detail": detail}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that render every error in the one format."""
+
+    async def claimflow_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ClaimFlowError)
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        body = error_body(exc.error_code, exc.detail)
+        if exc.extra:
+            body["extra"] = exc.extra
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")} for err in exc.errors()
+        ]
+        return JSONResponse(error_body("MalformedRequest", problems), status_code=422)
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(error_body("HTTPError", exc.detail), status_code=exc.status_code, headers=exc.headers)
+
+    async def database_error(_: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            return JSONResponse(error_body("DatabaseUnavailable", "database is not reachable; retry"), status_code=503)
+        logger.error("database error: %s", type(exc).__name__)  # parameters are hidden by the engine
+        return JSONResponse(error_body("InternalError", "the request could not be completed"), status_code=500)
+
+    app.add_exception_handler(ClaimFlowError, claimflow_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DBAPIError, database_error)

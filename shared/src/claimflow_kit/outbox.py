@@ -1,0 +1,307 @@
+"""Transactional outbox: events are rows written with the state change; a relay publishes them.
+
+The relay claims a batch with a short lease (so several relays never send the same rows at once), sends
+it outside any database transaction (a slow or absent broker never blocks API writes), then marks the
+rows sent with their Kafka partition and offset. A crash between send and mark re-sends the batch once
+the lease expires: consumers' inboxes turn that duplicate into a no-op.
+
+The embedded broker keeps everything in memory. Each relay keeps a marker record in a per-service topic;
+when the marker is gone the broker has restarted and lost its log, so the relay re-publishes every event
+it sent within the replay window (``outbox_replay_window_seconds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy import func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_events import STRUCTURED_CONTENT_TYPE, EventCatalog, EventEnvelope, EventPayload
+from claimflow_kit.config import ServiceSettings
+from claimflow_kit.context import traceparent_var
+from claimflow_kit.db import Database
+from claimflow_kit.kafka import all_topic_names, ensure_topics, new_producer
+from claimflow_kit.metrics import Metrics
+from claimflow_kit.tables import OutboxMessage, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def kafka_headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """Record headers: content type for structured mode plus routing attributes for cheap filtering."""
+    headers = [
+        ("content-type", STRUCTURED_CONTENT_TYPE.encode()),
+        ("ce_id", str(envelope["id"]).encode()),
+        ("ce_type", str(envelope["type"]).encode()),
+        ("ce_tenantid", str(envelope["tenantid"]).encode()),
+        ("ce_correlationid", str(envelope["correlationid"]).encode()),
+    ]
+    if envelope.get("traceparent"):
+        headers.append(("traceparent", str(envelope["traceparent"]).encode()))
+    return headers
+
+
+class Outbox:
+    """Writes events into the outbox within the caller's transaction."""
+
+    def __init__(self, catalog: EventCatalog, source: str) -> None:
+        self.catalog = catalog
+        self.source = source
+
+    def add(
+        self,
+        session: AsyncSession,
+        payload: EventPayload,
+        *,
+        tenant_id: str,
+        correlation_id: str,
+        causation_id: str | None = None,
+        traceparent: str | None = None,
+    ) -> EventEnvelope:
+        """Stage ``payload`` for publication; it is sent only if the surrounding transaction commits.
+
+        The W3C trace context of the current request or event is carried along unless one is given.
+        """
+        envelope = self.catalog.envelope(
+            payload,
+            tenant_id=tenant_id,
+            source=self.source,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            traceparent=traceparent or traceparent_var.get(),
+        )
+        session.add(
+            OutboxMessage(
+                event_id=str(envelope.id),
+                tenant_id=tenant_id,
+                event_type=envelope.type,
+                topic=type(payload).topic.value,
+                message_key=envelope.subject,
+                envelope=envelope.model_dump_json(),
+            )
+        )
+        return envelope
+
+
+async def outbox_backlog(session: AsyncSession) -> int:
+    """Number of events written but not yet published."""
+    result = await session.exec(
+        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
+    )
+    return int(result.one())
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A row the relay holds a lease on."""
+
+    id: int
+    topic: str
+    key: str
+    envelope: str
+
+
+class OutboxRelay:
+    """Publishes outbox rows to Kafka in batches and marks them sent."""
+
+    def __init__(self, settings: ServiceSettings, database: Database, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.database = database
+        self.metrics = metrics
+        self.relay_id = f"{settings.service_name}-{uuid.uuid4().hex[:12]}"
+        self.marker_topic = f"claimflow.relay-epoch.{settings.service_name}"
+        self._producer: AIOKafkaProducer | None = None
+        self._probe: AIOKafkaConsumer | None = None
+        self.replays = 0
+
+    async def start(self) -> None:
+        """Connect the producer and check whether the broker lost what was sent before."""
+        self._producer = new_producer(self.settings)
+        await self._producer.start()
+        await self.check_broker_epoch()
+
+    async def stop(self) -> None:
+        """Flush and close the producer."""
+        if self._probe is not None:
+            await self._probe.stop()
+            self._probe = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("relay not started")
+        return self._producer
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set; survives broker outages by retrying with backoff."""
+        backoff = self.settings.outbox_poll_interval_seconds
+        next_epoch_check = asyncio.get_running_loop().time() + self.settings.broker_check_interval_seconds
+        while not stop.is_set():
+            try:
+                if asyncio.get_running_loop().time() >= next_epoch_check:
+                    await self.check_broker_epoch()
+                    next_epoch_check = asyncio.get_running_loop().time() + self.settings.broker_check_interval_seconds
+                sent = await self.publish_batch()
+                backoff = self.settings.outbox_poll_interval_seconds
+                if sent >= self.settings.outbox_batch_size:
+                    continue
+            except (KafkaError, OSError, TimeoutError) as exc:
+                logger.warning("outbox relay cannot reach the broker: %s", type(exc).__name__)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                logger.exception("outbox relay cycle failed")
+                backoff = min(backoff * 2, 5.0)
+            try:
+                async with asyncio.timeout(backoff):
+                    await stop.wait()
+            except TimeoutError:
+                pass
+
+    async def publish_batch(self) -> int:
+        """Claim, send and mark one batch; returns how many events were published."""
+        claimed = await self.claim_batch()
+        if not claimed:
+            return 0
+        try:
+            positions = await self.send(claimed)
+        except BaseException as exc:
+            await self.release(claimed, repr(exc))
+            raise
+        await self.mark_sent(claimed, positions)
+        return len(claimed)
+
+    async def claim_batch(self) -> list[ClaimedMessage]:
+        """Lease the oldest unsent rows that no live lease holds."""
+        now = utcnow()
+        async with self.database.transaction() as session:
+            query = (
+                select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.message_key, OutboxMessage.envelope)
+                .where(
+                    col(OutboxMessage.sent_at).is_(None),
+                    or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
+                )
+                .order_by(col(OutboxMessage.id))
+                .limit(self.settings.outbox_batch_size)
+            )
+            if self.database.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.exec(query)).all()
+            if not rows:
+                return []
+            ids = [row[0] for row in rows]
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .values(
+                    lease_owner=self.relay_id,
+                    lease_until=now + timedelta(seconds=self.settings.outbox_lease_seconds),
+                    attempts=OutboxMessage.attempts + 1,
+                )
+            )
+        return [ClaimedMessage(id=r[0], topic=r[1], key=r[2], envelope=r[3]) for r in rows if r[0] is not None]
+
+    async def send(self, claimed: list[ClaimedMessage]) -> list[tuple[int, int]]:
+        """Send the claimed events and wait for every acknowledgment; returns (partition, offset) each."""
+        futures = []
+        event_types = []
+        for message in claimed:
+            document = json.loads(message.envelope)
+            event_types.append(str(document["type"]))
+            futures.append(
+                await self.producer.send(
+                    message.topic,
+                    value=message.envelope.encode(),
+                    key=message.key.encode(),
+                    headers=kafka_headers(document),
+                )
+            )
+        results = await asyncio.gather(*futures)
+        if self.metrics is not None:
+            for message, event_type in zip(claimed, event_types, strict=True):
+                self.metrics.events_published.labels(topic=message.topic, event_type=event_type).inc()
+        return [(r.partition, r.offset) for r in results]
+
+    async def mark_sent(self, claimed: list[ClaimedMessage], positions: list[tuple[int, int]]) -> None:
+        """Record that the claimed rows reached the broker (one executemany, not one statement per row)."""
+        now = utcnow()
+        rows = [
+            {
+                "id": message.id,
+                "sent_at": now,
+                "lease_until": None,
+                "kafka_partition": partition,
+                "kafka_offset": offset,
+            }
+            for message, (partition, offset) in zip(claimed, positions, strict=True)
+        ]
+        async with self.database.transaction() as session:
+            await session.exec(update(OutboxMessage), params=rows)
+
+    async def release(self, claimed: list[ClaimedMessage], error: str) -> None:
+        """Give the lease back after a failed send so the next cycle retries at once."""
+        try:
+            async with self.database.transaction() as session:
+                await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_([m.id for m in claimed]))
+                    .where(col(OutboxMessage.lease_owner) == self.relay_id)
+                    .values(lease_until=None, last_error=error[:1000])
+                )
+        except Exception:
+            logger.warning("could not release outbox lease; it expires by itself", exc_info=True)
+
+    async def check_broker_epoch(self) -> bool:
+        """Detect a broker that lost its log and re-publish the replay window; True when it did.
+
+        The relay keeps one marker record in its own topic. Topic existence proves nothing (brokers may
+        auto-create a topic on a metadata request), but an empty marker partition means the log is gone.
+        """
+        if await self._marker_present():
+            return False
+        replayed = await self.schedule_replay()
+        await ensure_topics(self.settings, [*all_topic_names(), self.marker_topic])
+        await self.producer.send_and_wait(self.marker_topic, value=self.relay_id.encode(), partition=0)
+        if replayed:
+            self.replays += 1
+            logger.warning("broker has no record of this service's events; re-publishing %d", replayed)
+        return replayed > 0
+
+    async def _marker_present(self) -> bool:
+        if self._probe is None:
+            self._probe = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                client_id=f"{self.relay_id}-probe",
+                enable_auto_commit=False,
+                request_timeout_ms=self.settings.kafka_request_timeout_ms,
+            )
+            await self._probe.start()
+        marker = TopicPartition(self.marker_topic, 0)
+        self._probe.assign([marker])
+        await self._probe.seek_to_beginning(marker)
+        batch = await self._probe.getmany(marker, timeout_ms=1000, max_records=1)
+        return bool(batch.get(marker))
+
+    async def schedule_replay(self) -> int:
+        """Mark events sent within the replay window as unsent again; returns how many."""
+        since = utcnow() - timedelta(seconds=self.settings.outbox_replay_window_seconds)
+        async with self.database.transaction() as session:
+            result = await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.sent_at).is_not(None), col(OutboxMessage.sent_at) >= since)
+                .values(sent_at=None, lease_until=None, lease_owner=None)
+            )
+            return int(result.rowcount)

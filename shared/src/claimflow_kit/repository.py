@@ -1,0 +1,62 @@
+"""Tenant-scoped repositories: the only way services query their tables.
+
+Every query adds ``tenant_id = :tenant``; an id that belongs to another tenant is reported exactly like
+one that does not exist (404), so tenants cannot even learn which ids exist elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from claimflow_kit.errors import NotFound
+
+ModelT = TypeVar("ModelT", bound=SQLModel)
+
+
+class TenantRepository(Generic[ModelT]):
+    """Base repository; subclasses set ``model`` (a table with ``id`` and ``tenant_id`` columns)."""
+
+    model: ClassVar[type[Any]]
+    resource_name: ClassVar[str]
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def scoped(self) -> SelectOfScalar[ModelT]:
+        """A SELECT of this repository's model limited to the tenant."""
+        query: SelectOfScalar[ModelT] = select(self.model).where(col(self.model.tenant_id) == self.tenant_id)
+        return query
+
+    async def get(self, object_id: str) -> ModelT:
+        """The tenant's object with this id, or NotFound."""
+        found = await self.find(col(self.model.id) == object_id)
+        if found is None:
+            raise NotFound(self.resource_name, object_id)
+        return found
+
+    async def find(self, *conditions: ColumnElement[bool]) -> ModelT | None:
+        """The first of the tenant's objects matching ``conditions``, or None."""
+        result = await self.session.exec(self.scoped().where(*conditions).limit(1))
+        return result.first()
+
+    async def list(self, *conditions: ColumnElement[bool], limit: int = 100, offset: int = 0) -> Sequence[ModelT]:
+        """The tenant's objects matching ``conditions``, newest first when the model has created_at."""
+        query = self.scoped().where(*conditions)
+        if hasattr(self.model, "created_at"):
+            query = query.order_by(col(self.model.created_at).desc())
+        result = await self.session.exec(query.limit(limit).offset(offset))
+        return result.all()
+
+    def add(self, obj: ModelT) -> ModelT:
+        """Stage a new or changed object; refuses objects of another tenant."""
+        if getattr(obj, "tenant_id", None) != self.tenant_id:
+            raise PermissionError("refusing to write another tenant's object")
+        self.session.add(obj)
+        return obj

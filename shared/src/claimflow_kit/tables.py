@@ -1,0 +1,127 @@
+"""Tables the kit adds to every service database: outbox, inbox, audit log, consumer positions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Dialect, Index, Integer, Text
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+kit_registry = registry()
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit identity on PostgreSQL; SQLite needs INTEGER for its rowid autoincrement."""
+
+
+def utcnow() -> datetime:
+    """Timezone-aware current UTC time."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite keeps no offset, so UTC is restored on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def Timestamp(*, nullable: bool = False, index: bool = False) -> Any:
+    """A timezone-aware timestamp column (SQLite stores the offset in the text)."""
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class KitTable(SQLModel, registry=kit_registry):
+    """Base of the kit's tables; their metadata is added to each service's migrations."""
+
+
+class OutboxMessage(KitTable, table=True):
+    """An event written in the same transaction as the state change it announces; the relay sends it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    event_id: str = Field(unique=True, max_length=36)
+    tenant_id: str = Field(index=True, max_length=64)
+    event_type: str = Field(max_length=128)
+    topic: str = Field(max_length=249)
+    message_key: str = Field(max_length=255)
+    envelope: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    sent_at: datetime | None = Timestamp(nullable=True)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Timestamp(nullable=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    kafka_partition: int | None = None
+    kafka_offset: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class InboxRecord(KitTable, table=True):
+    """Marks one event as processed by one consumer; written in the transaction of its effects."""
+
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True, max_length=128)
+    event_id: str = Field(primary_key=True, max_length=36)
+    event_type: str = Field(max_length=128)
+    processed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class AuditLogEntry(KitTable, table=True):
+    """Who read or changed which patient's data, when, from which request. Append-only (DB triggers)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    tenant_id: str = Field(index=True, max_length=64)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    actor: str = Field(max_length=128, description="API key id, OAuth client id or consumer name.")
+    actor_role: str = Field(max_length=32)
+    action: str = Field(max_length=16, description="read | create | update | delete")
+    resource_type: str = Field(max_length=64)
+    resource_id: str = Field(max_length=64)
+    patient_id: str | None = Field(default=None, index=True, max_length=64)
+    correlation_id: str | None = Field(default=None, max_length=64)
+    detail: str | None = Field(default=None, max_length=512)
+
+
+class ConsumerPosition(KitTable, table=True):
+    """Last reported position and high watermark of a consumer per partition (for lag metrics)."""
+
+    __tablename__ = "consumer_position"
+
+    consumer: str = Field(primary_key=True, max_length=128)
+    topic: str = Field(primary_key=True, max_length=249)
+    partition: int = Field(primary_key=True)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    high_watermark: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ControlNumberSequence(KitTable, table=True):
+    """The next control number of one kind for one sender id."""
+
+    __tablename__ = "x12_control_number"
+
+    sender_id: str = Field(primary_key=True, max_length=15)
+    kind: str = Field(primary_key=True, max_length=8)
+    next_value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+kit_metadata = kit_registry.metadata

@@ -1,0 +1,207 @@
+"""Pytest fixtures for ClaimFlow's integration tests (loaded by the repository's root conftest.py).
+
+Broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a testcontainers Kafka if a Docker engine answers,
+else the embedded tansu broker. Database: ``DATABASE_URL`` (a PostgreSQL server URL) if set, else a
+testcontainers PostgreSQL if Docker answers, else the local PostgreSQL at 127.0.0.1:5432 if it answers,
+else SQLite. On PostgreSQL every test run creates fresh databases and drops them afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from sqlalchemy.engine import make_url
+
+from claimflow_kit.embedded import EmbeddedBroker
+
+T = TypeVar("T")
+
+LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 30.0, interval: float = 0.05) -> T:
+    """Poll ``probe`` until it returns a truthy value or the deadline passes (then fail the test)."""
+    deadline = time.monotonic() + within
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
+
+
+@functools.cache
+def docker_available() -> bool:
+    """True when a Docker engine answers its ping (then testcontainers can be used)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        if host.startswith("unix://"):
+            with socket.socket(socket.AF_UNIX) as connection:
+                connection.settimeout(1.0)
+                connection.connect(host.removeprefix("unix://"))
+                connection.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+                return b" 200 " in connection.recv(64)
+        address = host.split("://", 1)[-1]
+        name, _, port = address.partition(":")
+        with socket.create_connection((name, int(port or 2375)), timeout=1.0) as connection:
+            connection.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return b" 200 " in connection.recv(64)
+    except (OSError, ValueError):
+        return False
+
+
+def _port_open(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+@dataclass
+class BrokerHandle:
+    """The broker the tests use and how to reach it."""
+
+    bootstrap_servers: str
+    kind: str  # "external", "testcontainers" or "embedded"
+    embedded: EmbeddedBroker | None = None
+
+    @property
+    def idempotent_producer(self) -> bool:
+        """Apache Kafka supports the idempotent producer; the embedded broker does not."""
+        return self.kind != "embedded"
+
+    def restart(self) -> None:
+        """Restart the embedded broker (it forgets everything); other kinds cannot be restarted here."""
+        if self.embedded is None:
+            pytest.skip("only the embedded broker can be restarted by the tests")
+        self.embedded.restart()
+
+    def stop(self) -> None:
+        """Stop the embedded broker."""
+        if self.embedded is None:
+            pytest.skip("only the embedded broker can be stopped by the tests")
+        self.embedded.stop()
+
+    def start(self) -> None:
+        """Start the embedded broker again after ``stop``."""
+        assert self.embedded is not None
+        self.embedded.start()
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerHandle]:
+    """The Kafka-protocol broker for the test session."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield BrokerHandle(external, "external")
+        return
+    if docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield BrokerHandle(container.get_bootstrap_server(), "testcontainers")
+        return
+    embedded = EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "tansu.log")
+    embedded.start()
+    try:
+        yield BrokerHandle(embedded.bootstrap_servers, "embedded", embedded)
+    finally:
+        embedded.stop()
+
+
+@dataclass
+class DatabaseFactory:
+    """Makes fresh, empty databases: on a PostgreSQL server when one is available, else SQLite files."""
+
+    server_url: str | None
+    sqlite_dir: Path
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    created: list[str] = field(default_factory=list)
+
+    @property
+    def backend(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return "postgresql" if self.server_url else "sqlite"
+
+    async def create(self, name: str, backend: str | None = None) -> str:
+        """A fresh database URL (async driver) named after ``name``."""
+        backend = backend or self.backend
+        slug = "".join(c if c.isalnum() else "_" for c in name.lower())
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.sqlite_dir / f'{slug}_{uuid.uuid4().hex[:6]}.db'}"
+        if self.server_url is None:
+            pytest.skip("no PostgreSQL server available")
+        database = f"cf_{self.run_id}_{slug}_{len(self.created)}"[:63]
+        connection = await asyncpg.connect(_asyncpg_dsn(self.server_url))
+        try:
+            await connection.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await connection.close()
+        self.created.append(database)
+        return make_url(self.server_url).set(database=database).render_as_string(hide_password=False)
+
+    async def drop_all(self) -> None:
+        """Drop every database this factory created."""
+        if self.server_url is None or not self.created:
+            return
+        connection = await asyncpg.connect(_asyncpg_dsn(self.server_url))
+        try:
+            for database in self.created:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql", database="postgres")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _postgres_server_url() -> tuple[str | None, Any]:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        url = make_url(configured)
+        if url.get_backend_name() == "postgresql":
+            return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False), None
+        return None, None
+    if docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        container = PostgresContainer("postgres:16-alpine", driver="asyncpg")
+        container.start()
+        return container.get_connection_url(), container
+    if _port_open("127.0.0.1", 5432):
+        return LOCAL_POSTGRES, None
+    return None, None
+
+
+@pytest_asyncio.fixture(scope="session")
+async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DatabaseFactory]:
+    """Factory of fresh databases for the session's tests."""
+    server_url, container = _postgres_server_url()
+    factory = DatabaseFactory(server_url, tmp_path_factory.mktemp("sqlite"))
+    try:
+        yield factory
+    finally:
+        await factory.drop_all()
+        if container is not None:
+            container.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Runs a contract test once per supported database backend."""
+    return str(request.param)

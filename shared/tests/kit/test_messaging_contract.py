@@ -1,0 +1,318 @@
+"""Contract suite of the messaging kit, run against SQLite and PostgreSQL with a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, text, update
+from sqlmodel import col, select
+
+from claimflow_events import EncounterReceived, Topic, default_catalog
+from claimflow_kit.config import ServiceSettings
+from claimflow_kit.consumer import ConsumerRunner, EventContext, Subscription
+from claimflow_kit.control_numbers import SqlControlNumberAllocator
+from claimflow_kit.db import Database
+from claimflow_kit.dlq import DeadLetter, list_dead_letters, replay_dead_letters
+from claimflow_kit.kafka import new_producer
+from claimflow_kit.metrics import Metrics
+from claimflow_kit.outbox import Outbox, OutboxRelay, outbox_backlog
+from claimflow_kit.tables import ControlNumberSequence, InboxRecord, OutboxMessage, utcnow
+from claimflow_kit.testing import BrokerHandle, eventually
+from claimflow_kit.worker import purge_processed
+from claimflow_x12 import allocate_envelope
+from claimflow_x12.envelope import ControlNumberKind
+
+from .conftest import Effect, encounter_event, kit_settings
+
+pytestmark = pytest.mark.integration
+
+
+def recording_handler(tenant_id: str, fail_when: Callable[[EncounterReceived], bool] = lambda _: False):  # type: ignore[no-untyped-def]
+    """A handler that writes one Effect row per event of ``tenant_id`` (and fails on demand)."""
+
+    async def handle(context: EventContext, event: EncounterReceived) -> None:
+        if context.tenant_id != tenant_id:
+            return
+        if fail_when(event):
+            raise RuntimeError(f"handler bug on {event.ehr_encounter_id}")
+        context.session.add(
+            Effect(tenant_id=tenant_id, event_id=str(context.envelope.id), encounter_id=event.encounter_id)
+        )
+
+    return handle
+
+
+@asynccontextmanager
+async def running(runner: ConsumerRunner | OutboxRelay) -> AsyncIterator[None]:
+    """Run a consumer runner or a started relay in the background for the block."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        if isinstance(runner, ConsumerRunner):
+            await asyncio.wait_for(runner.assigned.wait(), 30)
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def stage(database: Database, settings: ServiceSettings, tenant_id: str, label: str = "ok") -> str:
+    """Write one encounter-received into the outbox in its own transaction; returns the encounter id."""
+    event = encounter_event(tenant_id, label)
+    async with database.transaction() as session:
+        Outbox(default_catalog(), settings.source).add(session, event, tenant_id=tenant_id, correlation_id="cor")
+    return event.encounter_id
+
+
+async def effects(database: Database, tenant_id: str) -> list[Effect]:
+    """Effect rows of one tenant."""
+    async with database.transaction() as session:
+        return list((await session.exec(select(Effect).where(Effect.tenant_id == tenant_id))).all())
+
+
+async def test_outbox_row_commits_with_the_state_change_and_vanishes_on_rollback(
+    kit_db: Database, broker: BrokerHandle
+) -> None:
+    settings = kit_settings(kit_db, broker)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    outbox = Outbox(default_catalog(), settings.source)
+
+    async def failing_request() -> None:
+        async with kit_db.transaction() as session:
+            session.add(Effect(tenant_id=tenant, event_id="x", encounter_id="rolled-back"))
+            outbox.add(session, encounter_event(tenant), tenant_id=tenant, correlation_id="c")
+            raise RuntimeError("request failed after writing")
+
+    with pytest.raises(RuntimeError):
+        await failing_request()
+    async with kit_db.transaction() as session:
+        assert await outbox_backlog(session) == 0
+    assert await effects(kit_db, tenant) == []
+    await stage(kit_db, settings, tenant)
+    async with kit_db.transaction() as session:
+        assert await outbox_backlog(session) == 1
+
+
+async def test_event_reaches_consumer_and_relay_crash_duplicate_is_absorbed(
+    kit_db: Database, broker: BrokerHandle, databases: object
+) -> None:
+    settings = kit_settings(kit_db, broker)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    metrics = Metrics("kit-test")
+    runner = ConsumerRunner(
+        settings,
+        kit_db,
+        default_catalog(),
+        Subscription("effects", {EncounterReceived: recording_handler(tenant)}),
+        metrics,
+    )
+    encounter_id = await stage(kit_db, settings, tenant)
+
+    # A relay publishes the batch, then "crashes" before marking it sent.
+    crashed = OutboxRelay(settings, kit_db)
+    await crashed.start()
+    claimed = await crashed.claim_batch()
+    assert [c.key for c in claimed] == [encounter_id]
+    await crashed.send(claimed)
+    await crashed.stop()
+
+    # Its lease expires; a new relay finds the row unsent and publishes it again.
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()
+    try:
+        assert await relay.publish_batch() == 1
+    finally:
+        await relay.stop()
+    async with kit_db.transaction() as session:
+        row = (await session.exec(select(OutboxMessage).where(OutboxMessage.message_key == encounter_id))).one()
+        assert row.sent_at is not None
+        assert row.kafka_offset is not None
+
+    async with running(runner):
+
+        async def duplicate_seen() -> bool:
+            return any(
+                sample.labels.get("consumer") == runner.name
+                and sample.labels.get("outcome") == "duplicate"
+                and sample.value >= 1
+                for sample in next(iter(metrics.events_consumed.collect())).samples
+            )
+
+        await eventually(duplicate_seen)
+    rows = await effects(kit_db, tenant)
+    assert [r.encounter_id for r in rows] == [encounter_id]
+    async with kit_db.transaction() as session:
+        inbox = await session.exec(select(InboxRecord.consumer).where(InboxRecord.event_id == rows[0].event_id))
+        assert inbox.all() == [runner.name]
+
+
+async def test_poison_message_is_dead_lettered_and_replayed_after_the_fix(
+    kit_db: Database, broker: BrokerHandle
+) -> None:
+    settings = kit_settings(kit_db, broker)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    bug_fixed = False
+    handler = recording_handler(tenant, fail_when=lambda e: e.ehr_encounter_id == "poison" and not bug_fixed)
+    metrics = Metrics("kit-test")
+    runner = ConsumerRunner(
+        settings, kit_db, default_catalog(), Subscription("poison", {EncounterReceived: handler}), metrics
+    )
+
+    poison_id = await stage(kit_db, settings, tenant, "poison")
+    healthy_id = await stage(kit_db, settings, tenant, "healthy")
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()
+    try:
+        assert await relay.publish_batch() == 2
+    finally:
+        await relay.stop()
+    # Malformed bytes on the topic: not even an envelope.
+    producer: AIOKafkaProducer = new_producer(settings)
+    await producer.start()
+    try:
+        await producer.send_and_wait(Topic.ENCOUNTERS.value, b"{not json", key=tenant.encode())
+    finally:
+        await producer.stop()
+
+    async with running(runner):
+
+        async def healthy_processed_and_both_dead_lettered() -> list[DeadLetter] | None:
+            # Earlier tests may have left malformed records on the shared topic, so count letters by kind,
+            # not by number: this runner must have dead-lettered both the handler failure and garbage.
+            healthy = [e for e in await effects(kit_db, tenant) if e.encounter_id == healthy_id]
+            letters = await list_dead_letters(settings, Topic.ENCOUNTERS.dead_letter)
+            mine = [letter for letter in letters if letter.consumer == runner.name]
+            codes = {letter.error_code for letter in mine}
+            return mine if healthy and {"RuntimeError", "MalformedEnvelope"} <= codes else None
+
+        mine = await eventually(healthy_processed_and_both_dead_lettered)
+
+    assert {letter.error_code for letter in mine} == {"RuntimeError", "MalformedEnvelope"}
+    poison = next(letter for letter in mine if letter.error_code == "RuntimeError")
+    assert "handler bug on poison" in poison.error_message
+    assert poison.original_topic == Topic.ENCOUNTERS.value
+    assert not poison.replayed
+
+    bug_fixed = True
+    replayed = await replay_dead_letters(settings, Topic.ENCOUNTERS.dead_letter, event_id=poison.event_id)
+    assert [r.event_id for r in replayed] == [poison.event_id]
+    async with running(runner):
+
+        async def poison_processed() -> list[Effect]:
+            return [e for e in await effects(kit_db, tenant) if e.encounter_id == poison_id]
+
+        await eventually(poison_processed)
+    after = {
+        (letter.partition, letter.offset): letter
+        for letter in await list_dead_letters(settings, Topic.ENCOUNTERS.dead_letter)
+    }
+    assert after[(poison.partition, poison.offset)].replayed
+    assert sorted(e.encounter_id for e in await effects(kit_db, tenant)) == sorted([poison_id, healthy_id])
+
+
+async def test_audit_log_is_append_only(kit_db: Database) -> None:
+    async with kit_db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO audit_log (tenant_id, occurred_at, actor, actor_role, action, resource_type, resource_id)"
+                " VALUES ('t', CURRENT_TIMESTAMP, 'k', 'admin', 'read', 'Encounter', 'e1')"
+            )
+        )
+    for statement in ("UPDATE audit_log SET actor = 'someone-else'", "DELETE FROM audit_log"):
+
+        async def tamper(sql: str = statement) -> None:
+            async with kit_db.engine.begin() as connection:
+                await connection.execute(text(sql))
+
+        with pytest.raises(Exception, match="append-only"):
+            await tamper()
+    async with kit_db.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT actor FROM audit_log"))).scalar_one() == "k"
+
+
+async def test_relay_republishes_what_a_restarted_broker_forgot(kit_db: Database, broker: BrokerHandle) -> None:
+    if broker.embedded is None:
+        pytest.skip("needs the memory-only embedded broker")
+    settings = kit_settings(kit_db, broker)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    encounter_id = await stage(kit_db, settings, tenant)
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()
+    assert await relay.publish_batch() == 1
+    await relay.stop()
+
+    broker.restart()  # the broker forgets the event before anyone consumed it
+
+    runner = ConsumerRunner(
+        settings, kit_db, default_catalog(), Subscription("after-reset", {EncounterReceived: recording_handler(tenant)})
+    )
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()  # detects the reset (its marker topic is gone) and schedules the replay
+    try:
+        async with running(relay), running(runner):
+
+            async def delivered() -> list[Effect]:
+                return await effects(kit_db, tenant)
+
+            rows = await eventually(delivered)
+    finally:
+        await relay.stop()
+    assert [r.encounter_id for r in rows] == [encounter_id]
+    async with kit_db.transaction() as session:
+        unsent = await session.exec(
+            select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
+        )
+        assert unsent.one() == 0
+
+
+async def test_housekeeping_purges_only_what_is_past_retention(kit_db: Database, broker: BrokerHandle) -> None:
+    settings = kit_settings(kit_db, broker, outbox_retention_seconds=3600, inbox_retention_seconds=3600)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    old_sent = await stage(kit_db, settings, tenant)
+    recent_sent = await stage(kit_db, settings, tenant)
+    unsent = await stage(kit_db, settings, tenant)
+    long_ago = utcnow() - timedelta(hours=2)
+    async with kit_db.transaction() as session:
+        await session.exec(
+            update(OutboxMessage).where(col(OutboxMessage.message_key) == old_sent).values(sent_at=long_ago)
+        )
+        await session.exec(
+            update(OutboxMessage).where(col(OutboxMessage.message_key) == recent_sent).values(sent_at=utcnow())
+        )
+        session.add(InboxRecord(consumer="c", event_id="old", event_type="t", processed_at=long_ago))
+        session.add(InboxRecord(consumer="c", event_id="new", event_type="t", processed_at=utcnow()))
+    removed = await purge_processed(kit_db, settings)
+    assert removed == {"outbox": 1, "inbox": 1}
+    async with kit_db.transaction() as session:
+        keys = set((await session.exec(select(OutboxMessage.message_key))).all())
+        inbox = set((await session.exec(select(InboxRecord.event_id).where(InboxRecord.consumer == "c"))).all())
+    assert {recent_sent, unsent} <= keys
+    assert old_sent not in keys
+    assert inbox == {"new"}
+
+
+async def test_control_numbers_are_unique_under_concurrency_and_survive_restarts(kit_db: Database) -> None:
+    first = SqlControlNumberAllocator(kit_db)
+    batches = await asyncio.gather(*(first.allocate(ControlNumberKind.TRANSACTION, "SENDER1", 3) for _ in range(20)))
+    numbers = [n for batch in batches for n in batch]
+    assert sorted(numbers) == list(range(1, 61))
+    restarted = SqlControlNumberAllocator(kit_db)  # a new process would start from the stored sequence
+    assert await restarted.allocate(ControlNumberKind.TRANSACTION, "SENDER1") == [61]
+    assert await restarted.allocate(ControlNumberKind.INTERCHANGE, "SENDER1") == [1]  # per kind
+    assert await restarted.allocate(ControlNumberKind.TRANSACTION, "SENDER2", 2) == [1, 2]  # per sender
+    envelope = await allocate_envelope(restarted, sender_id="SENDER1", receiver_id="PAYER", transaction_count=2)
+    assert (envelope.interchange_control_number, envelope.group_control_number) == (2, 1)
+    assert envelope.transaction_control_numbers == [62, 63]
+
+
+async def test_control_numbers_wrap_after_nine_digits(kit_db: Database) -> None:
+    async with kit_db.transaction() as session:
+        session.add(ControlNumberSequence(sender_id="WRAP", kind="ISA13", next_value=999_999_998))
+    numbers = await SqlControlNumberAllocator(kit_db).allocate(ControlNumberKind.INTERCHANGE, "WRAP", 3)
+    assert numbers == [999_999_998, 999_999_999, 1]

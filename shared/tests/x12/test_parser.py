@@ -1,0 +1,143 @@
+"""Parser errors: positions, loops and codes; strict vs lenient; unknown segments kept byte-exact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from claimflow_x12 import X12ParseError, iter_transactions, parse, serialize
+from claimflow_x12.errors import (
+    ElementErrorCode,
+    ErrorLevel,
+    GroupErrorCode,
+    InterchangeErrorCode,
+    SegmentErrorCode,
+    TransactionErrorCode,
+)
+
+SAMPLE = "837p_dependent_corrected.x12"
+
+
+def test_bad_element_names_segment_position_loop_and_expectation(read_sample: Callable[[str], str]) -> None:
+    text = read_sample(SAMPLE).replace("DTP*472*D8*20240102~REF*6R*LINE0002", "DTP*472*D8*20241302~REF*6R*LINE0002")
+    result = parse(text)
+    assert len(result.errors) == 1
+    error = result.errors[0]
+    assert (error.segment_position, error.segment_id, error.loop_id, error.element_position) == (41, "DTP", "2400", 3)
+    assert error.code is ElementErrorCode.INVALID_DATE
+    assert "20241302" in error.message
+    assert error.transaction_control_number == "0001"
+
+
+def test_bad_code_value_says_what_was_expected(read_sample: Callable[[str], str]) -> None:
+    result = parse(read_sample(SAMPLE).replace("SBR*P********CI", "SBR*Q********CI"))
+    error = result.errors[0]
+    assert (error.segment_id, error.element_position, error.code) == ("SBR", 1, ElementErrorCode.INVALID_CODE_VALUE)
+    assert "expected one of P, S, T" in error.message
+
+
+def test_strict_mode_raises_on_the_first_error(read_sample: Callable[[str], str]) -> None:
+    text = read_sample(SAMPLE).replace("CLM*PCN20240105A*475.00", "CLM*PCN20240105A*4X5.00")
+    with pytest.raises(X12ParseError) as caught:
+        parse(text, strict=True)
+    assert (caught.value.error.segment_id, caught.value.error.element_position) == ("CLM", 2)
+    assert caught.value.error.code is ElementErrorCode.INVALID_CHARACTER
+
+
+def test_lenient_mode_collects_every_error_and_keeps_going(read_sample: Callable[[str], str]) -> None:
+    text = (
+        read_sample(SAMPLE)
+        .replace("CLM*PCN20240105A*475.00", "CLM*PCN20240105A*4X5.00")
+        .replace("DMG*D8*20150720*M", "DMG*D8*20150720*X")
+        .replace("SE*51*0001", "SE*50*0001")
+    )
+    result = parse(text)
+    codes = [(e.segment_id, e.code) for e in result.errors]
+    assert ("DMG", ElementErrorCode.INVALID_CODE_VALUE) in codes
+    assert ("CLM", ElementErrorCode.INVALID_CHARACTER) in codes
+    assert ("SE", TransactionErrorCode.SEGMENT_COUNT_MISMATCH) in codes
+
+
+def test_envelope_trailer_mismatches_are_reported(read_sample: Callable[[str], str]) -> None:
+    text = read_sample(SAMPLE).replace("SE*51*0001", "SE*51*0002").replace("GE*1*101", "GE*2*101")
+    text = text.replace("IEA*1*000000101", "IEA*1*000000999")
+    codes = {e.code for e in parse(text).errors}
+    assert codes == {
+        TransactionErrorCode.CONTROL_NUMBER_MISMATCH,
+        GroupErrorCode.TRANSACTION_COUNT_MISMATCH,
+        InterchangeErrorCode.CONTROL_NUMBER_MISMATCH,
+    }
+
+
+def test_missing_trailers_at_end_of_input(read_sample: Callable[[str], str]) -> None:
+    text = read_sample(SAMPLE).split("SE*51*0001~")[0]
+    result = parse(text)
+    assert {e.code for e in result.errors} == {
+        TransactionErrorCode.TRAILER_MISSING,
+        GroupErrorCode.TRAILER_MISSING,
+        InterchangeErrorCode.PREMATURE_END_OF_FILE,
+    }
+    assert len(result.transactions) == 1
+
+
+def test_unknown_segment_is_reported_kept_and_written_back(read_sample: Callable[[str], str]) -> None:
+    text = (
+        read_sample(SAMPLE)
+        .replace("REF*G1*AUTH778812~", "REF*G1*AUTH778812~ZZZ*HELLO*WORLD~")
+        .replace("SE*51*0001", "SE*52*0001")
+    )
+    result = parse(text)
+    assert [(e.segment_id, e.code, e.loop_id, e.segment_position) for e in result.errors] == [
+        ("ZZZ", SegmentErrorCode.UNEXPECTED_SEGMENT, "2300", 29)
+    ]
+    assert serialize(result.interchanges[0]) == text
+
+
+def test_guide_segment_not_typed_is_kept_without_error(read_sample: Callable[[str], str]) -> None:
+    text = (
+        read_sample(SAMPLE)
+        .replace("REF*G1*AUTH778812~", "REF*G1*AUTH778812~K3*STATE DATA~")
+        .replace("SE*51*0001", "SE*52*0001")
+    )
+    result = parse(text)
+    assert result.errors == []
+    assert serialize(result.interchanges[0]) == text
+
+
+def test_missing_required_loop_is_reported(read_sample: Callable[[str], str]) -> None:
+    text = (
+        read_sample(SAMPLE).replace("NM1*PR*2*ACME HEALTH PLAN*****PI*ACME01~", "").replace("SE*51*0001", "SE*50*0001")
+    )
+    result = parse(text)
+    error = next(e for e in result.errors if e.code is SegmentErrorCode.REQUIRED_SEGMENT_MISSING)
+    assert error.loop_id == "2000B"
+    assert "2010BB" in error.message
+
+
+def test_hl_numbering_is_checked(read_sample: Callable[[str], str]) -> None:
+    result = parse(read_sample(SAMPLE).replace("HL*3*2*23*0", "HL*3*1*23*0"))
+    error = result.errors[0]
+    assert (error.segment_id, error.element_position, error.level) == ("HL", 2, ErrorLevel.ELEMENT)
+
+
+def test_unknown_transaction_set_is_kept_untyped(read_sample: Callable[[str], str]) -> None:
+    text = read_sample(SAMPLE).replace("005010X222A1", "005010X999")
+    result = parse(text)
+    assert type(result.transactions[0]).__name__ == "UnknownTransaction"
+    assert result.errors[0].code is TransactionErrorCode.NOT_SUPPORTED
+    assert serialize(result.interchanges[0]) == text
+
+
+def test_iter_transactions_streams_each_set_with_its_errors(read_sample: Callable[[str], str]) -> None:
+    text = read_sample("835_multi_claim_reversal_plb.x12") + read_sample(SAMPLE).replace(
+        "DMG*D8*20150720*M", "DMG*D8*2015*M"
+    )
+    parsed = list(iter_transactions(text.encode()))
+    assert [type(p.transaction).__name__ for p in parsed] == ["Remittance835", "Claim837P"]
+    assert parsed[0].errors == []
+    errors = parsed[1].errors
+    assert (errors[0].segment_id, errors[0].code, errors[0].loop_id) == ("DMG", ElementErrorCode.INVALID_DATE, "2010CA")
+    # the patient name loop cannot be built without its DMG, which is reported too
+    assert (errors[1].code, errors[1].loop_id) == (SegmentErrorCode.REQUIRED_SEGMENT_MISSING, "2010CA")
+    assert parsed[1].group.control_number == 101

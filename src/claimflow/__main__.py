@@ -1,0 +1,5 @@
+"""``python -m claimflow`` runs the CLI."""
+
+from claimflow.cli import main
+
+main()

@@ -1,0 +1,254 @@
+"""``claimflow``: the one command-line entry point (runtime, services, admin, dead letters, X12, contract)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from claimflow.services import SERVICES, service
+from claimflow_x12.cli import app as x12_app
+
+T = TypeVar("T")
+
+app = typer.Typer(help="ClaimFlow: event-driven medical claims processing.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (billing companies).", no_args_is_help=True)
+practice_app = typer.Typer(help="Client practices of a tenant.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys / OAuth2 clients.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
+events_app = typer.Typer(help="The event contract: JSON Schemas and AsyncAPI.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(practice_app, name="practice")
+app.add_typer(key_app, name="apikey")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(events_app, name="events")
+app.add_typer(x12_app, name="x12", help="X12 5010: parse, validate and acknowledge files.")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    from claimflow_kit.errors import ClaimFlowError
+
+    try:
+        return asyncio.run(coroutine)
+    except ClaimFlowError as exc:
+        typer.echo(f"error: {exc.error_code}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def up(
+    data_dir: Annotated[Path, typer.Option(help="Where SQLite files, logs and demo credentials live.")] = Path("var"),
+    port_base: Annotated[int, typer.Option(help="Port of the first service; the others follow.")] = 8001,
+    broker_port: Annotated[int, typer.Option(help="Port of the embedded broker (a free one if taken).")] = 9092,
+    smoke: Annotated[bool, typer.Option(help="Start, check everything is ready, then stop.")] = False,
+) -> None:
+    """Run everything locally: embedded Kafka-compatible broker, all services and workers on SQLite."""
+    from claimflow.runtime import run_embedded
+
+    raise typer.Exit(run_embedded(data_dir, port_base=port_base, broker_port=broker_port, smoke=smoke))
+
+
+@app.command()
+def run(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
+    role: Annotated[str, typer.Argument(help="api or worker")] = "api",
+    host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="API port (default: the service's own).")] = None,
+) -> None:
+    """Run one service's API (uvicorn) or its worker (consumers + outbox relay)."""
+    spec = service(name)
+    settings = spec.settings()
+    if role == "worker":
+        from claimflow_kit.worker import run_worker
+
+        run_worker(settings, spec.subscriptions(), migrations_package=spec.package)
+        return
+    if role != "api":
+        raise typer.BadParameter("role must be 'api' or 'worker'")
+    import uvicorn
+
+    from claimflow_kit.logging import configure_logging
+
+    configure_logging(settings.service_name, level=settings.log_level, json_output=settings.log_json)
+    uvicorn.run(
+        spec.create_app(settings),
+        host=host,
+        port=port or spec.default_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate(
+    name: Annotated[str, typer.Argument(help="A service name, 'directory' or 'all'.")] = "all",
+) -> None:
+    """Apply database migrations (each service's database and the tenant directory)."""
+    import os
+
+    from claimflow_kit.config import ServiceSettings
+    from claimflow_kit.migrations import upgrade, upgrade_directory
+
+    if name == "all" and os.environ.get("CLAIMFLOW_DATABASE_URL"):
+        raise typer.BadParameter(
+            "CLAIMFLOW_DATABASE_URL names one database; migrate each service with its own URL "
+            "(`claimflow migrate coding-svc`, ...), or unset it to use the embedded defaults"
+        )
+    if name in ("all", "directory"):
+        upgrade_directory(ServiceSettings().directory_url)
+        typer.echo("directory: up to date")
+    for spec in SERVICES.values():
+        if name in ("all", spec.name):
+            upgrade(spec.package, spec.settings().database_url)
+            typer.echo(f"{spec.name}: up to date")
+
+
+async def _directory_call(action: Any) -> Any:
+    from claimflow_kit.config import ServiceSettings
+    from claimflow_kit.db import Database
+    from claimflow_kit.directory import Directory
+
+    database = Database(ServiceSettings().directory_url)
+    try:
+        async with database.transaction() as session:
+            return await action(Directory(session))
+    finally:
+        await database.dispose()
+
+
+@tenant_app.command("create")
+def tenant_create(tenant_id: str, name: str) -> None:
+    """Register a billing company."""
+    _run(_directory_call(lambda d: d.create_tenant(tenant_id, name)))
+    typer.echo(f"tenant {tenant_id} created")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    for tenant in _run(_directory_call(lambda d: d.tenants())):
+        typer.echo(f"{tenant.id}\t{tenant.name}")
+
+
+@practice_app.command("add")
+def practice_add(
+    tenant_id: str,
+    name: str,
+    npi: Annotated[str, typer.Option(help="Billing NPI (10 digits).")],
+    tax_id: Annotated[str, typer.Option(help="Tax id / EIN (9 digits).")],
+) -> None:
+    """Add a client practice to a tenant."""
+    practice = _run(_directory_call(lambda d: d.add_practice(tenant_id, name, npi, tax_id)))
+    typer.echo(practice.id)
+
+
+@practice_app.command("add-provider")
+def practice_add_provider(
+    tenant_id: str,
+    practice_id: str,
+    npi: Annotated[str, typer.Option(help="Rendering provider NPI (10 digits).")],
+    last_name: Annotated[str, typer.Option()],
+    first_name: Annotated[str, typer.Option()],
+    taxonomy: Annotated[str, typer.Option(help="NUCC taxonomy code, e.g. 207Q00000X.")],
+) -> None:
+    """Add a rendering provider to a practice."""
+    provider = _run(
+        _directory_call(lambda d: d.add_provider(tenant_id, practice_id, npi, last_name, first_name, taxonomy))
+    )
+    typer.echo(provider.id)
+
+
+@key_app.command("create")
+def key_create(
+    tenant_id: str,
+    role: Annotated[str, typer.Argument(help="ehr-integration, coder, biller, ops or admin")],
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+) -> None:
+    """Issue an API key (shown once; only its digest is stored)."""
+    from claimflow_kit.directory import Role
+
+    issued = _run(_directory_call(lambda d: d.issue_key(tenant_id, Role(role), label or role)))
+    typer.echo(json.dumps({"key_id": issued.key_id, "client_secret": issued.secret, "api_key": issued.token}))
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: str) -> None:
+    """Revoke an API key."""
+    _run(_directory_call(lambda d: d.revoke_key(key_id)))
+    typer.echo(f"key {key_id} revoked")
+
+
+@dlq_app.command("list")
+def dlq_list(topic: Annotated[str, typer.Argument(help="Event topic or its .dlq topic.")]) -> None:
+    """List dead letters with their errors (JSON lines)."""
+    from claimflow_kit.config import ServiceSettings
+    from claimflow_kit.dlq import list_dead_letters
+
+    dlq_topic = topic if topic.endswith(".dlq") else f"{topic}.dlq"
+    for letter in _run(list_dead_letters(ServiceSettings(), dlq_topic)):
+        typer.echo(
+            json.dumps(
+                {
+                    "partition": letter.partition,
+                    "offset": letter.offset,
+                    "event_id": letter.event_id,
+                    "event_type": letter.event_type,
+                    "consumer": letter.consumer,
+                    "error_code": letter.error_code,
+                    "error": letter.error_message.splitlines()[0] if letter.error_message else "",
+                    "failed_at": letter.failed_at,
+                    "replayed": letter.replayed,
+                }
+            )
+        )
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="Event topic or its .dlq topic.")],
+    event_id: Annotated[str | None, typer.Option(help="Replay only this event.")] = None,
+    include_replayed: Annotated[bool, typer.Option(help="Also replay what was replayed before.")] = False,
+) -> None:
+    """Re-publish dead letters to their original topic (after the cause is fixed)."""
+    from claimflow_kit.config import ServiceSettings
+    from claimflow_kit.dlq import replay_dead_letters
+
+    dlq_topic = topic if topic.endswith(".dlq") else f"{topic}.dlq"
+    replayed = _run(
+        replay_dead_letters(ServiceSettings(), dlq_topic, event_id=event_id, include_replayed=include_replayed)
+    )
+    typer.echo(f"replayed {len(replayed)} message(s)")
+    if event_id and not replayed:
+        raise typer.Exit(1)
+
+
+@events_app.command("schemas")
+def events_schemas(
+    write: Annotated[bool, typer.Option(help="Regenerate the committed files.")] = False,
+) -> None:
+    """Check (or with --write regenerate) the committed JSON Schemas and AsyncAPI document."""
+    from claimflow_events import default_catalog
+    from claimflow_events.schema import contract_dir, generated_files, write_contract
+
+    catalog = default_catalog()
+    root = contract_dir()
+    if write:
+        for path in write_contract(catalog, root):
+            typer.echo(f"wrote {path}")
+        return
+    stale = [
+        p for p, text in generated_files(catalog).items() if not (root / p).exists() or (root / p).read_text() != text
+    ]
+    for path in stale:
+        typer.echo(f"out of date: {path}")
+    raise typer.Exit(1 if stale else 0)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

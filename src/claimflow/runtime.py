@@ -1,0 +1,229 @@
+"""The embedded runtime: local broker, every service (API + worker) on SQLite, one command, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from claimflow.services import SERVICES
+from claimflow_kit.embedded import EmbeddedBroker, free_port
+
+
+@dataclass
+class RunningProcess:
+    """A child process of the runtime and where its output goes."""
+
+    label: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class EmbeddedRuntime:
+    """Starts and supervises the embedded stack under ``data_dir``."""
+
+    def __init__(self, data_dir: Path, *, port_base: int = 8001, broker_port: int = 9092) -> None:
+        self.data_dir = data_dir.resolve()
+        self.log_dir = self.data_dir / "logs"
+        self.port_base = port_base
+        self.broker_port = broker_port if _port_free(broker_port) else free_port()
+        self.broker = EmbeddedBroker(self.broker_port, log_path=self.log_dir / "broker.log")
+        self.processes: list[RunningProcess] = []
+        self.ports: dict[str, int] = {}
+
+    def sqlite_url(self, name: str) -> str:
+        """SQLite URL of a database file in the data directory."""
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{name}.db'}"
+
+    def jwt_secret(self) -> str:
+        """The local token-signing secret, generated once per data directory."""
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def environment(self, service: str) -> dict[str, str]:
+        """Environment of one service's processes."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "CLAIMFLOW_ENVIRONMENT": "embedded",
+                "CLAIMFLOW_DATABASE_URL": self.sqlite_url(service),
+                "CLAIMFLOW_DIRECTORY_URL": self.sqlite_url("directory"),
+                "CLAIMFLOW_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+                "CLAIMFLOW_KAFKA_IDEMPOTENT_PRODUCER": "false",
+                "CLAIMFLOW_JWT_SECRET": self.jwt_secret(),
+                "CLAIMFLOW_AUTO_MIGRATE": "false",
+            }
+        )
+        return env
+
+    def prepare(self) -> None:
+        """Create the data directory and apply every migration."""
+        from claimflow_kit.migrations import upgrade, upgrade_directory
+
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        upgrade_directory(self.sqlite_url("directory"))
+        for name, spec in SERVICES.items():
+            upgrade(spec.package, self.sqlite_url(name))
+
+    def start(self) -> None:
+        """Start the broker, then every service's API and worker."""
+        self.broker.start()
+        for index, name in enumerate(SERVICES):
+            port = self.port_base + index
+            self.ports[name] = port
+            self._spawn(f"{name} api", ["run", name, "api", "--port", str(port)], name, f"{name}-api.log")
+            self._spawn(f"{name} worker", ["run", name, "worker"], name, f"{name}-worker.log")
+
+    def _spawn(self, label: str, args: list[str], service: str, log_name: str) -> None:
+        log_path = self.log_dir / log_name
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "claimflow", *args],
+                env=self.environment(service),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes.append(RunningProcess(label, process, log_path))
+
+    def wait_ready(self, within: float = 60.0) -> None:
+        """Wait until every API answers /readyz with 200; raise with the failing service otherwise."""
+        deadline = time.monotonic() + within
+        pending = dict(self.ports)
+        while pending and time.monotonic() < deadline:
+            self.check_alive()
+            for name, port in list(pending.items()):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+        if pending:
+            raise RuntimeError(f"not ready within {within}s: {', '.join(pending)} (see {self.log_dir})")
+
+    def check_alive(self) -> None:
+        """Raise if a child process has exited."""
+        for child in self.processes:
+            if child.process.poll() is not None:
+                raise RuntimeError(f"{child.label} exited with code {child.process.returncode}; see {child.log_path}")
+
+    def stop(self) -> None:
+        """Stop every child (SIGTERM, then SIGKILL after a grace period) and the broker."""
+        for child in self.processes:
+            if child.process.poll() is None:
+                child.process.terminate()
+        deadline = time.monotonic() + 15
+        for child in self.processes:
+            remaining = max(deadline - time.monotonic(), 0.1)
+            try:
+                child.process.wait(remaining)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait(5)
+        self.processes.clear()
+        self.broker.stop()
+
+    def summary(self, credentials: dict[str, str]) -> str:
+        """What to tell the person who started the stack."""
+        lines = ["", "ClaimFlow is running (embedded: local broker + SQLite).", ""]
+        for name, port in self.ports.items():
+            lines.append(f"  {name:<16} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
+        lines += [
+            "",
+            f"  broker           {self.broker.bootstrap_servers} (memory-only Kafka-compatible)",
+            f"  data and logs    {self.data_dir}",
+            "",
+            "  Demo credentials (tenant 'demo'; also in demo-credentials.json):",
+        ]
+        lines += [f"    {role:<16} {token}" for role, token in credentials.items()]
+        lines += ["", "Press Ctrl-C to stop everything.", ""]
+        return "\n".join(lines)
+
+
+def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
+    """Create the demo tenant, a practice and one API key per role on first start; reuse them after."""
+    import asyncio
+
+    from claimflow_kit.db import Database
+    from claimflow_kit.directory import Directory, Role
+
+    path = runtime.data_dir / "demo-credentials.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+
+    async def create() -> dict[str, str]:
+        database = Database(runtime.sqlite_url("directory"))
+        try:
+            async with database.transaction() as session:
+                directory = Directory(session)
+                await directory.create_tenant("demo", "Demo Billing Company")
+                practice = await directory.add_practice("demo", "Demo Family Practice", "1234567893", "123456789")
+                tokens = {"practice_id": practice.id}
+                for role in Role:
+                    issued = await directory.issue_key("demo", role, f"demo {role.value}")
+                    tokens[role.value] = issued.token
+                return tokens
+        finally:
+            await database.dispose()
+
+    tokens = asyncio.run(create())
+    path.write_text(json.dumps(tokens, indent=2))
+    path.chmod(0o600)
+    return tokens
+
+
+def run_embedded(data_dir: Path, *, port_base: int, broker_port: int, smoke: bool) -> int:
+    """Run the embedded stack until Ctrl-C (or, with ``smoke``, until everything is ready)."""
+    runtime = EmbeddedRuntime(data_dir, port_base=port_base, broker_port=broker_port)
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runtime.prepare()
+        credentials = demo_credentials(runtime)
+        runtime.start()
+        runtime.wait_ready()
+        sys.stdout.write(runtime.summary(credentials) + "\n")
+        sys.stdout.flush()
+        while not stopping and not smoke:
+            runtime.check_alive()
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as exc:
+        sys.stderr.write(f"claimflow: {exc}\n")
+        return 1
+    finally:
+        sys.stdout.write("Stopping ClaimFlow...\n")
+        runtime.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        sys.stdout.write("Stopped.\n")

@@ -1,0 +1,216 @@
+"""Events written with a state change in one service drive the others, through the real broker."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from claimflow.testing import Stack, encounter_body, json_list
+from claimflow_events import EventEnvelope
+from claimflow_kit.directory import Role
+from claimflow_kit.tables import OutboxMessage
+from claimflow_kit.testing import eventually
+
+pytestmark = pytest.mark.integration
+
+
+async def test_clean_encounter_reaches_eligibility_and_becomes_a_claim(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    posted = await coding.post(
+        "/v1/encounters", json=encounter_body(tenant), headers=tenant.headers(Role.EHR_INTEGRATION)
+    )
+    assert posted.status_code == 201, posted.text
+    encounter = posted.json()
+
+    async def pre_check() -> list[dict[str, Any]]:
+        return await json_list(
+            stack.client("eligibility-svc"),
+            f"/v1/eligibility-checks?encounter_id={encounter['id']}",
+            tenant.headers(Role.BILLER),
+        )
+
+    checks = await eventually(pre_check)
+    assert [(c["origin"], c["status"], c["patient_id"]) for c in checks] == [
+        ("pre-check", "pending", encounter["patient_id"])
+    ]
+
+    assert encounter["status"] == "coded"  # clean: coded at intake, no coder needed
+
+    async def claim() -> list[dict[str, Any]]:
+        return await json_list(
+            stack.client("claims-svc"), f"/v1/claims?encounter_id={encounter['id']}", tenant.headers(Role.BILLER)
+        )
+
+    claims = await eventually(claim)
+    assert len(claims) == 1
+    assert claims[0]["status"] == "draft"
+    assert claims[0]["total_charge"] == "125.00"
+    assert claims[0]["diagnosis_codes"] == ["J20.9", "R05.9"]
+
+
+async def test_encounter_intake_is_idempotent_and_changes_make_a_new_version(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    headers = tenant.headers(Role.EHR_INTEGRATION)
+    body = encounter_body(tenant)
+    first = await coding.post("/v1/encounters", json=body, headers=headers)
+    replay = await coding.post("/v1/encounters", json=body, headers=headers)
+    assert (first.status_code, replay.status_code) == (201, 200)
+    assert replay.json()["id"] == first.json()["id"]
+    changed = await coding.post("/v1/encounters", json={**body, "diagnoses": ["J20.9"]}, headers=headers)
+    assert changed.status_code == 201
+    assert changed.json()["version"] == 2
+    assert changed.json()["id"] != first.json()["id"]
+    old = await coding.get(f"/v1/encounters/{first.json()['id']}", headers=headers)
+    assert old.json()["status"] == "superseded"
+    listed = await json_list(coding, "/v1/encounters", headers)
+    assert [e["id"] for e in listed] == [changed.json()["id"]]
+
+    async def checks() -> list[dict[str, Any]]:
+        found = []
+        for encounter_id in (first.json()["id"], changed.json()["id"]):
+            found += await json_list(
+                stack.client("eligibility-svc"),
+                f"/v1/eligibility-checks?encounter_id={encounter_id}",
+                tenant.headers(Role.BILLER),
+            )
+        return found if len(found) == 2 else []
+
+    assert len(await eventually(checks)) == 2  # one event per version, not per request
+
+
+async def test_bad_input_gets_a_clear_error_and_writes_nothing(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    headers = tenant.headers(Role.EHR_INTEGRATION)
+    malformed = await coding.post(
+        "/v1/encounters", json=encounter_body(tenant, diagnoses=["not-a-code"]), headers=headers
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["error"] == "MalformedRequest"
+    assert malformed.json()["detail"][0]["loc"][:2] == ["body", "diagnoses"]
+    unknown_practice = await coding.post(
+        "/v1/encounters", json=encounter_body(tenant, practice_id="prac_other"), headers=headers
+    )
+    assert unknown_practice.status_code == 404
+    assert unknown_practice.json()["error"] == "PracticeNotFound"
+    backwards = await coding.post(
+        "/v1/encounters", json=encounter_body(tenant, date_of_service_to="2026-10-01"), headers=headers
+    )
+    assert backwards.status_code == 400
+    assert backwards.json()["error"] == "InvalidInput"
+    assert await json_list(coding, "/v1/encounters", headers) == []
+
+
+async def test_requests_succeed_while_the_broker_is_down_and_forgotten_events_are_delivered(stack: Stack) -> None:
+    if stack.broker.embedded is None:
+        pytest.skip("stopping the broker needs the embedded broker")
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    headers = tenant.headers(Role.EHR_INTEGRATION)
+    await stack.stop_worker("eligibility-svc")
+    try:
+        # A: published and accepted by the broker, but nobody consumed it before the broker restarts.
+        accepted = await coding.post("/v1/encounters", json=encounter_body(tenant), headers=headers)
+        assert accepted.status_code == 201
+        database = stack.database("coding-svc")
+        try:
+
+            async def sent() -> bool:
+                async with database.transaction() as session:
+                    rows = (
+                        await session.exec(
+                            select(OutboxMessage).where(col(OutboxMessage.message_key) == accepted.json()["id"])
+                        )
+                    ).all()
+                    return bool(rows) and all(row.sent_at is not None for row in rows)
+
+            await eventually(sent)
+        finally:
+            await database.dispose()
+
+        stack.broker.stop()
+        # B: the broker is down; the request still succeeds (the event waits in the outbox).
+        while_down = await coding.post("/v1/encounters", json=encounter_body(tenant), headers=headers)
+        assert while_down.status_code == 201, while_down.text
+        ready = await coding.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["broker"] == "unavailable"
+        stack.broker.start()  # memory-only: comes back empty
+    finally:
+        if not stack.broker.embedded.running:
+            stack.broker.start()
+        await stack.start_worker("eligibility-svc")
+
+    async def both_checked() -> list[dict[str, Any]]:
+        found = []
+        for encounter_id in (accepted.json()["id"], while_down.json()["id"]):
+            found += await json_list(
+                stack.client("eligibility-svc"),
+                f"/v1/eligibility-checks?encounter_id={encounter_id}",
+                tenant.headers(Role.BILLER),
+            )
+        return found if len(found) == 2 else []
+
+    checks = await eventually(both_checked, within=60)
+    assert sorted(c["encounter_id"] for c in checks) == sorted([accepted.json()["id"], while_down.json()["id"]])
+
+    async def ready_again() -> bool:
+        return (await coding.get("/readyz")).status_code == 200
+
+    await eventually(ready_again, within=30)
+
+
+async def test_operational_endpoints_and_trace_context_cross_services(stack: Stack) -> None:
+    for name in stack.apps:
+        client = stack.client(name)
+        assert (await client.get("/healthz")).json() == {"status": "ok", "service": name}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+        assert (await client.get("/openapi.json")).json()["paths"]
+        assert (await client.get("/docs")).status_code == 200
+
+    tenant = await stack.create_tenant()
+    trace_id = uuid.uuid4().hex
+    posted = await stack.client("coding-svc").post(
+        "/v1/encounters",
+        json=encounter_body(tenant),
+        headers={
+            **tenant.headers(Role.EHR_INTEGRATION),
+            "traceparent": f"00-{trace_id}-{'ab' * 8}-01",
+            "X-Correlation-ID": "req-123",
+        },
+    )
+    assert posted.headers["X-Correlation-ID"] == "req-123"
+    encounter_id = posted.json()["id"]
+    database = stack.database("coding-svc")
+    try:
+        async with database.transaction() as session:
+            row = (
+                await session.exec(
+                    select(OutboxMessage).where(
+                        col(OutboxMessage.message_key) == encounter_id,
+                        col(OutboxMessage.event_type) == "claimflow.encounter-received",
+                    )
+                )
+            ).one()
+    finally:
+        await database.dispose()
+    envelope = EventEnvelope.model_validate_json(row.envelope)
+    assert envelope.traceparent is not None
+    assert envelope.traceparent.split("-")[1] == trace_id
+    assert envelope.causationid == "req-123"
+    assert envelope.correlationid.startswith("cor_")
+
+    async def lag_reported() -> str | None:
+        text = (await stack.client("eligibility-svc").get("/metrics")).text
+        return text if 'claimflow_consumer_lag{consumer="eligibility-svc.pre-check"' in text else None
+
+    metrics = await eventually(lag_reported)
+    assert "claimflow_outbox_backlog" in metrics
+    assert 'claimflow_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics

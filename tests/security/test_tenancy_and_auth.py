@@ -1,0 +1,263 @@
+"""Every endpoint refuses the unauthenticated (401), the wrong role (403) and other tenants' data (404)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
+from claimflow_kit.db import Database
+from claimflow_kit.directory import Directory, Role
+from claimflow_kit.testing import eventually
+from remit_svc.adapters.tables import OpenClaim
+
+pytestmark = pytest.mark.integration
+
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/oauth/token"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to call one endpoint and which roles may."""
+
+    allowed: frozenset[Role]
+    object_kind: str | None = None  # which of tenant A's objects fills the path parameter
+    body: bool = False
+    body_kind: str | None = None
+
+
+ENCOUNTER_READERS = frozenset({Role.EHR_INTEGRATION, Role.CODER, Role.BILLER})
+CASES: dict[tuple[str, str, str], Case] = {
+    ("coding-svc", "POST", "/v1/encounters"): Case(frozenset({Role.EHR_INTEGRATION}), body=True),
+    ("coding-svc", "POST", "/v1/fhir/encounter-bundles"): Case(frozenset({Role.EHR_INTEGRATION}), body=True),
+    ("coding-svc", "GET", "/v1/encounters"): Case(ENCOUNTER_READERS),
+    ("coding-svc", "GET", "/v1/encounters/{encounter_id}"): Case(ENCOUNTER_READERS, "encounter"),
+    ("coding-svc", "GET", "/v1/work-queue"): Case(frozenset({Role.CODER, Role.BILLER})),
+    ("coding-svc", "GET", "/v1/work-queue/{item_id}"): Case(frozenset({Role.CODER, Role.BILLER}), "work_item"),
+    ("coding-svc", "POST", "/v1/work-queue/{item_id}/claim"): Case(frozenset({Role.CODER}), "work_item"),
+    ("coding-svc", "PUT", "/v1/work-queue/{item_id}/codes"): Case(
+        frozenset({Role.CODER}), "work_item", body_kind="correction"
+    ),
+    ("coding-svc", "POST", "/v1/work-queue/{item_id}/queries"): Case(
+        frozenset({Role.CODER}), "work_item", body_kind="question"
+    ),
+    ("coding-svc", "POST", "/v1/work-queue/{item_id}/resolve"): Case(frozenset({Role.CODER}), "work_item"),
+    ("coding-svc", "POST", "/v1/physician-queries/{query_id}/answer"): Case(
+        frozenset({Role.EHR_INTEGRATION, Role.CODER}), "query", body_kind="answer"
+    ),
+    ("eligibility-svc", "GET", "/v1/eligibility-checks"): Case(ENCOUNTER_READERS),
+    ("eligibility-svc", "GET", "/v1/eligibility-checks/{check_id}"): Case(ENCOUNTER_READERS, "check"),
+    ("claims-svc", "GET", "/v1/claims"): Case(ENCOUNTER_READERS),
+    ("claims-svc", "GET", "/v1/claims/{claim_id}"): Case(ENCOUNTER_READERS, "claim"),
+    ("remit-svc", "GET", "/v1/open-claims"): Case(frozenset({Role.BILLER, Role.OPS})),
+    ("remit-svc", "GET", "/v1/open-claims/{claim_id}"): Case(frozenset({Role.BILLER, Role.OPS}), "open_claim"),
+}
+
+
+@dataclass
+class World:
+    """Two tenants; tenant A owns one object of every kind."""
+
+    a: TenantFixture
+    b: TenantFixture
+    objects: dict[str, str]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def world(stack: Stack) -> World:
+    a = await stack.create_tenant("a")
+    b = await stack.create_tenant("b")
+    coding = stack.client("coding-svc")
+    posted = await coding.post("/v1/encounters", json=encounter_body(a), headers=a.headers(Role.EHR_INTEGRATION))
+    assert posted.status_code == 201, posted.text
+    encounter_id = posted.json()["id"]
+    coded = posted  # clean, so coded at intake and a claim follows
+    needs_review = await coding.post(
+        "/v1/encounters",
+        json=encounter_body(a, lines=[{"procedure_code": "99213", "diagnosis_pointers": [9]}]),
+        headers=a.headers(Role.EHR_INTEGRATION),
+    )
+    queue = await json_list(coding, "/v1/work-queue", a.headers(Role.CODER))
+    item_id = next(i["id"] for i in queue if i["encounter_id"] == needs_review.json()["id"])
+    claimed = await coding.post(f"/v1/work-queue/{item_id}/claim", headers=a.headers(Role.CODER))
+    assert claimed.status_code == 200
+    asked = await coding.post(
+        f"/v1/work-queue/{item_id}/queries", json={"question": "Which diagnosis?"}, headers=a.headers(Role.CODER)
+    )
+    assert asked.status_code == 201
+
+    async def check_id() -> str | None:
+        items = await json_list(
+            stack.client("eligibility-svc"),
+            f"/v1/eligibility-checks?encounter_id={encounter_id}",
+            a.headers(Role.BILLER),
+        )
+        return items[0]["id"] if items else None
+
+    async def claim_id() -> str | None:
+        items = await json_list(
+            stack.client("claims-svc"), f"/v1/claims?encounter_id={coded.json()['id']}", a.headers(Role.BILLER)
+        )
+        return items[0]["id"] if items else None
+
+    open_claim_id = f"clm_{uuid.uuid4().hex}"
+    remit = stack.database("remit-svc")
+    try:
+        async with remit.transaction() as session:
+            session.add(
+                OpenClaim(
+                    id=open_claim_id,
+                    tenant_id=a.id,
+                    patient_control_number=f"PCN{uuid.uuid4().hex[:10]}",
+                    payer_id="60054",
+                    patient_id="pat_x",
+                    total_charge=Decimal("100.00"),
+                    submitted_at=datetime.now(UTC),
+                )
+            )
+    finally:
+        await remit.dispose()
+    objects = {
+        "encounter": encounter_id,
+        "check": await eventually(check_id),
+        "claim": await eventually(claim_id),
+        "open_claim": open_claim_id,
+        "work_item": item_id,
+        "query": asked.json()["id"],
+    }
+    return World(a, b, objects)
+
+
+def _path(template: str, case: Case, world: World) -> str:
+    if case.object_kind is None:
+        return template
+    name = template[template.index("{") + 1 : template.index("}")]
+    return template.replace("{" + name + "}", world.objects[case.object_kind])
+
+
+async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: dict[str, str]) -> Any:
+    service, method, template = key
+    case = CASES[key]
+    bodies: dict[str | None, Any] = {
+        None: encounter_body(world.a) if case.body else None,
+        "correction": {
+            "diagnoses": ["J20.9"],
+            "lines": [{"procedure_code": "99213", "diagnosis_pointers": [1]}],
+            "reason": "tenant check",
+        },
+        "question": {"question": "Was the cough acute?"},
+        "answer": {"answer": "Yes, acute."},
+    }
+    body = bodies[case.body_kind]
+    return await stack.client(service).request(method, _path(template, case, world), json=body, headers=headers)
+
+
+def test_every_endpoint_has_a_case(stack: Stack) -> None:
+    """A new endpoint without an isolation case fails here, so no endpoint escapes these checks."""
+    routes = {
+        (service, method.upper(), path)
+        for service, app in stack.apps.items()
+        for path, operations in app.openapi()["paths"].items()
+        if path not in PUBLIC_PATHS
+        for method in operations
+    }
+    assert routes == set(CASES)
+
+
+@pytest.mark.parametrize("key", sorted(CASES), ids=lambda k: f"{k[1]} {k[0]}{k[2]}")
+async def test_unauthenticated_requests_get_401(stack: Stack, world: World, key: tuple[str, str, str]) -> None:
+    for headers in ({}, {"Authorization": "Bearer cfk_nope_nope"}, {"Authorization": "Bearer not.a.jwt"}):
+        response = await _call(stack, key, world, headers)
+        assert response.status_code == 401, (headers, response.text)
+        assert response.json()["error"] == "NotAuthenticated"
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("key", sorted(CASES), ids=lambda k: f"{k[1]} {k[0]}{k[2]}")
+async def test_wrong_role_gets_403(stack: Stack, world: World, key: tuple[str, str, str]) -> None:
+    denied = [role for role in Role if role not in CASES[key].allowed and role is not Role.ADMIN]
+    assert denied, "every endpoint restricts some role"
+    for role in denied:
+        response = await _call(stack, key, world, world.a.headers(role))
+        assert response.status_code == 403, (role, response.text)
+        assert response.json()["error"] == "PermissionDenied"
+
+
+@pytest.mark.parametrize(
+    "key", sorted(k for k, c in CASES.items() if c.object_kind), ids=lambda k: f"{k[1]} {k[0]}{k[2]}"
+)
+async def test_other_tenants_objects_answer_404(stack: Stack, world: World, key: tuple[str, str, str]) -> None:
+    for role in sorted(CASES[key].allowed | {Role.ADMIN}):
+        response = await _call(stack, key, world, world.b.headers(role))
+        assert response.status_code == 404, (role, response.text)
+        assert response.json()["error"].endswith("NotFound")
+    own = await _call(stack, key, world, world.a.headers(Role.ADMIN))
+    assert own.status_code in (200, 201, 409), own.text  # the owner reaches it (a state change may conflict)
+
+
+@pytest.mark.parametrize(
+    "key", sorted(k for k, c in CASES.items() if c.object_kind is None and not c.body), ids=lambda k: k[2]
+)
+async def test_lists_show_only_the_callers_tenant(stack: Stack, world: World, key: tuple[str, str, str]) -> None:
+    ours = await _call(stack, key, world, world.a.headers(Role.ADMIN))
+    theirs = await _call(stack, key, world, world.b.headers(Role.ADMIN))
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.json(), "tenant A has data in every list"
+    assert theirs.json() == []
+
+
+async def test_other_tenants_practice_cannot_receive_encounters(stack: Stack, world: World) -> None:
+    body = encounter_body(world.a)
+    response = await stack.client("coding-svc").post(
+        "/v1/encounters", json=body, headers=world.b.headers(Role.EHR_INTEGRATION)
+    )
+    assert response.status_code == 404
+    assert response.json()["error"] == "PracticeNotFound"
+
+
+async def test_oauth2_client_credentials_token_grants_the_keys_tenant_and_role(stack: Stack, world: World) -> None:
+    coding = stack.client("coding-svc")
+    key_id, secret = world.a.keys[Role.CODER].split("_", 2)[1:]
+    form = await coding.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": key_id, "client_secret": secret}
+    )
+    assert form.status_code == 200, form.text
+    token = form.json()["access_token"]
+    assert form.json()["token_type"] == "bearer"
+    basic = base64.b64encode(f"{key_id}:{secret}".encode()).decode()
+    via_basic = await coding.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
+    assert via_basic.status_code == 200
+    bearer = {"Authorization": f"Bearer {token}"}
+    # The token works on every service (stateless verification) with the key's tenant and role.
+    own = await stack.client("claims-svc").get(f"/v1/claims/{world.objects['claim']}", headers=bearer)
+    assert own.status_code == 200
+    denied = await stack.client("remit-svc").get("/v1/open-claims", headers=bearer)
+    assert denied.status_code == 403
+    wrong = await coding.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": key_id, "client_secret": "x" + secret}
+    )
+    assert wrong.status_code == 401
+    unsupported = await coding.post("/oauth/token", data={"grant_type": "password"})
+    assert unsupported.status_code == 401
+
+
+async def test_revoked_key_is_refused(stack: Stack, world: World) -> None:
+    directory = Database(stack.directory_url, pool_size=1)
+    try:
+        async with directory.transaction() as session:
+            issued = await Directory(session).issue_key(world.a.id, Role.BILLER, "to revoke")
+        async with directory.transaction() as session:
+            await Directory(session).revoke_key(issued.key_id)
+    finally:
+        await directory.dispose()
+    response = await stack.client("claims-svc").get("/v1/claims", headers={"Authorization": f"Bearer {issued.token}"})
+    assert response.status_code == 401
