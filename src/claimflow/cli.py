@@ -21,11 +21,15 @@ practice_app = typer.Typer(help="Client practices of a tenant.", no_args_is_help
 key_app = typer.Typer(help="API keys / OAuth2 clients.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
 events_app = typer.Typer(help="The event contract: JSON Schemas and AsyncAPI.", no_args_is_help=True)
+codesets_app = typer.Typer(
+    help="Code-set releases (ICD-10-CM, CPT, HCPCS, NCCI, MUE) for coding-svc.", no_args_is_help=True
+)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(practice_app, name="practice")
 app.add_typer(key_app, name="apikey")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(events_app, name="events")
+app.add_typer(codesets_app, name="codesets")
 app.add_typer(x12_app, name="x12", help="X12 5010: parse, validate and acknowledge files.")
 
 
@@ -225,6 +229,86 @@ def dlq_replay(
     typer.echo(f"replayed {len(replayed)} message(s)")
     if event_id and not replayed:
         raise typer.Exit(1)
+
+
+@codesets_app.command("load")
+def codesets_load(
+    kind: Annotated[str, typer.Argument(help="icd10cm, cpt, hcpcs, ncci-ptp or mue")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The official file (see LOADING.md).")],
+    fiscal_year: Annotated[int | None, typer.Option(help="ICD-10-CM fiscal year (FY2027 starts 2026-10-01).")] = None,
+    quarter: Annotated[str | None, typer.Option(help="Quarter the release applies to, e.g. 2027Q1.")] = None,
+    effective: Annotated[str | None, typer.Option(help="Or an open-ended start date (YYYY-MM-DD).")] = None,
+    loaded_by: Annotated[str, typer.Option(help="Who loads it (kept with the release).")] = "cli",
+) -> None:
+    """Check and store a code-set release; running coding-svc processes pick it up without a restart."""
+    from datetime import date
+
+    from coding_svc.codesets.releases import Release, ReleaseError, ReleaseKind, check_release, release_period
+
+    try:
+        release_kind = ReleaseKind(kind)
+    except ValueError:
+        raise typer.BadParameter(f"kind must be one of: {', '.join(k.value for k in ReleaseKind)}") from None
+    try:
+        start = date.fromisoformat(effective) if effective else None
+        period, label = release_period(release_kind, fiscal_year=fiscal_year, quarter=quarter, effective=start)
+    except (ReleaseError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    release = Release(release_kind, period, file.name, file.read_bytes(), label)
+
+    async def store() -> Any:
+        from claimflow_kit.db import Database
+        from claimflow_kit.migrations import upgrade_async
+        from coding_svc.service.codesets import store_release
+
+        settings = service("coding-svc").settings()
+        await upgrade_async("coding_svc", settings.database_url)
+        database = Database(settings.database_url, pool_size=1)
+        try:
+            return await store_release(database, release, loaded_by=loaded_by, check=check_release)
+        finally:
+            await database.dispose()
+
+    try:
+        stored = _run(store())
+    except ReleaseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"release {stored.id}: {stored.kind} {stored.label} ({stored.period_start}.."
+        f"{stored.period_end or 'open'}) from {stored.filename}, sha256 {stored.sha256[:12]}"
+    )
+
+
+@codesets_app.command("list")
+def codesets_list() -> None:
+    """The releases stored for coding-svc, oldest first (JSON lines)."""
+
+    async def releases() -> Any:
+        from claimflow_kit.db import Database
+        from coding_svc.service.codesets import list_releases
+
+        database = Database(service("coding-svc").settings().database_url, pool_size=1)
+        try:
+            return await list_releases(database)
+        finally:
+            await database.dispose()
+
+    for stored in _run(releases()):
+        typer.echo(
+            json.dumps(
+                {
+                    "id": stored.id,
+                    "kind": stored.kind,
+                    "label": stored.label,
+                    "effective_from": stored.period_start.isoformat(),
+                    "effective_to": stored.period_end.isoformat() if stored.period_end else None,
+                    "filename": stored.filename,
+                    "sha256": stored.sha256,
+                    "loaded_by": stored.loaded_by,
+                }
+            )
+        )
 
 
 @events_app.command("schemas")

@@ -35,6 +35,7 @@ FAST_SETTINGS: dict[str, Any] = {
     "kafka_request_timeout_ms": 5000,
     "log_json": True,
 }
+SERVICE_FAST_SETTINGS: dict[str, dict[str, Any]] = {"coding-svc": {"codeset_refresh_seconds": 0.2}}
 
 
 @dataclass
@@ -167,6 +168,7 @@ async def build_stack(broker: BrokerHandle, databases: DatabaseFactory, backend:
             kafka_bootstrap_servers=broker.bootstrap_servers,
             kafka_idempotent_producer=broker.idempotent_producer,
             **FAST_SETTINGS,
+            **SERVICE_FAST_SETTINGS.get(name, {}),
         )
     return Stack(broker, directory_url, settings)
 

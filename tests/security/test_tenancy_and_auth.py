@@ -31,6 +31,8 @@ class Case:
     object_kind: str | None = None  # which of tenant A's objects fills the path parameter
     body: bool = False
     body_kind: str | None = None
+    reference: bool = False  # serves reference data, not a tenant's
+    query: str = ""
 
 
 ENCOUNTER_READERS = frozenset({Role.EHR_INTEGRATION, Role.CODER, Role.BILLER})
@@ -52,6 +54,16 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("coding-svc", "POST", "/v1/physician-queries/{query_id}/answer"): Case(
         frozenset({Role.EHR_INTEGRATION, Role.CODER}), "query", body_kind="answer"
     ),
+    ("coding-svc", "POST", "/v1/encounter-checks"): Case(frozenset({Role.EHR_INTEGRATION, Role.CODER}), body=True),
+    ("coding-svc", "GET", "/v1/encounters/{encounter_id}/code-suggestions"): Case(
+        frozenset({Role.CODER, Role.BILLER}), "encounter"
+    ),
+    # Reference data (the same for every tenant): only roles are checked.
+    ("coding-svc", "GET", "/v1/code-sets"): Case(frozenset({Role.CODER, Role.BILLER, Role.OPS}), reference=True),
+    ("coding-svc", "GET", "/v1/code-search/icd10cm"): Case(
+        frozenset({Role.CODER, Role.BILLER}), reference=True, query="q=asthma"
+    ),
+    ("coding-svc", "POST", "/v1/code-suggestions"): Case(frozenset({Role.CODER}), body_kind="note", reference=True),
     ("eligibility-svc", "GET", "/v1/eligibility-checks"): Case(ENCOUNTER_READERS),
     ("eligibility-svc", "GET", "/v1/eligibility-checks/{check_id}"): Case(ENCOUNTER_READERS, "check"),
     ("claims-svc", "GET", "/v1/claims"): Case(ENCOUNTER_READERS),
@@ -154,9 +166,11 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         },
         "question": {"question": "Was the cough acute?"},
         "answer": {"answer": "Yes, acute."},
+        "note": {"note": "Acute bronchitis with cough.", "date_of_service": "2026-01-15"},
     }
     body = bodies[case.body_kind]
-    return await stack.client(service).request(method, _path(template, case, world), json=body, headers=headers)
+    path = _path(template, case, world) + (f"?{case.query}" if case.query else "")
+    return await stack.client(service).request(method, path, json=body, headers=headers)
 
 
 def test_every_endpoint_has_a_case(stack: Stack) -> None:
@@ -203,7 +217,9 @@ async def test_other_tenants_objects_answer_404(stack: Stack, world: World, key:
 
 
 @pytest.mark.parametrize(
-    "key", sorted(k for k, c in CASES.items() if c.object_kind is None and not c.body), ids=lambda k: k[2]
+    "key",
+    sorted(k for k, c in CASES.items() if c.object_kind is None and not c.body and not c.reference),
+    ids=lambda k: k[2],
 )
 async def test_lists_show_only_the_callers_tenant(stack: Stack, world: World, key: tuple[str, str, str]) -> None:
     ours = await _call(stack, key, world, world.a.headers(Role.ADMIN))

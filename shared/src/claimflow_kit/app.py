@@ -5,13 +5,14 @@ A service's ``create_app()`` passes its settings and routers; everything operati
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -50,6 +51,11 @@ class ServiceContext:
     broker_checked_at: float = 0.0
     broker_ok: bool = False
     extras: dict[str, object] = field(default_factory=dict)
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def run_in_background(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a task for the life of the process (cancelled at shutdown)."""
+        self.background.append(asyncio.create_task(coroutine, name=name))
 
 
 def service_context(request: Request) -> ServiceContext:
@@ -110,6 +116,9 @@ def build_app(
         try:
             yield
         finally:
+            for task in context.background:
+                task.cancel()
+            await asyncio.gather(*context.background, return_exceptions=True)
             await database.dispose()
             await directory.dispose()
 

@@ -8,3 +8,5 @@ class CodingSettings(ServiceSettings):
 
     service_name: str = "coding-svc"
     database_url: str = "sqlite+aiosqlite:///var/coding-svc.db"
+    # How often each API process looks for code-set releases loaded with `claimflow codesets load`.
+    codeset_refresh_seconds: float = 30.0

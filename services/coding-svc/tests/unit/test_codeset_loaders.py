@@ -211,3 +211,48 @@ def test_a_new_quarter_is_swapped_in_without_touching_the_old_registry(registry:
     assert updated.at(date(2026, 4, 1)).ptp is new_table
     assert updated.at(date(2026, 3, 31)).ptp is not new_table
     assert registry.at(date(2026, 4, 1)).ptp is not new_table
+
+
+def test_single_category_blocks_keep_their_billable_category(registry: CodeSetRegistry) -> None:
+    """B20, Z66, F99 and R99 are both a block and a category in the tabular: the code must not be lost."""
+    fy2026 = registry.at(date(2026, 1, 15)).icd
+    for code in ("B20", "Z66", "F99", "R99"):
+        entry = fy2026.get(code)
+        assert entry is not None, code
+        assert entry.billable, code
+
+
+def test_a_release_is_applied_to_a_new_registry_and_bad_files_are_refused(
+    registry: CodeSetRegistry, tmp_path: Path
+) -> None:
+    from coding_svc.codesets.releases import (
+        Release,
+        ReleaseError,
+        ReleaseKind,
+        apply_release,
+        check_release,
+        release_period,
+    )
+
+    period, label = release_period(ReleaseKind.ICD10CM, fiscal_year=2027)
+    assert (period.start, period.end, label) == (date(2026, 10, 1), date(2027, 9, 30), "FY2027")
+    content = b"E119    Type 2 diabetes mellitus without complications\nZ9999   A code invented for this test\n"
+    release = Release(ReleaseKind.ICD10CM, period, "icd10cm_codes_2027.txt", content, label)
+    check_release(release)
+    updated = apply_release(registry, release)
+    assert updated is not registry
+    fy2027 = updated.at(date(2026, 10, 1))
+    assert fy2027.icd.version == "FY2027"
+    assert fy2027.carried_forward == ()
+    assert fy2027.icd.get("Z9999") is not None
+    assert registry.at(date(2026, 10, 1)).carried_forward == ("ICD-10-CM",), "the old registry is untouched"
+    assert updated.at(date(2026, 9, 30)).icd.version == "FY2026"
+
+    ptp_period, ptp_label = release_period(ReleaseKind.NCCI_PTP, quarter="2027q1")
+    assert (ptp_period.start, ptp_label) == (date(2027, 1, 1), "2027Q1")
+    with pytest.raises(ReleaseError, match="ncci-ptp"):
+        check_release(Release(ReleaseKind.NCCI_PTP, ptp_period, "f1.txt", b"not a ptp file\n", ptp_label))
+    with pytest.raises(ReleaseError, match="fiscal year"):
+        release_period(ReleaseKind.MUE, fiscal_year=2027)
+    with pytest.raises(ReleaseError, match="exactly one"):
+        release_period(ReleaseKind.MUE)

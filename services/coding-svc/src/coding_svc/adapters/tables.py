@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -93,6 +93,27 @@ class CodingChange(CodingTable, table=True):
     reason: str = Field(max_length=1000)
     before: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
     after: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class CodeSetReleaseRecord(CodingTable, table=True):
+    """A code-set file loaded at run time (reference data for every tenant, so not tenant-scoped).
+
+    Rows are only ever added: each coding-svc process applies them in id order on top of the packaged code sets.
+    """
+
+    __tablename__ = "code_set_release"
+    __table_args__ = (UniqueConstraint("kind", "period_start", "sha256", name="uq_code_set_release_content"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    label: str = Field(max_length=64)
+    period_start: date
+    period_end: date | None = None
+    filename: str = Field(max_length=255)
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    loaded_by: str = Field(max_length=128)
+    loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
 coding_metadata = coding_registry.metadata

@@ -7,14 +7,20 @@ from typing import Annotated, cast
 from fastapi import Depends
 
 from claimflow_kit.app import ContextDep, ServiceContext
+from coding_svc.service.codesets import CodeSetRuntime
 from coding_svc.service.edits import EditEngine
 
-EDITS_KEY = "edit_engine"
+CODESETS_KEY = "code_sets"
+
+
+def code_sets(context: ServiceContext) -> CodeSetRuntime:
+    """The code sets loaded at startup (and refreshed as releases are loaded)."""
+    return cast(CodeSetRuntime, context.extras[CODESETS_KEY])
 
 
 def edits(context: ServiceContext) -> EditEngine:
-    """The edit engine loaded at startup."""
-    return cast(EditEngine, context.extras[EDITS_KEY])
+    """The edit engine over the current code sets."""
+    return code_sets(context).edits
 
 
 def edits_dependency(context: ContextDep) -> EditEngine:
@@ -22,4 +28,10 @@ def edits_dependency(context: ContextDep) -> EditEngine:
     return edits(context)
 
 
+def code_sets_dependency(context: ContextDep) -> CodeSetRuntime:
+    """FastAPI dependency: the code-set runtime."""
+    return code_sets(context)
+
+
 EditsDep = Annotated[EditEngine, Depends(edits_dependency)]
+CodeSetsDep = Annotated[CodeSetRuntime, Depends(code_sets_dependency)]

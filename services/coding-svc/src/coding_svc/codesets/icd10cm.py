@@ -310,7 +310,8 @@ def load_icd10cm_tabular(mce: MceEdits | None = None) -> IcdCodeSet:
         if effective_code_first:
             code_first[name] = effective_code_first
         elsewhere[name] = is_elsewhere
-        if cm.is_chapter_or_block(name):
+        # A block that holds one category has the category's name (B20, Z66, F99): keep the category.
+        if cm.is_chapter_or_block(name) and not cm.is_category(name):
             continue
         code = normalize_icd(name)
         billable = bool(cm.is_leaf(name))

@@ -84,6 +84,11 @@ class NoteSuggester:
     def __init__(self, index: IcdSearchIndex) -> None:
         self._index = index
 
+    @property
+    def version(self) -> str:
+        """The ICD-10-CM version the suggestions come from."""
+        return self._index.version
+
     def suggest(self, note: str, limit: int = 10) -> list[CodeSuggestion]:
         """Likely codes for the note, best first, at most one per distinct finding."""
         best: dict[str, CodeSuggestion] = {}
