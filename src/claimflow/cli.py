@@ -21,6 +21,7 @@ practice_app = typer.Typer(help="Client practices of a tenant.", no_args_is_help
 key_app = typer.Typer(help="API keys / OAuth2 clients.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
 events_app = typer.Typer(help="The event contract: JSON Schemas and AsyncAPI.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The payer-sandbox: a simulated clearinghouse and payers (never production).")
 codesets_app = typer.Typer(
     help="Code-set releases (ICD-10-CM, CPT, HCPCS, NCCI, MUE) for coding-svc.", no_args_is_help=True
 )
@@ -29,6 +30,7 @@ app.add_typer(practice_app, name="practice")
 app.add_typer(key_app, name="apikey")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(events_app, name="events")
+app.add_typer(sandbox_app, name="sandbox", no_args_is_help=True)
 app.add_typer(codesets_app, name="codesets")
 app.add_typer(x12_app, name="x12", help="X12 5010: parse, validate and acknowledge files.")
 
@@ -331,6 +333,35 @@ def events_schemas(
     for path in stale:
         typer.echo(f"out of date: {path}")
     raise typer.Exit(1 if stale else 0)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8010,
+    seed: Annotated[int | None, typer.Option(help="Population seed (default: CLAIMFLOW_SANDBOX_SEED or 1).")] = None,
+    clock_start: Annotated[
+        str | None,
+        typer.Option(help="The payers' starting date, YYYY-MM-DD (default: today); fix it for identical files."),
+    ] = None,
+) -> None:
+    """Serve the payer-sandbox (270/271, 837 → 999/277CA, 835 after `POST /v1/clock/advance`)."""
+    from datetime import date
+
+    import uvicorn
+
+    from claimflow_kit.logging import configure_logging
+    from payer_sandbox.config import SandboxSettings
+    from payer_sandbox.main import create_app
+
+    overrides: dict[str, Any] = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if clock_start is not None:
+        overrides["clock_start"] = date.fromisoformat(clock_start)
+    settings = SandboxSettings(**overrides)
+    configure_logging(settings.service_name, level=settings.log_level, json_output=settings.log_json)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
 def main() -> None:

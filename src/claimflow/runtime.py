@@ -50,6 +50,7 @@ class EmbeddedRuntime:
         self.broker = EmbeddedBroker(self.broker_port, log_path=self.log_dir / "broker.log")
         self.processes: list[RunningProcess] = []
         self.ports: dict[str, int] = {}
+        self.sandbox_port = self._sandbox_port()
 
     def sqlite_url(self, name: str) -> str:
         """SQLite URL of a database file in the data directory."""
@@ -77,7 +78,16 @@ class EmbeddedRuntime:
                 "CLAIMFLOW_AUTO_MIGRATE": "false",
             }
         )
+        if service == "eligibility-svc":
+            # Embedded demo: every tenant's 270s go to the local payer-sandbox (never in production).
+            route = {"kind": "sandbox", "base_url": f"http://127.0.0.1:{self.sandbox_port}"}
+            env["CLAIMFLOW_CONNECTOR_ROUTING"] = json.dumps({"default": route})
         return env
+
+    def _sandbox_port(self) -> int:
+        """The payer-sandbox listens right after the services (or on a free port when that one is taken)."""
+        candidate = self.port_base + len(SERVICES)
+        return candidate if candidate != self.broker_port and _port_free(candidate) else free_port()
 
     def prepare(self) -> None:
         """Create the data directory and apply every migration."""
@@ -96,6 +106,9 @@ class EmbeddedRuntime:
             self.ports[name] = port
             self._spawn(f"{name} api", ["run", name, "api", "--port", str(port)], name, f"{name}-api.log")
             self._spawn(f"{name} worker", ["run", name, "worker"], name, f"{name}-worker.log")
+        self.ports["payer-sandbox"] = self.sandbox_port
+        sandbox = ["sandbox", "serve", "--port", str(self.sandbox_port)]
+        self._spawn("payer-sandbox", sandbox, "payer-sandbox", "payer-sandbox.log")
 
     def _spawn(self, label: str, args: list[str], service: str, log_name: str) -> None:
         log_path = self.log_dir / log_name
@@ -152,6 +165,7 @@ class EmbeddedRuntime:
         lines = ["", "ClaimFlow is running (embedded: local broker + SQLite).", ""]
         for name, port in self.ports.items():
             lines.append(f"  {name:<16} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
+        lines.append("  (payer-sandbox: simulated clearinghouse and payers; seeded members at /v1/population/members)")
         lines += [
             "",
             f"  broker           {self.broker.bootstrap_servers} (memory-only Kafka-compatible)",

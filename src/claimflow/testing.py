@@ -35,7 +35,50 @@ FAST_SETTINGS: dict[str, Any] = {
     "kafka_request_timeout_ms": 5000,
     "log_json": True,
 }
-SERVICE_FAST_SETTINGS: dict[str, dict[str, Any]] = {"coding-svc": {"codeset_refresh_seconds": 0.2}}
+SERVICE_FAST_SETTINGS: dict[str, dict[str, Any]] = {
+    "coding-svc": {"codeset_refresh_seconds": 0.2},
+    "eligibility-svc": {
+        "eligibility_deadline_seconds": 3.0,
+        "eligibility_first_backoff_seconds": 0.05,
+        "eligibility_max_backoff_seconds": 0.4,
+    },
+}
+
+
+class SandboxServer:
+    """The payer-sandbox served over real HTTP (uvicorn on a free port) for the session's services."""
+
+    def __init__(self, seed: int = 1) -> None:
+        self.seed = seed
+        self.url = ""
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> str:
+        """Start serving; returns the base URL."""
+        import uvicorn
+
+        from payer_sandbox.config import SandboxSettings
+        from payer_sandbox.main import create_app as sandbox_app
+
+        app = sandbox_app(SandboxSettings(seed=self.seed))
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(), name="payer-sandbox")
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+                raise RuntimeError("payer-sandbox stopped during start-up")
+            await asyncio.sleep(0.02)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
 
 
 @dataclass
@@ -94,6 +137,7 @@ class Stack:
     apps: dict[str, FastAPI] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     workers: dict[str, Worker] = field(default_factory=dict)
+    sandbox_url: str | None = None
     worker_tasks: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = field(default_factory=dict)
     _lifespans: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
@@ -154,8 +198,10 @@ class Stack:
         await self._lifespans.aclose()
 
 
-async def build_stack(broker: BrokerHandle, databases: DatabaseFactory, backend: str | None = None) -> Stack:
-    """Create databases, migrate them and configure every service against ``broker``."""
+async def build_stack(
+    broker: BrokerHandle, databases: DatabaseFactory, backend: str | None = None, *, sandbox_url: str | None = None
+) -> Stack:
+    """Create databases, migrate them and configure every service against ``broker`` (and the payer-sandbox)."""
     directory_url = await databases.create("directory", backend)
     await upgrade_async("claimflow_kit", directory_url, folder="directory_migrations")
     settings: dict[str, ServiceSettings] = {}
@@ -169,14 +215,20 @@ async def build_stack(broker: BrokerHandle, databases: DatabaseFactory, backend:
             kafka_idempotent_producer=broker.idempotent_producer,
             **FAST_SETTINGS,
             **SERVICE_FAST_SETTINGS.get(name, {}),
+            **(_connector_settings(sandbox_url) if sandbox_url and name == "eligibility-svc" else {}),
         )
-    return Stack(broker, directory_url, settings)
+    return Stack(broker, directory_url, settings, sandbox_url=sandbox_url)
+
+
+def _connector_settings(sandbox_url: str) -> dict[str, Any]:
+    return {"connector_routing": {"default": {"kind": "sandbox", "base_url": sandbox_url, "timeout_seconds": 10}}}
 
 
 @pytest_asyncio.fixture(scope="session")
 async def stack(broker: BrokerHandle, databases: DatabaseFactory) -> AsyncIterator[Stack]:
-    """Every service with its worker running, shared by the session's cross-service tests."""
-    built = await build_stack(broker, databases)
+    """Every service with its worker running, and the payer-sandbox, shared by the session's cross-service tests."""
+    sandbox = SandboxServer()
+    built = await build_stack(broker, databases, sandbox_url=await sandbox.start())
     await built.open()
     for name in SERVICES:
         await built.start_worker(name)
@@ -184,3 +236,4 @@ async def stack(broker: BrokerHandle, databases: DatabaseFactory) -> AsyncIterat
         yield built
     finally:
         await built.close()
+        await sandbox.stop()

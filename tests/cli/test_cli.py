@@ -64,6 +64,7 @@ def test_main_job_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for port in range(base, base + 4):
         assert f"docs: http://127.0.0.1:{port}/docs" in result.stdout
+    assert "payer-sandbox" in result.stdout
     assert "Stopped." in result.stdout
     credentials = json.loads((tmp_path / "demo-credentials.json").read_text())
     assert split_token(credentials["ehr-integration"]) is not None

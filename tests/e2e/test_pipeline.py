@@ -34,8 +34,9 @@ async def test_clean_encounter_reaches_eligibility_and_becomes_a_claim(stack: St
         )
 
     checks = await eventually(pre_check)
+    # Never checked before in this tenant: the front desk completes the inquiry (events carry no demographics).
     assert [(c["origin"], c["status"], c["patient_id"]) for c in checks] == [
-        ("pre-check", "pending", encounter["patient_id"])
+        ("pre-check", "needs-inquiry", encounter["patient_id"])
     ]
 
     assert encounter["status"] == "coded"  # clean: coded at intake, no coder needed

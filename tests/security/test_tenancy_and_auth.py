@@ -66,6 +66,17 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("coding-svc", "POST", "/v1/code-suggestions"): Case(frozenset({Role.CODER}), body_kind="note", reference=True),
     ("eligibility-svc", "GET", "/v1/eligibility-checks"): Case(ENCOUNTER_READERS),
     ("eligibility-svc", "GET", "/v1/eligibility-checks/{check_id}"): Case(ENCOUNTER_READERS, "check"),
+    ("eligibility-svc", "GET", "/v1/eligibility-checks/{check_id}/x12-271"): Case(frozenset({Role.BILLER}), "check"),
+    ("eligibility-svc", "POST", "/v1/eligibility-checks"): Case(
+        frozenset({Role.EHR_INTEGRATION, Role.BILLER}), body_kind="eligibility"
+    ),
+    ("eligibility-svc", "POST", "/v1/fhir/CoverageEligibilityRequest"): Case(
+        frozenset({Role.EHR_INTEGRATION, Role.BILLER}), body_kind="fhir_eligibility"
+    ),
+    ("eligibility-svc", "POST", "/v1/eligibility-batches"): Case(
+        frozenset({Role.EHR_INTEGRATION, Role.BILLER}), body_kind="batch"
+    ),
+    ("eligibility-svc", "GET", "/v1/eligibility-batches/{batch_id}"): Case(ENCOUNTER_READERS, "batch"),
     ("claims-svc", "GET", "/v1/claims"): Case(ENCOUNTER_READERS),
     ("claims-svc", "GET", "/v1/claims/{claim_id}"): Case(ENCOUNTER_READERS, "claim"),
     ("remit-svc", "GET", "/v1/open-claims"): Case(frozenset({Role.BILLER, Role.OPS})),
@@ -80,6 +91,58 @@ class World:
     a: TenantFixture
     b: TenantFixture
     objects: dict[str, str]
+
+
+def eligibility_body(tenant: TenantFixture) -> dict[str, Any]:
+    """An eligibility inquiry for a seeded sandbox member."""
+    return {
+        "practice_id": tenant.practice_id,
+        "provider_npi": "1234567893",
+        "payer_id": "60054",
+        "ehr_patient_id": "P-1",
+        "subscriber": {
+            "first_name": "Maria",
+            "last_name": "Lopez",
+            "birth_date": "1984-03-09",
+            "member_id": "W123456789",
+        },
+        "date_of_service": "2026-11-02",
+    }
+
+
+FHIR_ELIGIBILITY: dict[str, Any] = {
+    "resourceType": "CoverageEligibilityRequest",
+    "id": "tenancy",
+    "contained": [
+        {
+            "resourceType": "Patient",
+            "id": "p",
+            "name": [{"family": "Lopez", "given": ["Maria"]}],
+            "birthDate": "1984-03-09",
+        },
+        {
+            "resourceType": "Coverage",
+            "id": "c",
+            "status": "active",
+            "subscriberId": "W123456789",
+            "beneficiary": {"reference": "#p"},
+            "payor": [{"identifier": {"value": "60054"}}],
+        },
+        {
+            "resourceType": "Practitioner",
+            "id": "dr",
+            "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}],
+        },
+    ],
+    "status": "active",
+    "purpose": ["validation"],
+    "patient": {"reference": "#p"},
+    "servicedDate": "2026-11-02",
+    "created": "2026-11-01T09:00:00Z",
+    "provider": {"reference": "#dr"},
+    "insurer": {"identifier": {"value": "60054"}},
+    "insurance": [{"coverage": {"reference": "#c"}}],
+}
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -119,6 +182,12 @@ async def world(stack: Stack) -> World:
         )
         return items[0]["id"] if items else None
 
+    batch = await stack.client("eligibility-svc").post(
+        "/v1/eligibility-batches",
+        json={"practice_id": a.practice_id, "items": [eligibility_body(a)]},
+        headers=a.headers(Role.BILLER),
+    )
+    assert batch.status_code == 202, batch.text
     open_claim_id = f"clm_{uuid.uuid4().hex}"
     remit = stack.database("remit-svc")
     try:
@@ -143,6 +212,7 @@ async def world(stack: Stack) -> World:
         "open_claim": open_claim_id,
         "work_item": item_id,
         "query": asked.json()["id"],
+        "batch": batch.json()["id"],
     }
     return World(a, b, objects)
 
@@ -167,6 +237,9 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "question": {"question": "Was the cough acute?"},
         "answer": {"answer": "Yes, acute."},
         "note": {"note": "Acute bronchitis with cough.", "date_of_service": "2026-01-15"},
+        "eligibility": eligibility_body(world.a),
+        "batch": {"practice_id": world.a.practice_id, "items": [eligibility_body(world.a)]},
+        "fhir_eligibility": FHIR_ELIGIBILITY,
     }
     body = bodies[case.body_kind]
     path = _path(template, case, world) + (f"?{case.query}" if case.query else "")
@@ -218,7 +291,9 @@ async def test_other_tenants_objects_answer_404(stack: Stack, world: World, key:
 
 @pytest.mark.parametrize(
     "key",
-    sorted(k for k, c in CASES.items() if c.object_kind is None and not c.body and not c.reference),
+    sorted(
+        k for k, c in CASES.items() if c.object_kind is None and not c.body and c.body_kind is None and not c.reference
+    ),
     ids=lambda k: k[2],
 )
 async def test_lists_show_only_the_callers_tenant(stack: Stack, world: World, key: tuple[str, str, str]) -> None:

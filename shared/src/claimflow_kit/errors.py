@@ -47,3 +47,11 @@ class PermissionDenied(ClaimFlowError):
 
 class DependencyUnavailable(ClaimFlowError):
     """A database, broker or payer connection is not reachable right now."""
+
+
+class UpstreamTimeout(DependencyUnavailable):
+    """A partner system (payer, clearinghouse) gave no usable answer in time."""
+
+
+class UpstreamInvalidAnswer(ClaimFlowError):
+    """A partner system answered with something that cannot be read (kept for audit, shown to ops)."""

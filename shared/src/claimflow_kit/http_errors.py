@@ -19,6 +19,8 @@ from claimflow_kit.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    UpstreamInvalidAnswer,
+    UpstreamTimeout,
 )
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ STATUS_BY_ERROR: dict[type[ClaimFlowError], int] = {
     NotAuthenticated: 401,
     PermissionDenied: 403,
     DependencyUnavailable: 503,
+    UpstreamTimeout: 504,
+    UpstreamInvalidAnswer: 502,
 }
 
 

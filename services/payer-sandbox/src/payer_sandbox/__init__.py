@@ -1,1 +1,1 @@
-"""ClaimFlow payer sandbox: simulated clearinghouse and payers (demos and tests only)."""
+"""ClaimFlow payer-sandbox: a simulated clearinghouse and payers for demos and tests (never production)."""

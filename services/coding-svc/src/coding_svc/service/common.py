@@ -23,12 +23,6 @@ class EncounterStatus:
     SUPERSEDED = "superseded"
 
 
-def patient_reference(tenant_id: str, practice_id: str, ehr_patient_id: str) -> str:
-    """Stable ClaimFlow patient id derived from the EHR's id (no demographics in it)."""
-    digest = hashlib.sha256(f"{tenant_id}|{practice_id}|{ehr_patient_id}".encode()).hexdigest()
-    return f"pat_{digest[:24]}"
-
-
 def encounter_correlation_id(tenant_id: str, practice_id: str, ehr_encounter_id: str) -> str:
     """One correlation id per EHR encounter, shared by all its versions and every event of its cycle."""
     digest = hashlib.sha256(f"{tenant_id}|{practice_id}|{ehr_encounter_id}".encode()).hexdigest()

@@ -13,6 +13,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.errors import InvalidInput
+from claimflow_kit.identifiers import patient_reference
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from coding_svc.adapters.repositories import EncounterRepository
@@ -21,7 +22,6 @@ from coding_svc.api.schemas import EncounterIn
 from coding_svc.service.common import (
     EncounterStatus,
     encounter_correlation_id,
-    patient_reference,
     service_lines,
 )
 from coding_svc.service.edits import EditEngine

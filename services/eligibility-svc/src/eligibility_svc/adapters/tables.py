@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -29,8 +29,37 @@ class CoverageCheck(EligibilityTable, table=True):
     patient_id: str = Field(index=True, max_length=40)
     payer_id: str | None = Field(default=None, max_length=80)
     date_of_service: date
-    origin: str = Field(max_length=16, description="pre-check (from encounter-received) or request")
+    origin: str = Field(max_length=16, description="pre-check (from encounter-received), request or batch")
     status: str = Field(max_length=16, description="pending until the 270/271 exchange answers")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    # What was asked (PHI: stays in this database, never in events or logs).
+    practice_id: str | None = Field(default=None, max_length=64)
+    provider_npi: str | None = Field(default=None, max_length=10)
+    inquiry: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    service_types: str = Field(default="30", max_length=200)
+    cache_key: str | None = Field(default=None, index=True, max_length=64)
+    batch_id: str | None = Field(default=None, index=True, max_length=40)
+    # What came back.
+    result: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    raw_271: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    trace: str | None = Field(default=None, max_length=50)
+    attempts: int = 0
+    error_code: str | None = Field(default=None, max_length=40)
+    error_message: str | None = Field(default=None, max_length=500)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class EligibilityBatch(EligibilityTable, table=True):
+    """A day's schedule submitted as one job; its checks carry ``batch_id``."""
+
+    __tablename__ = "eligibility_batch"
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    practice_id: str = Field(max_length=64)
+    total: int
+    submitted_by: str = Field(max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 

@@ -3,32 +3,86 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
-from sqlmodel import col
+from sqlmodel import col, select
 
 from claimflow_events import EncounterReceived
 from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.tables import utcnow
 from eligibility_svc.adapters.repositories import CoverageCheckRepository
 from eligibility_svc.adapters.tables import CoverageCheck
+from eligibility_svc.service.checks import (
+    cache_key,
+    eligibility_event,
+    new_trace,
+    query_from_json,
+    query_to_json,
+    result_from_json,
+)
+
+# A pre-check reuses an answer for the same patient, payer and date of service this recent.
+PRE_CHECK_FRESH = timedelta(hours=24)
 
 
 async def on_encounter_received(context: EventContext, event: EncounterReceived) -> None:
-    """Queue a coverage pre-check for the encounter's date of service (once per encounter)."""
+    """Check coverage for the encounter's date of service, once per encounter, unless a fresh answer exists.
+
+    Events carry no demographics (minimum necessary), so the inquiry is the patient's latest one with this
+    payer, moved to the new date of service; the API process works it in the background. A patient never
+    checked before gets a ``needs-inquiry`` check that the front desk completes with a real-time check.
+    """
     repository = CoverageCheckRepository(context.session, context.tenant_id)
     if await repository.find(col(CoverageCheck.encounter_id) == event.encounter_id) is not None:
         return
-    repository.add(
-        CoverageCheck(
-            id=f"elig_{uuid.uuid4().hex}",
-            tenant_id=context.tenant_id,
-            encounter_id=event.encounter_id,
-            patient_id=event.patient_id,
-            payer_id=event.payer_id,
-            date_of_service=event.date_of_service,
-            origin="pre-check",
-            status="pending",
+    latest = (
+        await context.session.exec(
+            select(CoverageCheck)
+            .where(
+                CoverageCheck.tenant_id == context.tenant_id,
+                CoverageCheck.patient_id == event.patient_id,
+                CoverageCheck.payer_id == event.payer_id,
+                col(CoverageCheck.inquiry).is_not(None),
+            )
+            .order_by(col(CoverageCheck.created_at).desc())
+            .limit(1)
         )
+    ).first()
+    check = CoverageCheck(
+        id=f"elig_{uuid.uuid4().hex}",
+        tenant_id=context.tenant_id,
+        encounter_id=event.encounter_id,
+        patient_id=event.patient_id,
+        payer_id=event.payer_id,
+        date_of_service=event.date_of_service,
+        origin="pre-check",
+        status="needs-inquiry",
+        practice_id=event.practice_id,
+        provider_npi=event.billing_provider_npi,
     )
+    if latest is not None and latest.inquiry is not None:
+        query = query_from_json(latest.inquiry)
+        moved = query_to_json(query) | {"date_of_service": event.date_of_service.isoformat()}
+        key = cache_key(context.tenant_id, query_from_json(moved))
+        check.inquiry = moved
+        check.service_types = latest.service_types
+        check.cache_key = key
+        check.trace = new_trace()
+        fresh = latest.cache_key == key and latest.completed_at is not None and latest.result is not None
+        if fresh and latest.completed_at is not None and utcnow() - latest.completed_at <= PRE_CHECK_FRESH:
+            # Same patient, payer and date already answered: reuse it for this encounter and say so.
+            check.status = latest.status
+            check.result = latest.result
+            check.raw_271 = latest.raw_271
+            check.completed_at = utcnow()
+            check.error_message = f"reused check {latest.id}"
+            repository.add(check)
+            await context.session.flush()
+            result = result_from_json(latest.result or {})
+            context.publish(eligibility_event(check, result, check.service_types.split(",")))
+            return
+        check.status = "pending"
+    repository.add(check)
 
 
 def subscriptions() -> list[Subscription]:

@@ -1,0 +1,260 @@
+"""Adjudication: price each line on the fee schedule, apply the member's cost sharing, deny what must be denied.
+
+The result for every line balances by construction: charge - contractual write-off (CO-45) - patient
+responsibility (PR-1/2/3) - denial (CO-xx) = paid. Denials follow payer practice:
+
+- timely filing (CO-29): received more than the payer's limit after the date of service;
+- coverage terminated (CO-27, N30): the member is not covered on the line's date of service;
+- out of network (CO-242): the plan has no out-of-network benefits (HMO), except emergency services;
+- duplicate (CO-18): the same member, date, procedure and modifiers were already paid on another claim;
+- non-covered (CO-96 N425 for Medicare's statutory exclusions, CO-204 N130 for a commercial plan exclusion);
+- prior authorization missing (CO-197, M62) for procedures the plan pre-certifies;
+- NCCI procedure-to-procedure pairs: column 2 billed with column 1 the same day, never allowed together
+  (CO-97, M15) or allowed only with a distinct-service modifier that is absent (CO-236, M80).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from claimflow_x12.guides.remittance_835 import ClaimStatusCode
+from claimflow_x12.segments import ClaimAdjustmentGroupCode
+from payer_sandbox.domain.benefits import ZERO, AccumulatorBook, PatientShare, patient_share
+from payer_sandbox.domain.claims import ClaimLine, ReceivedClaim
+from payer_sandbox.domain.codes import Carc, Network, PayerKind, Rarc, ServiceType
+from payer_sandbox.domain.population import Member, Population
+from payer_sandbox.domain.reference import (
+    DISTINCT_SERVICE_MODIFIERS,
+    base_fee,
+    ncci_pair,
+    service_type_for,
+    unlisted_allowed,
+)
+
+__all__ = ["Adjudication", "LineAdjustment", "LineResult", "adjudicate", "duplicate_key", "reverse"]
+
+CO = ClaimAdjustmentGroupCode.CONTRACTUAL
+PR = ClaimAdjustmentGroupCode.PATIENT_RESPONSIBILITY
+CENT = Decimal("0.01")
+
+DuplicateKey = tuple[str, date, str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdjustment:
+    """One CAS triple: group, reason and amount."""
+
+    group: ClaimAdjustmentGroupCode
+    reason: Carc
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """How one line was adjudicated."""
+
+    line: ClaimLine
+    allowed: Decimal
+    paid: Decimal
+    adjustments: tuple[LineAdjustment, ...]
+    remarks: tuple[Rarc, ...]
+    share: PatientShare
+    network: Network
+    denied: bool
+
+    def negated(self) -> LineResult:
+        """The same line with every amount's sign flipped (for a reversal)."""
+        return replace(
+            self,
+            line=replace(self.line, charge=-self.line.charge),
+            allowed=-self.allowed,
+            paid=-self.paid,
+            adjustments=tuple(replace(a, amount=-a.amount) for a in self.adjustments),
+            share=self.share.negated(),
+        )
+
+
+@dataclass(slots=True)
+class Adjudication:
+    """A processed claim (or the reversal of one) as it goes into an 835."""
+
+    claim: ReceivedClaim
+    member: Member
+    payer_claim_control_number: str
+    status: ClaimStatusCode
+    lines: list[LineResult]
+    received_on: date
+    adjudicated_on: date
+    plan_year: int
+    reversed: bool = False  # set on an original once a replacement or void has reversed it
+    remarks: list[Rarc] = field(default_factory=list)
+
+    @property
+    def charge(self) -> Decimal:
+        """CLP03: total charge (negative on a reversal)."""
+        return sum((r.line.charge for r in self.lines), ZERO)
+
+    @property
+    def paid(self) -> Decimal:
+        """CLP04: total paid."""
+        return sum((r.paid for r in self.lines), ZERO)
+
+    @property
+    def patient_responsibility(self) -> Decimal:
+        """CLP05: total of the PR adjustments."""
+        return sum((r.share.total for r in self.lines), ZERO)
+
+    def duplicate_keys(self) -> list[DuplicateKey]:
+        """Keys of the paid lines (what a later identical claim would duplicate)."""
+        return [duplicate_key(self.member, r.line) for r in self.lines if not r.denied]
+
+
+def duplicate_key(member: Member, line: ClaimLine) -> DuplicateKey:
+    """What makes two lines the same service: patient, date, procedure and modifiers."""
+    return member.key, line.service_date, line.procedure_code, tuple(sorted(line.modifiers))
+
+
+def _denied(line: ClaimLine, reason: Carc, remarks: Iterable[Rarc], network: Network) -> LineResult:
+    return LineResult(
+        line=line,
+        allowed=ZERO,
+        paid=ZERO,
+        adjustments=(LineAdjustment(CO, reason, line.charge),),
+        remarks=tuple(remarks),
+        share=PatientShare(),
+        network=network,
+        denied=True,
+    )
+
+
+def _line_denial(
+    line: ClaimLine, claim: ReceivedClaim, member: Member, population: Population, paid_keys: set[DuplicateKey]
+) -> tuple[Carc, tuple[Rarc, ...]] | None:
+    payer = population.payers[claim.payer_id]
+    plan = population.plan_of(member)
+    if not member.covered_on(line.service_date):
+        return Carc.COVERAGE_TERMINATED, (Rarc.PATIENT_INELIGIBLE,)
+    if duplicate_key(member, line) in paid_keys:
+        return Carc.DUPLICATE, ()
+    if line.procedure_code in plan.non_covered_procedures:
+        if payer.kind is PayerKind.MEDICARE:
+            return Carc.NON_COVERED, (Rarc.STATUTORILY_EXCLUDED,)
+        return Carc.NOT_COVERED_BY_PLAN, (Rarc.CONSULT_PLAN_DOCUMENTS,)
+    if line.procedure_code in plan.prior_auth_procedures and not claim.prior_authorization:
+        return Carc.PRIOR_AUTHORIZATION, (Rarc.MISSING_AUTHORIZATION,)
+    for other in claim.lines:
+        if other is line or other.service_date != line.service_date:
+            continue
+        pair = ncci_pair(other.procedure_code, line.procedure_code)
+        if pair is None:
+            continue
+        if pair.modifier_indicator == 0:
+            return Carc.BUNDLED, (Rarc.BUNDLED_COMPONENT,)
+        if not DISTINCT_SERVICE_MODIFIERS.intersection(line.modifiers):
+            return Carc.NCCI_INCOMPATIBLE, (Rarc.NOT_COVERED_SAME_SESSION,)
+    return None
+
+
+def _allowed(line: ClaimLine, multiplier: Decimal) -> Decimal:
+    fee = base_fee(line.procedure_code)
+    allowed = unlisted_allowed(line.charge) if fee is None else (fee * multiplier * line.units).quantize(CENT)
+    return min(allowed, line.charge)
+
+
+def adjudicate(
+    claim: ReceivedClaim,
+    *,
+    member: Member,
+    payer_claim_control_number: str,
+    population: Population,
+    accumulators: AccumulatorBook,
+    paid_keys: set[DuplicateKey],
+    received_on: date,
+    today: date,
+) -> Adjudication:
+    """Adjudicate one accepted claim, moving the member's accumulators by the cost share it assigns."""
+    payer = population.payers[claim.payer_id]
+    plan = population.plan_of(member)
+    provider_in_network = population.in_network(claim.rendering_npi or claim.billing_npi)
+    late = (received_on - claim.first_service_date).days > payer.timely_filing_days
+    results: list[LineResult] = []
+    for line in claim.lines:
+        service_type = service_type_for(line.procedure_code, claim.place_of_service)
+        emergency = service_type is ServiceType.EMERGENCY
+        network = Network.IN if provider_in_network or emergency or not plan.network_applies else Network.OUT
+        tier = plan.tier(network is Network.IN)
+        if late:
+            results.append(_denied(line, Carc.TIMELY_FILING, (), network))
+            continue
+        denial = _line_denial(line, claim, member, population, paid_keys)
+        if denial is None and tier is None:
+            denial = Carc.OUT_OF_NETWORK, ()
+        if denial is not None or tier is None:
+            reason, remarks = denial or (Carc.OUT_OF_NETWORK, ())
+            results.append(_denied(line, reason, remarks, network))
+            continue
+        allowed = _allowed(line, payer.fee_multiplier)
+        accumulator = accumulators.get(member.key, line.service_date.year, network)
+        share = patient_share(allowed, tier.cost_share(service_type), tier, accumulator)
+        accumulators.apply(member.key, line.service_date.year, network, share)
+        adjustments = []
+        if line.charge > allowed:
+            adjustments.append(LineAdjustment(CO, Carc.FEE_SCHEDULE, line.charge - allowed))
+        for reason, amount in (
+            (Carc.DEDUCTIBLE, share.deductible),
+            (Carc.COINSURANCE, share.coinsurance),
+            (Carc.COPAY, share.copay),
+        ):
+            if amount:
+                adjustments.append(LineAdjustment(PR, reason, amount))
+        results.append(
+            LineResult(
+                line=line,
+                allowed=allowed,
+                paid=allowed - share.total,
+                adjustments=tuple(adjustments),
+                remarks=(),
+                share=share,
+                network=network,
+                denied=False,
+            )
+        )
+        paid_keys.add(duplicate_key(member, line))
+    denied = all(r.denied for r in results)
+    return Adjudication(
+        claim=claim,
+        member=member,
+        payer_claim_control_number=payer_claim_control_number,
+        status=ClaimStatusCode.DENIED if denied else ClaimStatusCode.PROCESSED_AS_PRIMARY,
+        lines=results,
+        received_on=received_on,
+        adjudicated_on=today,
+        plan_year=today.year,
+    )
+
+
+def reverse(
+    original: Adjudication, accumulators: AccumulatorBook, paid_keys: set[DuplicateKey], today: date
+) -> Adjudication:
+    """The CLP02 = 22 reversal of ``original``: every amount negated, its cost share taken back off the
+    accumulators and its lines no longer counted as paid (so the corrected claim is not a duplicate)."""
+    for result in original.lines:
+        if not result.denied:
+            accumulators.apply(
+                original.member.key, result.line.service_date.year, result.network, result.share.negated()
+            )
+            paid_keys.discard(duplicate_key(original.member, result.line))
+    original.reversed = True
+    return Adjudication(
+        claim=original.claim,
+        member=original.member,
+        payer_claim_control_number=original.payer_claim_control_number,
+        status=ClaimStatusCode.REVERSAL,
+        lines=[r.negated() for r in original.lines],
+        received_on=original.received_on,
+        adjudicated_on=today,
+        plan_year=original.plan_year,
+    )

@@ -1,0 +1,88 @@
+"""Code values the sandbox payers answer with (X12 code lists, CARC/RARC), as enums."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["AaaReason", "Carc", "ClaimStatusCategory", "Network", "PayerKind", "Rarc", "ServiceType"]
+
+
+class ServiceType(StrEnum):
+    """EQ01/EB03 service type codes the sandbox plans describe."""
+
+    MEDICAL_CARE = "1"
+    HEALTH_BENEFIT_PLAN = "30"
+    CHIROPRACTIC = "33"
+    HOSPITAL = "47"
+    EMERGENCY = "86"
+    PHARMACY = "88"
+    OFFICE_VISIT = "98"
+    URGENT_CARE = "UC"
+    MENTAL_HEALTH = "MH"
+    VISION = "AL"
+
+
+class Network(StrEnum):
+    """Whether the provider is in the plan's network (EB12 Y/N)."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class PayerKind(StrEnum):
+    """The line of business a sandbox payer imitates."""
+
+    MEDICARE = "medicare"
+    MEDICAID = "medicaid"
+    COMMERCIAL_PPO = "commercial-ppo"
+    COMMERCIAL_HMO = "commercial-hmo"
+
+
+class AaaReason(StrEnum):
+    """AAA03 request validation reject reasons used by the sandbox."""
+
+    UNABLE_TO_RESPOND = "42"  # 2100A: try again later
+    PATIENT_NOT_FOUND = "67"  # 2100D: no such dependent
+    BIRTH_DATE_MISMATCH = "71"
+    INVALID_MEMBER_ID = "72"
+    INVALID_NAME = "73"
+    SUBSCRIBER_NOT_FOUND = "75"
+    INVALID_PARTICIPANT = "79"  # 2100A: unknown payer id
+    INVALID_BIRTH_DATE = "58"
+
+
+class Carc(StrEnum):
+    """Claim adjustment reason codes the sandbox adjudication uses."""
+
+    DEDUCTIBLE = "1"
+    COINSURANCE = "2"
+    COPAY = "3"
+    DUPLICATE = "18"
+    COVERAGE_TERMINATED = "27"
+    TIMELY_FILING = "29"
+    FEE_SCHEDULE = "45"
+    NON_COVERED = "96"
+    BUNDLED = "97"
+    PRIOR_AUTHORIZATION = "197"
+    NOT_COVERED_BY_PLAN = "204"
+    NCCI_INCOMPATIBLE = "236"
+    OUT_OF_NETWORK = "242"
+
+
+class Rarc(StrEnum):
+    """Remittance advice remark codes sent with the denials (LQ*HE)."""
+
+    BUNDLED_COMPONENT = "M15"  # separately billed services bundled as components of the same procedure
+    MISSING_AUTHORIZATION = "M62"  # missing/incomplete/invalid treatment authorization code
+    NOT_COVERED_SAME_SESSION = "M80"  # not covered when performed during the same session as another service
+    PATIENT_INELIGIBLE = "N30"  # patient ineligible for this service
+    CONSULT_PLAN_DOCUMENTS = "N130"  # consult plan benefit documents for restrictions
+    STATUTORILY_EXCLUDED = "N425"  # statutorily excluded service
+
+
+class ClaimStatusCategory(StrEnum):
+    """STC01-1 277CA categories the sandbox answers with."""
+
+    ACCEPTED = "A2"
+    RETURNED_UNPROCESSABLE = "A3"
+    REJECTED_INVALID = "A7"

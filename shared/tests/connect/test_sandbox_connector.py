@@ -1,0 +1,131 @@
+"""SandboxConnector and HttpsX12Connector against a real payer-sandbox over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from claimflow_connect import (
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+    HttpsX12Connector,
+    HttpsX12Route,
+    ResponseKind,
+    SandboxConnector,
+    build_connector,
+)
+from claimflow_x12 import parse, validate
+from claimflow_x12.guides.eligibility_270_271 import EligibilityResponse271, summarize_eligibility
+from payer_sandbox.samples import ClaimRequest, LineRequest, PersonRequest, claim_837p, inquiry_270, to_x12
+from payer_sandbox.scenario import PayerScenario, Scenario
+
+from .conftest import RunningSandbox
+
+MARIA = PersonRequest("LOPEZ", "MARIA", date(1984, 3, 9), "W123456789")
+
+
+def _837(pcn: str) -> bytes:
+    request = ClaimRequest(pcn, "60054", MARIA, [LineRequest("99213", Decimal("150.00"))], ["J209"], date(2025, 3, 1))
+    return to_x12([claim_837p([request])])
+
+
+async def test_real_time_eligibility_returns_the_271(served_sandbox: RunningSandbox) -> None:
+    connector = SandboxConnector(served_sandbox.url)
+    try:
+        answer = await connector.eligibility("tenant-a", to_x12([inquiry_270("60054", MARIA)]), timeout_seconds=5)
+    finally:
+        await connector.aclose()
+    result = parse(answer)
+    assert validate(result) == []
+    (response,) = result.transactions
+    assert isinstance(response, EligibilityResponse271)
+    (summary,) = summarize_eligibility(response)
+    assert summary.active
+    assert summary.member_id == "W123456789"
+
+
+async def test_submit_then_fetch_acknowledgments_then_remittance_after_the_cursor(
+    served_sandbox: RunningSandbox,
+) -> None:
+    connector = SandboxConnector(served_sandbox.url)
+    try:
+        receipt = await connector.submit("tenant-a", "60054", _837("PCNC1"), "batch-1.837")
+        assert receipt.filename == "batch-1.837"
+        assert receipt.connector == "sandbox"
+        assert await connector.submit("tenant-a", "60054", _837("PCNC1"), "batch-1.837") == receipt
+        acks = await connector.fetch_responses("tenant-a")
+        assert [item.kind for item in acks] == [ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA]
+        assert all(parse(item.content).ok for item in acks)
+        assert await connector.fetch_responses("tenant-a", after=acks[-1].cursor) == []
+        assert await connector.fetch_responses("tenant-b") == []
+        served_sandbox.sandbox.advance(7)
+        remits = await connector.fetch_responses("tenant-a", after=acks[-1].cursor)
+        assert [item.kind for item in remits] == [ResponseKind.REMITTANCE_835]
+        await connector.acknowledge("tenant-a", [item.id for item in remits])
+    finally:
+        await connector.aclose()
+
+
+async def test_same_file_name_with_other_bytes_is_rejected(served_sandbox: RunningSandbox) -> None:
+    connector = SandboxConnector(served_sandbox.url)
+    try:
+        await connector.submit("tenant-a", "60054", _837("PCNX1"), "batch-x.837")
+        with pytest.raises(ConnectorRejected) as raised:
+            await connector.submit("tenant-a", "60054", _837("PCNX2"), "batch-x.837")
+        assert raised.value.status_code == 409
+    finally:
+        await connector.aclose()
+
+
+async def test_slow_payer_times_out_and_garbage_is_rejected(served_sandbox: RunningSandbox) -> None:
+    served_sandbox.sandbox.set_scenario(Scenario(payers={"60054": PayerScenario(eligibility_delay_seconds=2.0)}))
+    connector = SandboxConnector(served_sandbox.url)
+    try:
+        with pytest.raises(ConnectorTimeout):
+            await connector.eligibility("tenant-a", to_x12([inquiry_270("60054", MARIA)]), timeout_seconds=0.3)
+        with pytest.raises(ConnectorRejected) as raised:
+            await connector.eligibility("tenant-a", b"not x12 at all", timeout_seconds=5)
+        assert raised.value.status_code == 400
+    finally:
+        await connector.aclose()
+
+
+async def test_unreachable_endpoint_is_unavailable() -> None:
+    from .conftest import _free_port
+
+    connector = SandboxConnector(f"http://127.0.0.1:{_free_port()}", timeout_seconds=2)
+    try:
+        with pytest.raises(ConnectorUnavailable):
+            await connector.fetch_responses("tenant-a")
+    finally:
+        await connector.aclose()
+
+
+async def test_https_connector_speaks_the_same_contract_with_configured_paths(served_sandbox: RunningSandbox) -> None:
+    route = HttpsX12Route(
+        base_url=served_sandbox.url,
+        allow_insecure_http=True,
+        submit_path="/v1/submissions",
+        mailbox_path="/v1/mailbox",
+        eligibility_path="/v1/eligibility",
+        tenant_parameter="tenant",
+        auth_header_value="Bearer local-test-token",
+    )
+    connector = build_connector(route)
+    assert isinstance(connector, HttpsX12Connector)
+    try:
+        receipt = await connector.submit("tenant-h", "60054", _837("PCNH1"), "h.837")
+        assert receipt.connector == "https-x12"
+        kinds = [item.kind for item in await connector.fetch_responses("tenant-h")]
+        assert kinds == [ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA]
+    finally:
+        await connector.aclose()
+
+
+def test_https_route_refuses_plain_http_unless_allowed() -> None:
+    with pytest.raises(ValueError, match="https"):
+        HttpsX12Route(base_url="http://clearinghouse.example")
+    assert HttpsX12Route(base_url="https://clearinghouse.example").base_url.startswith("https://")
