@@ -18,6 +18,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from claimflow_events import EventCatalog, default_catalog
 from claimflow_kit.auth import Authenticator, token_router
@@ -76,9 +78,51 @@ async def transactional_session(request: Request) -> AsyncIterator[AsyncSession]
 SessionDep = Annotated[AsyncSession, Depends(transactional_session)]
 
 
-def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
     return str(getattr(route, "path", "unmatched"))
+
+
+class ObserveMiddleware:
+    """Correlation id, trace context, metrics and one log line per request (plain ASGI: no extra task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        correlation_id = headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+        correlation_token = correlation_id_var.set(correlation_id[:64])
+        tenant_token = tenant_id_var.set(None)
+        trace_token = traceparent_var.set(child_traceparent(headers.get("traceparent")))
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_correlation(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id_var.get() or correlation_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_correlation)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            method = scope["method"]
+            context: ServiceContext | None = getattr(scope["app"].state, "services", None)
+            if context is not None:
+                context.metrics.http_requests.labels(method, route, str(status)).inc()
+                context.metrics.http_latency.labels(method, route).observe(elapsed)
+            # The route template, never the concrete path or query: those may carry identifiers.
+            logger.info("%s %s -> %d", method, route, status, extra={"duration_ms": round(elapsed * 1000, 2)})
+            correlation_id_var.reset(correlation_token)
+            tenant_id_var.reset(tenant_token)
+            traceparent_var.reset(trace_token)
 
 
 def build_app(
@@ -125,31 +169,7 @@ def build_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
-        correlation_token = correlation_id_var.set(correlation_id[:64])
-        tenant_token = tenant_id_var.set(None)
-        trace_token = traceparent_var.set(child_traceparent(request.headers.get("traceparent")))
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers[CORRELATION_HEADER] = correlation_id_var.get() or correlation_id
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            route = _route_template(request)
-            context: ServiceContext | None = getattr(request.app.state, "services", None)
-            if context is not None:
-                context.metrics.http_requests.labels(request.method, route, str(status)).inc()
-                context.metrics.http_latency.labels(request.method, route).observe(elapsed)
-            # The route template, never the concrete path or query: those may carry identifiers.
-            logger.info("%s %s -> %d", request.method, route, status, extra={"duration_ms": round(elapsed * 1000, 2)})
-            correlation_id_var.reset(correlation_token)
-            tenant_id_var.reset(tenant_token)
-            traceparent_var.reset(trace_token)
+    app.add_middleware(ObserveMiddleware)
 
     ops = APIRouter(tags=["operations"])
 

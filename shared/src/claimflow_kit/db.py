@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -68,6 +69,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+_SQLITE_TURN_TIMEOUT = 30.0  # as long as SQLite's own busy timeout
+
+
 class Database:
     """One service database: engine, session factory and the transaction scope used by handlers."""
 
@@ -75,6 +79,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # SQLite has one writer at a time and every transaction here starts with BEGIN IMMEDIATE. Queueing them
+        # in-process avoids SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while it waits.
+        self._sqlite_turn: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -84,8 +91,17 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any exception."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        if self._sqlite_turn is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with asyncio.timeout(_SQLITE_TURN_TIMEOUT):
+            await self._sqlite_turn.acquire()
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            self._sqlite_turn.release()
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from claimflow_connect.routing import ConnectorRouter
 from claimflow_kit.app import ServiceContext, build_app
-from claimflow_kit.control_numbers import SqlControlNumberAllocator
+from claimflow_kit.control_numbers import BlockControlNumberAllocator, SqlControlNumberAllocator
 from eligibility_svc.api.routes import router
 from eligibility_svc.config import EligibilitySettings
 from eligibility_svc.service.checks import CheckProcessor, ExchangePolicy, Exchanger
@@ -24,7 +24,7 @@ async def _start(context: ServiceContext) -> None:
         cache_minutes=settings.eligibility_cache_minutes,
     )
     connectors = ConnectorRouter(settings.connector_routing)
-    exchanger = Exchanger(connectors, SqlControlNumberAllocator(context.database), policy)
+    exchanger = Exchanger(connectors, BlockControlNumberAllocator(SqlControlNumberAllocator(context.database)), policy)
     context.extras[EXCHANGER_KEY] = exchanger
     processor = CheckProcessor(
         context.database, context.outbox, exchanger, concurrency=settings.eligibility_batch_concurrency

@@ -259,39 +259,50 @@ def eligibility_event(
     )
 
 
+def apply_outcome(check: CoverageCheck, outcome: Outcome) -> EligibilityChecked:
+    """Put the answer on the check and return the event that announces it."""
+    problem = outcome.result.problems[0] if outcome.result.problems else None
+    check.status = outcome.result.status.value
+    check.result = result_to_json(outcome.result)
+    check.raw_271 = outcome.raw_271
+    check.attempts += outcome.attempts
+    check.trace = outcome.trace
+    check.error_code = problem.code if problem else None
+    check.error_message = problem.message if problem else None
+    check.completed_at = utcnow()
+    check.lease_until = None
+    return eligibility_event(check, outcome.result, check.service_types.split(","))
+
+
+def apply_failure(check: CoverageCheck, status: str, code: str, message: str) -> None:
+    """Mark a check that could not be answered (timeout, unreadable answer): kept for history, no event."""
+    check.status = status
+    check.error_code = code
+    check.error_message = message[:500]
+    check.completed_at = utcnow()
+    check.lease_until = None
+
+
 async def record_outcome(database: Database, outbox: Outbox, check_id: str, tenant_id: str, outcome: Outcome) -> None:
     """Store the result and raw 271 and publish eligibility-checked, once (a completed check is left alone)."""
     async with database.transaction() as session:
         check = await session.get(CoverageCheck, check_id)
         if check is None or check.tenant_id != tenant_id or check.completed_at is not None:
             return
-        check.status = outcome.result.status.value
-        check.result = result_to_json(outcome.result)
-        check.raw_271 = outcome.raw_271
-        check.attempts += outcome.attempts
-        check.trace = outcome.trace
-        check.error_code = outcome.result.problems[0].code if outcome.result.problems else None
-        check.error_message = outcome.result.problems[0].message if outcome.result.problems else None
-        check.completed_at = utcnow()
-        check.lease_until = None
+        event = apply_outcome(check, outcome)
         session.add(check)
-        event = eligibility_event(check, outcome.result, check.service_types.split(","))
         outbox.add(session, event, tenant_id=tenant_id, correlation_id=correlation_id_var.get() or check.id)
 
 
 async def record_failure(
     database: Database, check_id: str, tenant_id: str, status: str, code: str, message: str
 ) -> None:
-    """A check that could not be answered (timeout, bad answer): kept for history, no event."""
+    """Store why a stored check could not be answered."""
     async with database.transaction() as session:
         check = await session.get(CoverageCheck, check_id)
         if check is None or check.tenant_id != tenant_id or check.completed_at is not None:
             return
-        check.status = status
-        check.error_code = code
-        check.error_message = message[:500]
-        check.completed_at = utcnow()
-        check.lease_until = None
+        apply_failure(check, status, code, message)
         session.add(check)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -11,7 +12,9 @@ from sqlmodel import col, select
 
 from claimflow_connect.errors import ConnectorError
 from claimflow_kit.app import ServiceContext
+from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
+from claimflow_kit.context import correlation_id_var
 from claimflow_kit.directory import Directory, Practice
 from claimflow_kit.errors import InvalidInput, NotFound
 from claimflow_kit.identifiers import patient_reference
@@ -22,12 +25,12 @@ from eligibility_svc.service.checks import (
     Exchanger,
     PayerInvalidAnswer,
     PayerTimeout,
+    apply_failure,
+    apply_outcome,
     cache_key,
     fresh_result,
     new_trace,
     query_to_json,
-    record_failure,
-    record_outcome,
 )
 
 EXCHANGER_KEY = "eligibility_exchanger"
@@ -54,10 +57,21 @@ def _person(person: PersonIn | None) -> Person | None:
     return Person(person.first_name, person.last_name, person.birth_date, person.sex, person.member_id)
 
 
+_PRACTICES_KEY = "eligibility_practices"
+_PRACTICES_SECONDS = 30.0  # a practice added in the directory is seen within this long
+
+
 async def tenant_practices(context: ServiceContext, tenant_id: str) -> list[Practice]:
-    """The tenant's practices."""
+    """The tenant's practices (cached briefly: every check needs them, they change rarely)."""
+    cache = context.extras.setdefault(_PRACTICES_KEY, {})
+    assert isinstance(cache, dict)
+    hit = cache.get(tenant_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return list(hit[1])
     async with context.directory.transaction() as session:
-        return list(await Directory(session).practices(tenant_id))
+        practices = list(await Directory(session).practices(tenant_id))
+    cache[tenant_id] = (time.monotonic() + _PRACTICES_SECONDS, practices)
+    return practices
 
 
 async def tenant_practice(context: ServiceContext, tenant_id: str, practice_id: str) -> Practice:
@@ -115,7 +129,11 @@ def new_check(
 async def check_now(
     context: ServiceContext, principal: Principal, body: EligibilityCheckIn, *, refresh: bool
 ) -> CheckAnswer:
-    """A real-time check: a fresh stored answer when the cache policy allows, else 270 → 271 now."""
+    """A real-time check: a fresh stored answer when the cache policy allows, else 270 → 271 now.
+
+    The payer is asked outside any transaction; the check, its answer, the audit entry and the event are then
+    written in one transaction (a failed exchange is stored too, without an event).
+    """
     practice = await tenant_practice(context, principal.tenant_id, body.practice_id)
     query = build_query(body, practice)
     the_exchanger = exchanger(context)
@@ -124,24 +142,27 @@ async def check_now(
     if not refresh and policy.cache_minutes > 0:
         cached = await fresh_result(context.database, principal.tenant_id, key, timedelta(minutes=policy.cache_minutes))
         if cached is not None:
+            async with context.database.transaction() as session:
+                audit(session, principal, AuditAction.READ, "EligibilityCheck", cached.id, patient_id=cached.patient_id)
             return CheckAnswer(cached, True)
     check = new_check(principal.tenant_id, body, query, "request")
-    async with context.database.transaction() as session:
-        session.add(check)
-    trace = check.trace or new_trace()
     try:
-        outcome = await the_exchanger.exchange(principal.tenant_id, query, trace)
-    except PayerTimeout as exc:
-        await record_failure(context.database, check.id, principal.tenant_id, "timeout", exc.error_code, exc.detail)
-        raise PayerTimeout(exc.detail, extra={"check_id": check.id}) from None
-    except (ConnectorError, PayerInvalidAnswer) as exc:
-        await record_failure(context.database, check.id, principal.tenant_id, "error", exc.error_code, exc.detail)
+        outcome = await the_exchanger.exchange(principal.tenant_id, query, check.trace or new_trace())
+    except (PayerTimeout, ConnectorError, PayerInvalidAnswer) as exc:
+        apply_failure(check, "timeout" if isinstance(exc, PayerTimeout) else "error", exc.error_code, exc.detail)
+        async with context.database.transaction() as session:
+            session.add(check)
+        if isinstance(exc, PayerTimeout):
+            raise PayerTimeout(exc.detail, extra={"check_id": check.id}) from None
         raise
-    await record_outcome(context.database, context.outbox, check.id, principal.tenant_id, outcome)
     async with context.database.transaction() as session:
-        stored = await session.get(CoverageCheck, check.id)
-    assert stored is not None
-    return CheckAnswer(stored, False)
+        event = apply_outcome(check, outcome)
+        session.add(check)
+        context.outbox.add(
+            session, event, tenant_id=principal.tenant_id, correlation_id=correlation_id_var.get() or check.id
+        )
+        audit(session, principal, AuditAction.READ, "EligibilityCheck", check.id, patient_id=check.patient_id)
+    return CheckAnswer(check, False)
 
 
 async def submit_batch(context: ServiceContext, principal: Principal, body: BatchIn) -> EligibilityBatch:
