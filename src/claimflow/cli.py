@@ -147,9 +147,20 @@ def practice_add(
     name: str,
     npi: Annotated[str, typer.Option(help="Billing NPI (10 digits).")],
     tax_id: Annotated[str, typer.Option(help="Tax id / EIN (9 digits).")],
+    street: Annotated[str | None, typer.Option(help="Billing address street (claims need it).")] = None,
+    city: Annotated[str | None, typer.Option(help="Billing address city.")] = None,
+    state: Annotated[str | None, typer.Option(help="Billing address state (2 letters).")] = None,
+    zip_code: Annotated[str | None, typer.Option("--zip", help="Billing address ZIP (5 or 9 digits).")] = None,
+    taxonomy: Annotated[str | None, typer.Option(help="Billing provider taxonomy code.")] = None,
 ) -> None:
     """Add a client practice to a tenant."""
-    practice = _run(_directory_call(lambda d: d.add_practice(tenant_id, name, npi, tax_id)))
+    parts = (street, city, state, zip_code)
+    if any(parts) and not all(parts):
+        raise typer.BadParameter("give the whole address: --street, --city, --state and --zip")
+    address = (street, city, state, zip_code) if street and city and state and zip_code else None
+    practice = _run(
+        _directory_call(lambda d: d.add_practice(tenant_id, name, npi, tax_id, address=address, taxonomy_code=taxonomy))
+    )
     typer.echo(practice.id)
 
 

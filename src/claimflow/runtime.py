@@ -196,7 +196,14 @@ def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
             async with database.transaction() as session:
                 directory = Directory(session)
                 await directory.create_tenant("demo", "Demo Billing Company")
-                practice = await directory.add_practice("demo", "Demo Family Practice", "1234567893", "123456789")
+                practice = await directory.add_practice(
+                    "demo",
+                    "Demo Family Practice",
+                    "1234567893",
+                    "123456789",
+                    address=("100 Main Street", "Springfield", "IL", "627011234"),
+                    taxonomy_code="207Q00000X",
+                )
                 tokens = {"practice_id": practice.id}
                 for role in Role:
                     issued = await directory.issue_key("demo", role, f"demo {role.value}")

@@ -157,7 +157,14 @@ class Stack:
             async with directory.transaction() as session:
                 book = Directory(session)
                 await book.create_tenant(tenant_id, f"Billing company {tenant_id}")
-                practice = await book.add_practice(tenant_id, "Practice One", "1234567893", "123456789")
+                practice = await book.add_practice(
+                    tenant_id,
+                    "Practice One",
+                    "1234567893",
+                    "123456789",
+                    address=("100 Main Street", "Springfield", "IL", "627011234"),
+                    taxonomy_code="207Q00000X",
+                )
                 keys = {role: (await book.issue_key(tenant_id, role, role.value)).token for role in Role}
         finally:
             await directory.dispose()

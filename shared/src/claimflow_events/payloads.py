@@ -97,6 +97,38 @@ class EligibilityChecked(EventPayload):
     error_code: str | None = Field(default=None, description="AAA03 reject reason when the payer refused.")
 
 
+class PostalAddress(Frozen):
+    """A US postal address as 837 N3/N4 need it."""
+
+    line1: str = Field(min_length=1, max_length=55)
+    line2: str | None = Field(default=None, max_length=55)
+    city: str = Field(min_length=2, max_length=30)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str = Field(pattern=r"^[0-9]{5}([0-9]{4})?$")
+
+
+class PartyPerson(Frozen):
+    """A patient or subscriber as the claim names them."""
+
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: date
+    sex: str = Field(pattern=r"^[FMU]$")
+    address: PostalAddress | None = None
+
+
+class ClaimParties(Frozen):
+    """Who a claim is for: the demographics billing needs (PHI; carried only where the consumer bills)."""
+
+    member_id: str | None = Field(default=None, max_length=80)
+    group_number: str | None = Field(default=None, max_length=50)
+    patient: PartyPerson
+    relationship_to_subscriber: str = Field(
+        default="18", pattern=r"^(18|01|19|20|21|39|40|53|G8)$", description="X12 individual relationship (18 self)."
+    )
+    subscriber: PartyPerson | None = Field(default=None, description="The card holder when not the patient.")
+
+
 class EncounterCoded(EventPayload):
     """Coding is final: the codes a claim can be built from."""
 
@@ -119,6 +151,9 @@ class EncounterCoded(EventPayload):
     service_lines: tuple[ServiceLine, ...] = Field(min_length=1)
     coded_by: str = Field(description="Coder or 'auto' when no edit needed a person.")
     coded_at: datetime
+    parties: ClaimParties | None = Field(
+        default=None, description="Patient and subscriber as the claim must name them (claims-svc bills from it)."
+    )
 
 
 class CodingFinding(Frozen):

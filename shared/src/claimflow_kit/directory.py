@@ -63,6 +63,12 @@ class Practice(DirectoryTable, table=True):
     npi: str = Field(max_length=10)
     tax_id: str = Field(max_length=9)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    # Where payers send mail and what the practice is (837 2010AA N3/N4 and PRV); a claim without them is held.
+    address_line1: str | None = Field(default=None, max_length=55)
+    city: str | None = Field(default=None, max_length=30)
+    state: str | None = Field(default=None, max_length=2)
+    postal_code: str | None = Field(default=None, max_length=9)
+    taxonomy_code: str | None = Field(default=None, max_length=10)
 
 
 class Provider(DirectoryTable, table=True):
@@ -149,14 +155,39 @@ class Directory:
         """Every tenant."""
         return list((await self.session.exec(select(Tenant).order_by(col(Tenant.id)))).all())
 
-    async def add_practice(self, tenant_id: str, name: str, npi: str, tax_id: str) -> Practice:
-        """Add a client practice to a tenant."""
+    async def add_practice(
+        self,
+        tenant_id: str,
+        name: str,
+        npi: str,
+        tax_id: str,
+        *,
+        address: tuple[str, str, str, str] | None = None,
+        taxonomy_code: str | None = None,
+    ) -> Practice:
+        """Add a client practice to a tenant; ``address`` is (street, city, state, ZIP) for the 837."""
         await self.tenant(tenant_id)
         if len(npi) != 10 or not npi.isdigit():
             raise InvalidInput("NPI must be 10 digits")
         if len(tax_id) != 9 or not tax_id.isdigit():
             raise InvalidInput("tax id must be 9 digits")
-        practice = Practice(id=f"prac_{uuid.uuid4().hex[:16]}", tenant_id=tenant_id, name=name, npi=npi, tax_id=tax_id)
+        street, city, state, postal_code = address or (None, None, None, None)
+        if state is not None and (len(state) != 2 or not state.isalpha()):
+            raise InvalidInput("state must be a 2-letter code")
+        if postal_code is not None and (len(postal_code) not in (5, 9) or not postal_code.isdigit()):
+            raise InvalidInput("ZIP code must be 5 or 9 digits")
+        practice = Practice(
+            id=f"prac_{uuid.uuid4().hex[:16]}",
+            tenant_id=tenant_id,
+            name=name,
+            npi=npi,
+            tax_id=tax_id,
+            address_line1=street,
+            city=city,
+            state=state.upper() if state else None,
+            postal_code=postal_code,
+            taxonomy_code=taxonomy_code,
+        )
         self.session.add(practice)
         return practice
 

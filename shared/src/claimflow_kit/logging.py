@@ -91,10 +91,15 @@ def redact_value(value: Any, key: str | None = None) -> Any:
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+_PAYLOAD_LOGGERS = ("aiokafka",)
+
+
 class PhiRedactingFilter(logging.Filter):
     """Rewrites each record so that neither its message nor its extra fields carry PHI."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and record.name.startswith(_PAYLOAD_LOGGERS):
+            return False  # their debug lines print whole records, and events may carry billing demographics
         message = record.getMessage()
         record.msg = redact_text(message)
         record.args = None

@@ -29,6 +29,22 @@ def r4_bundle(encounter_id: str) -> dict[str, Any]:
                     "name": [{"family": "Okafor", "given": ["Chidi"]}],
                     "gender": "male",
                     "birthDate": "1972-05-30",
+                    "address": [
+                        {
+                            "use": "work",
+                            "line": ["1 Office Park"],
+                            "city": "Peoria",
+                            "state": "IL",
+                            "postalCode": "61602",
+                        },
+                        {
+                            "use": "home",
+                            "line": ["12 Elm St", "Apt 3"],
+                            "city": "Springfield",
+                            "state": "IL",
+                            "postalCode": "62701-1234",
+                        },
+                    ],
                 },
             },
             {
@@ -132,6 +148,13 @@ async def test_fhir_bundle_intake_maps_r4_resources(stack: Stack) -> None:
         "birth_date": "1972-05-30",
         "sex": "M",
         "member_id": "ZZ9988776",
+        "address": {
+            "line1": "12 Elm St",
+            "line2": "Apt 3",
+            "city": "Springfield",
+            "state": "IL",
+            "postal_code": "627011234",
+        },
     }
     assert [(line["procedure_code"], line["modifiers"], line["charge"]) for line in document["lines"]] == [
         ("99213", ["25"], "125.00"),

@@ -27,7 +27,7 @@ from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
 from claimflow_kit.errors import InvalidInput
-from coding_svc.api.schemas import EncounterIn, PatientIn, ServiceLineIn
+from coding_svc.api.schemas import AddressIn, EncounterIn, PatientIn, ServiceLineIn
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -104,6 +104,23 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
 
 
+def _address(patient: Patient) -> AddressIn | None:
+    """The patient's home (or first) US address, when it has street, city, state and ZIP."""
+    addresses = sorted(patient.address or [], key=lambda a: a.use != "home")
+    for address in addresses:
+        lines = [line for line in address.line or [] if line]
+        zip_code = (address.postalCode or "").replace("-", "")
+        if lines and address.city and address.state and len(address.state) == 2 and zip_code.isdigit():
+            return AddressIn(
+                line1=lines[0],
+                line2=lines[1] if len(lines) > 1 else None,
+                city=address.city,
+                state=address.state.upper(),
+                postal_code=zip_code,
+            )
+    return None
+
+
 def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, str]) -> EncounterIn:
     """Map an encounter bundle to the intake document; ``practices_by_npi`` maps billing NPIs to practices."""
     bundle = FhirEncounterBundle(document)
@@ -164,6 +181,7 @@ def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, 
                 birth_date=patient.birthDate,
                 sex=GENDER.get(patient.gender or "", "U"),
                 member_id=coverage.subscriberId if coverage else None,
+                address=_address(patient),
             ),
             payer_id=_payer_id(bundle, coverage),
             date_of_service=start,

@@ -12,8 +12,20 @@ from claimflow_events import ClaimKind
 from claimflow_events.types import IcdCode, Modifier, Money, Npi, PlaceOfService, ProcedureCode
 
 
+class AddressIn(BaseModel):
+    """A US postal address (the claim needs the patient's and the subscriber's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line1: str = Field(min_length=1, max_length=55)
+    line2: str | None = Field(default=None, max_length=55)
+    city: str = Field(min_length=2, max_length=30)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str = Field(pattern=r"^[0-9]{5}([0-9]{4})?$")
+
+
 class PatientIn(BaseModel):
-    """The patient as the EHR knows them (PHI: stored in coding-svc only, never put in events)."""
+    """The patient as the EHR knows them (PHI: stored in coding-svc; only claims-svc receives it, to bill)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -23,6 +35,22 @@ class PatientIn(BaseModel):
     birth_date: date
     sex: Literal["F", "M", "U"]
     member_id: str | None = Field(default=None, max_length=80)
+    address: AddressIn | None = None
+
+
+class SubscriberIn(BaseModel):
+    """The card holder, when the patient is a dependent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relationship: Literal["01", "19", "20", "21", "39", "40", "53", "G8"] = Field(
+        description="Patient's relationship to the subscriber (X12: 01 spouse, 19 child, G8 other)"
+    )
+    first_name: str = Field(min_length=1, max_length=60)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: date
+    sex: Literal["F", "M", "U"]
+    address: AddressIn | None = None
 
 
 class ServiceLineIn(BaseModel):
@@ -46,6 +74,8 @@ class EncounterIn(BaseModel):
     ehr_encounter_id: str = Field(min_length=1, max_length=128)
     patient: PatientIn
     payer_id: str | None = Field(default=None, max_length=80)
+    group_number: str | None = Field(default=None, max_length=50)
+    subscriber: SubscriberIn | None = Field(default=None, description="Only when the patient is not the card holder")
     date_of_service: date
     date_of_service_to: date | None = None
     place_of_service: PlaceOfService

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from claimflow_events import EncounterCoded, ServiceLine
+from claimflow_events import ClaimParties, EncounterCoded, PartyPerson, PostalAddress, ServiceLine
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.outbox import Outbox
 from coding_svc.adapters.tables import Encounter
-from coding_svc.api.schemas import EncounterIn
+from coding_svc.api.schemas import AddressIn, EncounterIn
 
 
 class EncounterStatus:
@@ -43,6 +43,37 @@ def service_lines(document: EncounterIn) -> tuple[ServiceLine, ...]:
     )
 
 
+def _address(address: AddressIn | None) -> PostalAddress | None:
+    return PostalAddress(**address.model_dump()) if address is not None else None
+
+
+def claim_parties(document: EncounterIn) -> ClaimParties:
+    """The patient and subscriber as the claim must name them."""
+    patient = document.patient
+    subscriber = document.subscriber
+    return ClaimParties(
+        member_id=patient.member_id,
+        group_number=document.group_number,
+        patient=PartyPerson(
+            first_name=patient.first_name,
+            last_name=patient.last_name,
+            birth_date=patient.birth_date,
+            sex=patient.sex,
+            address=_address(patient.address),
+        ),
+        relationship_to_subscriber=subscriber.relationship if subscriber else "18",
+        subscriber=PartyPerson(
+            first_name=subscriber.first_name,
+            last_name=subscriber.last_name,
+            birth_date=subscriber.birth_date,
+            sex=subscriber.sex,
+            address=_address(subscriber.address),
+        )
+        if subscriber
+        else None,
+    )
+
+
 def publish_coded(
     session: AsyncSession, outbox: Outbox, tenant_id: str, encounter: Encounter, document: EncounterIn, coded_by: str
 ) -> None:
@@ -65,6 +96,7 @@ def publish_coded(
             service_lines=service_lines(document),
             coded_by=coded_by,
             coded_at=datetime.now(UTC),
+            parties=claim_parties(document),
         ),
         tenant_id=tenant_id,
         correlation_id=encounter_correlation_id(tenant_id, encounter.practice_id, encounter.ehr_encounter_id),
