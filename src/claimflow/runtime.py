@@ -15,6 +15,7 @@ from types import FrameType
 
 import httpx
 
+from claimflow.sandbox_config import connector_settings
 from claimflow.services import SERVICES
 from claimflow_kit.embedded import EmbeddedBroker, free_port
 
@@ -78,10 +79,9 @@ class EmbeddedRuntime:
                 "CLAIMFLOW_AUTO_MIGRATE": "false",
             }
         )
-        if service == "eligibility-svc":
-            # Embedded demo: every tenant's 270s go to the local payer-sandbox (never in production).
-            route = {"kind": "sandbox", "base_url": f"http://127.0.0.1:{self.sandbox_port}"}
-            env["CLAIMFLOW_CONNECTOR_ROUTING"] = json.dumps({"default": route})
+        # Embedded demo: every tenant's X12 goes to the local payer-sandbox (never in production).
+        for setting, value in connector_settings(service, f"http://127.0.0.1:{self.sandbox_port}").items():
+            env[f"CLAIMFLOW_{setting.upper()}"] = json.dumps(value)
         return env
 
     def _sandbox_port(self) -> int:

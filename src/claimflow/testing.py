@@ -18,6 +18,7 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 
+from claimflow.sandbox_config import connector_settings
 from claimflow.services import SERVICES
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.db import Database
@@ -37,6 +38,7 @@ FAST_SETTINGS: dict[str, Any] = {
 }
 SERVICE_FAST_SETTINGS: dict[str, dict[str, Any]] = {
     "coding-svc": {"codeset_refresh_seconds": 0.2},
+    "claims-svc": {"claims_batch_window_seconds": None, "claims_pipeline_idle_seconds": 0.1},
     "eligibility-svc": {
         "eligibility_deadline_seconds": 3.0,
         "eligibility_first_backoff_seconds": 0.05,
@@ -222,13 +224,9 @@ async def build_stack(
             kafka_idempotent_producer=broker.idempotent_producer,
             **FAST_SETTINGS,
             **SERVICE_FAST_SETTINGS.get(name, {}),
-            **(_connector_settings(sandbox_url) if sandbox_url and name == "eligibility-svc" else {}),
+            **(connector_settings(name, sandbox_url) if sandbox_url else {}),
         )
     return Stack(broker, directory_url, settings, sandbox_url=sandbox_url)
-
-
-def _connector_settings(sandbox_url: str) -> dict[str, Any]:
-    return {"connector_routing": {"default": {"kind": "sandbox", "base_url": sandbox_url, "timeout_seconds": 10}}}
 
 
 @pytest_asyncio.fixture(scope="session")

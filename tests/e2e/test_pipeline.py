@@ -46,9 +46,15 @@ async def test_clean_encounter_reaches_eligibility_and_becomes_a_claim(stack: St
             stack.client("claims-svc"), f"/v1/claims?encounter_id={encounter['id']}", tenant.headers(Role.BILLER)
         )
 
-    claims = await eventually(claim)
+    async def scrubbed() -> list[dict[str, Any]] | None:
+        found = await claim()
+        return found if found and found[0]["status"] != "draft" else None
+
+    claims = await eventually(scrubbed)
     assert len(claims) == 1
-    assert claims[0]["status"] == "draft"
+    # The fixture encounter sends no patient address: the scrubber holds the claim and says why.
+    assert claims[0]["status"] == "held"
+    assert [f["code"] for f in claims[0]["findings"]] == ["PATIENT_ADDRESS_MISSING"]
     assert claims[0]["total_charge"] == "125.00"
     assert claims[0]["diagnosis_codes"] == ["J20.9", "R05.9"]
 

@@ -79,6 +79,9 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("eligibility-svc", "GET", "/v1/eligibility-batches/{batch_id}"): Case(ENCOUNTER_READERS, "batch"),
     ("claims-svc", "GET", "/v1/claims"): Case(ENCOUNTER_READERS),
     ("claims-svc", "GET", "/v1/claims/{claim_id}"): Case(ENCOUNTER_READERS, "claim"),
+    ("claims-svc", "GET", "/v1/claims/{claim_id}/x12"): Case(frozenset({Role.BILLER}), "claim"),
+    ("claims-svc", "POST", "/v1/claims/{claim_id}/scrub"): Case(frozenset({Role.BILLER}), "claim"),
+    ("claims-svc", "POST", "/v1/claim-submissions"): Case(frozenset({Role.BILLER}), body_kind="submit"),
     ("remit-svc", "GET", "/v1/open-claims"): Case(frozenset({Role.BILLER, Role.OPS})),
     ("remit-svc", "GET", "/v1/open-claims/{claim_id}"): Case(frozenset({Role.BILLER, Role.OPS}), "open_claim"),
 }
@@ -240,6 +243,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "eligibility": eligibility_body(world.a),
         "batch": {"practice_id": world.a.practice_id, "items": [eligibility_body(world.a)]},
         "fhir_eligibility": FHIR_ELIGIBILITY,
+        "submit": {"claim_ids": []},
     }
     body = bodies[case.body_kind]
     path = _path(template, case, world) + (f"?{case.query}" if case.query else "")

@@ -7,6 +7,7 @@ overrides by payer id; a deployment may give every tenant the same default (e.g.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Literal
 
 import httpx
@@ -26,6 +27,7 @@ __all__ = [
     "SandboxRoute",
     "TenantRouting",
     "build_connector",
+    "route_key",
 ]
 
 
@@ -113,6 +115,11 @@ class RoutingConfig(_Route):
         return routes
 
 
+def route_key(route: SandboxRoute | HttpsX12Route | DropFolderRoute) -> str:
+    """A short stable name of a route (secrets are masked before hashing), e.g. for mailbox cursors."""
+    return f"{route.kind}:{hashlib.sha256(route.model_dump_json().encode()).hexdigest()[:32]}"
+
+
 def build_connector(
     route: SandboxRoute | HttpsX12Route | DropFolderRoute, *, client: httpx.AsyncClient | None = None
 ) -> Connector:
@@ -154,6 +161,10 @@ class ConnectorRouter:
     def for_payer(self, tenant_id: str, payer_id: str) -> Connector:
         """The connector that carries this tenant's files to this payer."""
         return self._connector(self.config.route(tenant_id, payer_id))
+
+    def mailboxes(self, tenant_id: str) -> list[tuple[str, Connector]]:
+        """Every (route key, connector) whose mailbox holds this tenant's responses; the key names a cursor."""
+        return [(route_key(route), self._connector(route)) for route in self.config.tenant_routes(tenant_id)]
 
     def for_tenant(self, tenant_id: str) -> list[Connector]:
         """Every connector whose mailbox holds responses for this tenant."""

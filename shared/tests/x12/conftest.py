@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +11,6 @@ from pathlib import Path
 
 import hypothesis.configuration
 import pytest
-import pyx12.params
-import pyx12.x12n_document
 
 from claimflow_x12.guides.claim_837_common import (
     BillingProviderNameLoop,
@@ -61,47 +56,6 @@ SAMPLES = Path(__file__).parent / "samples"
 
 # Hypothesis keeps caches in .hypothesis/ under the working directory (the repository root) unless told otherwise.
 hypothesis.configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "claimflow-x12-hypothesis")
-
-Pyx12Check = Callable[[str], list[str]]
-
-
-def _error_strings(report: dict[str, object]) -> list[str]:
-    """Flatten pyx12's JSON error report into "SEG: message" strings."""
-    found: list[str] = []
-
-    def walk(node: object, segment: str = "") -> None:
-        if isinstance(node, dict):
-            segment = str(node.get("seg_id", segment))
-            if "err_str" in node:
-                found.append(f"{segment}: {node['err_str']}")
-            for value in node.values():
-                walk(value, segment)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, segment)
-
-    walk(report)
-    return found
-
-
-@pytest.fixture(scope="session")
-def pyx12_errors(tmp_path_factory: pytest.TempPathFactory) -> Pyx12Check:
-    """Validate X12 text with pyx12 against its implementation-guide maps; return its error messages."""
-    logging.getLogger("pyx12").setLevel(logging.CRITICAL)
-    directory = tmp_path_factory.mktemp("pyx12")
-    counter = iter(range(1_000_000))
-
-    def check(text: str) -> list[str]:
-        path = directory / f"doc{next(counter)}.x12"
-        path.write_text(text)
-        ack, report = io.StringIO(), io.StringIO()
-        valid = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), ack, None, None, report)
-        errors = _error_strings(json.loads(report.getvalue())) if report.getvalue() else []
-        if not valid and not errors:
-            errors = ["pyx12 rejected the document without a message"]
-        return errors
-
-    return check
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,18 @@
 """claims-svc settings (``CLAIMFLOW_*`` environment variables)."""
 
+from pydantic import BaseModel, Field
+
+from claimflow_connect.routing import RoutingConfig
 from claimflow_kit.config import ServiceSettings
+
+
+class PayerSettings(BaseModel):
+    """What the scrubber checks for one payer (JSON in CLAIMFLOW_PAYERS, keyed by payer id)."""
+
+    name: str
+    member_id_pattern: str = r"^[0-9A-Z]{2,20}$"
+    timely_filing_days: int = Field(default=90, ge=1)
+    prior_auth_codes: list[str] = Field(default_factory=list)
 
 
 class ClaimsSettings(ServiceSettings):
@@ -8,3 +20,19 @@ class ClaimsSettings(ServiceSettings):
 
     service_name: str = "claims-svc"
     database_url: str = "sqlite+aiosqlite:///var/claims-svc.db"
+    # Which connector carries each tenant's 837s to each payer (JSON in CLAIMFLOW_CONNECTOR_ROUTING).
+    connector_routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    # Payers the clearinghouse knows, with their front-end rules (the scrubber holds claims to unknown payers).
+    payers: dict[str, PayerSettings] = Field(default_factory=dict)
+    # Submitter (2010A NM1*41, ETIN) and receiver (1000B) of the 837s.
+    submitter_name: str = "CLAIMFLOW BILLING"
+    submitter_id: str = "CLAIMFLOW"
+    submitter_contact: str = "BILLING DESK"
+    submitter_phone: str = "5555550100"
+    receiver_name: str = "CLEARINGHOUSE"
+    receiver_id: str = "PAYERSANDBOX"
+    # Clean claims wait at most this long before they are sent in a batch (None: only the submit API sends).
+    claims_batch_window_seconds: float | None = Field(default=60.0, ge=0)
+    claims_batch_size: int = Field(default=500, ge=1, le=5000)
+    # How often the background pipeline looks for drafts to scrub and acknowledgments to read.
+    claims_pipeline_idle_seconds: float = Field(default=5.0, gt=0)

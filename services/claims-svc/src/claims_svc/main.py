@@ -2,19 +2,62 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
-from claimflow_kit.app import build_app
-from claims_svc.api.routes import router
+from claimflow_connect.routing import ConnectorRouter
+from claimflow_kit.app import ServiceContext, build_app
+from claimflow_kit.control_numbers import SqlControlNumberAllocator
+from claims_svc.api.routes import PIPELINE_KEY, router
 from claims_svc.config import ClaimsSettings
+from claims_svc.domain.scrub import PayerRules
+from claims_svc.domain.x12_837p import Parties
+from claims_svc.service.pipeline import ClaimPipeline, PipelineConfig
+
+
+async def _start(context: ServiceContext) -> None:
+    """Build the claim pipeline and keep it moving in the background."""
+    settings = context.settings
+    assert isinstance(settings, ClaimsSettings)
+    config = PipelineConfig(
+        parties=Parties(
+            submitter_name=settings.submitter_name,
+            submitter_id=settings.submitter_id,
+            contact_name=settings.submitter_contact,
+            contact_phone=settings.submitter_phone,
+            receiver_name=settings.receiver_name,
+            receiver_id=settings.receiver_id,
+        ),
+        payers={
+            payer_id: PayerRules(
+                name=payer.name,
+                member_id_pattern=payer.member_id_pattern,
+                timely_filing_days=payer.timely_filing_days,
+                prior_auth_codes=frozenset(payer.prior_auth_codes),
+            )
+            for payer_id, payer in settings.payers.items()
+        },
+        auto_submit_after=(
+            timedelta(seconds=settings.claims_batch_window_seconds)
+            if settings.claims_batch_window_seconds is not None
+            else None
+        ),
+        batch_size=settings.claims_batch_size,
+    )
+    connectors = ConnectorRouter(settings.connector_routing)
+    pipeline = ClaimPipeline(context, config, connectors, SqlControlNumberAllocator(context.database))
+    context.extras[PIPELINE_KEY] = pipeline
+    context.run_in_background(pipeline.run_forever(settings.claims_pipeline_idle_seconds), name="claims-pipeline")
 
 
 def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
-    """The claims service: from coded encounters to submitted, acknowledged claims."""
+    """The claims service: claim building, scrubbing, 837 submission and acknowledgments."""
     return build_app(
         settings or ClaimsSettings(),
         title="ClaimFlow claims-svc",
-        description="Claim building, scrubbing, 837P/837I submission, acknowledgments, follow-up and corrections.",
+        description="Claims from coded encounters: scrubber, 837P submission through a connector, 999/277CA.",
         routers=[router],
         migrations_package="claims_svc",
+        on_startup=_start,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,56 @@ class Claim(ClaimsTable, table=True):
     service_lines: list[dict[str, object]] = Field(sa_column=Column(JSON, nullable=False))
     correlation_id: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    # Built from encounter-coded: who the claim is for (PHI, stays in this database) and the providers.
+    patient_control_number: str | None = Field(default=None, max_length=38)
+    parties: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    rendering_npi: str | None = Field(default=None, max_length=10)
+    billing_npi: str | None = Field(default=None, max_length=10)
+    place_of_service: str | None = Field(default=None, max_length=2)
+    frequency_code: str = Field(default="1", max_length=1)
+    payer_claim_number: str | None = Field(default=None, max_length=50)
+    prior_authorization: str | None = Field(default=None, max_length=50)
+    # Scrubber outcome and submission.
+    findings: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    submission_id: str | None = Field(default=None, index=True, max_length=40)
+    interchange_control_number: str | None = Field(default=None, max_length=9)
+    group_control_number: str | None = Field(default=None, max_length=9)
+    transaction_control_number: str | None = Field(default=None, max_length=9)
+    submitted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    rejection: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ClaimSubmission(ClaimsTable, table=True):
+    """One 837 interchange sent through a connector (an Idempotency-Key makes a retried request a no-op)."""
+
+    __tablename__ = "claim_submission"
+    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key", name="uq_submission_idempotency"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    payer_id: str = Field(max_length=80)
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    claim_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    interchange_control_number: str = Field(max_length=9)
+    filename: str = Field(max_length=200)
+    receipt_id: str | None = Field(default=None, max_length=100)
+    status: str = Field(max_length=16)
+    error: str | None = Field(default=None, max_length=500)
+    x12: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class MailboxCursor(ClaimsTable, table=True):
+    """How far a tenant's responses have been read from one connector mailbox."""
+
+    __tablename__ = "mailbox_cursor"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    route: str = Field(primary_key=True, max_length=200)
+    cursor: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
 claims_metadata = claims_registry.metadata

@@ -1,29 +1,37 @@
-"""HTTP routes of claims-svc."""
+"""HTTP routes of claims-svc: thin adapters from requests to the claim pipeline."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
-from sqlmodel import col
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
-from claimflow_kit.app import SessionDep
+from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
+from claimflow_kit.errors import Conflict, NotFound
 from claims_svc.adapters.repositories import ClaimRepository
-from claims_svc.adapters.tables import Claim
+from claims_svc.adapters.tables import Claim, ClaimSubmission
+from claims_svc.service.pipeline import ClaimPipeline
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
 READERS = (Role.BILLER, Role.EHR_INTEGRATION, Role.CODER)
+PIPELINE_KEY = "claim_pipeline"
+
+
+def pipeline(context: ServiceContext) -> ClaimPipeline:
+    """The pipeline built at start-up."""
+    return cast(ClaimPipeline, context.extras[PIPELINE_KEY])
 
 
 class ClaimOut(BaseModel):
-    """A claim and its status."""
+    """A claim: status, scrubber findings, control numbers and acknowledgment outcome (no demographics)."""
 
     id: str
     encounter_id: str
@@ -34,14 +42,48 @@ class ClaimOut(BaseModel):
     claim_kind: str
     date_of_service: date
     status: str
+    patient_control_number: str | None
+    frequency_code: str
+    payer_claim_number: str | None
     total_charge: Decimal
     diagnosis_codes: list[str]
     service_lines: list[dict[str, object]]
+    findings: list[dict[str, object]]
+    submission_id: str | None
+    interchange_control_number: str | None
+    submitted_at: datetime | None
+    acknowledged_at: datetime | None
+    rejection: list[dict[str, object]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubmitIn(BaseModel):
+    """Which ready claims to send now (all the tenant's ready claims when omitted)."""
+
+    claim_ids: list[str] | None = Field(default=None, max_length=5000)
+
+
+class SubmissionOut(BaseModel):
+    """One 837 interchange sent (or being sent) through the tenant's connector."""
+
+    id: str
+    payer_id: str
+    claim_ids: list[str]
+    interchange_control_number: str
+    filename: str
+    receipt_id: str | None
+    status: str
+    error: str | None
     created_at: datetime
 
 
 def _out(claim: Claim) -> ClaimOut:
     return ClaimOut.model_validate(claim, from_attributes=True)
+
+
+def _submission_out(submission: ClaimSubmission) -> SubmissionOut:
+    return SubmissionOut.model_validate(submission, from_attributes=True)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut)
@@ -59,11 +101,85 @@ async def list_claims(
     session: SessionDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     encounter_id: Annotated[str | None, Query(max_length=40)] = None,
+    claim_status: Annotated[str | None, Query(alias="status", max_length=24)] = None,
+    payer_id: Annotated[str | None, Query(max_length=80)] = None,
+    practice_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ClaimOut]:
-    """The tenant's claims, optionally for one encounter."""
-    conditions = [col(Claim.encounter_id) == encounter_id] if encounter_id else []
+    """The tenant's claims; filter by encounter, status (held = the billing work queue), payer or practice."""
+    conditions = []
+    if encounter_id:
+        conditions.append(col(Claim.encounter_id) == encounter_id)
+    if claim_status:
+        conditions.append(col(Claim.status) == claim_status)
+    if payer_id:
+        conditions.append(col(Claim.payer_id) == payer_id)
+    if practice_id:
+        conditions.append(col(Claim.practice_id) == practice_id)
     claims = await ClaimRepository(session, principal.tenant_id).list(*conditions, limit=limit)
     for claim in claims:
         audit(session, principal, AuditAction.READ, "Claim", claim.id, patient_id=claim.patient_id)
     return [_out(c) for c in claims]
+
+
+@router.get(
+    "/claims/{claim_id}/x12",
+    response_class=Response,
+    responses={200: {"content": {"application/edi-x12": {}}, "description": "The 837 interchange that carried it"}},
+)
+async def get_claim_x12(
+    claim_id: str, session: SessionDep, principal: Annotated[Principal, require_roles(Role.BILLER)]
+) -> Response:
+    """The 837 interchange the claim was sent in (audited read: it names the patient)."""
+    claim = await ClaimRepository(session, principal.tenant_id).get(claim_id)
+    if claim.submission_id is None:
+        raise Conflict(f"claim {claim_id} has not been submitted yet (status {claim.status})")
+    submission = await session.get(ClaimSubmission, claim.submission_id)
+    if submission is None or submission.tenant_id != principal.tenant_id:
+        raise NotFound("ClaimSubmission", claim.submission_id)
+    audit(session, principal, AuditAction.READ, "Claim.x12", claim.id, patient_id=claim.patient_id)
+    return Response(submission.x12, media_type="application/edi-x12")
+
+
+@router.post("/claims/{claim_id}/scrub", response_model=ClaimOut)
+async def scrub_claim(
+    claim_id: str, context: ContextDep, principal: Annotated[Principal, require_roles(Role.BILLER)]
+) -> ClaimOut:
+    """Run the scrubber again on a held claim (after its practice or payer data was fixed)."""
+    return _out(await pipeline(context).rescrub(principal.tenant_id, claim_id))
+
+
+@router.post(
+    "/claim-submissions",
+    response_model=list[SubmissionOut],
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "Same Idempotency-Key as an earlier request: its submissions, unchanged."}},
+)
+async def submit_claims(
+    body: SubmitIn,
+    response: Response,
+    context: ContextDep,
+    principal: Annotated[Principal, require_roles(Role.BILLER)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100)] = None,
+) -> list[SubmissionOut]:
+    """Send ready claims now, one 837 per payer; repeat the request with the same Idempotency-Key safely."""
+    the_pipeline = pipeline(context)
+    before = await _existing(context, principal.tenant_id, idempotency_key)
+    submissions = await the_pipeline.submit(
+        principal.tenant_id, claim_ids=body.claim_ids, idempotency_key=idempotency_key
+    )
+    if before:
+        response.status_code = status.HTTP_200_OK
+    return [_submission_out(s) for s in submissions]
+
+
+async def _existing(context: ServiceContext, tenant_id: str, key: str | None) -> bool:
+    if key is None:
+        return False
+    async with context.database.transaction() as session:
+        rows = await session.exec(
+            select(ClaimSubmission.id).where(
+                ClaimSubmission.tenant_id == tenant_id, col(ClaimSubmission.idempotency_key).startswith(f"{key}#")
+            )
+        )
+        return rows.first() is not None

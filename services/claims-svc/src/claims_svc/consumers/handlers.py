@@ -13,8 +13,13 @@ from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim
 
 
+def patient_control_number() -> str:
+    """CLM01: unique, and short enough (20) for the payers that truncate longer ones."""
+    return f"CF{uuid.uuid4().hex[:18].upper()}"
+
+
 async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> None:
-    """Start a draft claim for the coded encounter version (one claim per version)."""
+    """Start a draft claim for the coded encounter version (one claim per version); the pipeline scrubs it."""
     repository = ClaimRepository(context.session, context.tenant_id)
     existing = await repository.find(
         col(Claim.encounter_id) == event.encounter_id, col(Claim.encounter_version) == event.encounter_version
@@ -37,6 +42,11 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             diagnosis_codes=list(event.diagnosis_codes),
             service_lines=[line.model_dump(mode="json") for line in event.service_lines],
             correlation_id=context.envelope.correlationid,
+            patient_control_number=patient_control_number(),
+            parties=event.parties.model_dump(mode="json") if event.parties else None,
+            rendering_npi=event.rendering_provider_npi,
+            billing_npi=event.billing_provider_npi,
+            place_of_service=event.place_of_service,
         )
     )
 

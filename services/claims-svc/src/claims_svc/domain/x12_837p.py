@@ -1,0 +1,286 @@
+"""Claims → a 005010X222A1 837P transaction (typed models; the X12 library's one writer serializes them).
+
+Claims are grouped under their billing provider (2000A) and each subscriber (2000B); a dependent patient gets
+a 2000C loop under the subscriber. Line item control numbers (REF*6R) are ``<patient control number>-<line>``
+so the 835 comes back matched to the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from claimflow_x12.guides.claim_837_common import (
+    BillingProviderNameLoop,
+    Clm,
+    PatientNameLoop,
+    PayerNameLoop,
+    ProviderNameLoop,
+    ReceiverLoop,
+    SubmitterLoop,
+    SubscriberNameLoop,
+    YesNoCode,
+)
+from claimflow_x12.guides.claim_837p import (
+    Claim837P,
+    ProfessionalBillingProviderLoop,
+    ProfessionalClaimLoop,
+    ProfessionalPatientLoop,
+    ProfessionalServiceLineLoop,
+    ProfessionalSubscriberLoop,
+    Sv1,
+)
+from claimflow_x12.segments import (
+    N3,
+    N4,
+    Bht,
+    ClaimFilingIndicatorCode,
+    DateFormatQualifier,
+    Dmg,
+    Dtp,
+    EntityTypeQualifier,
+    GenderCode,
+    HealthCareCode,
+    Hi,
+    Lx,
+    Nm1,
+    Pat,
+    PayerResponsibilityCode,
+    Per,
+    Prv,
+    Ref,
+    Sbr,
+    St,
+)
+from claims_svc.domain.claim import Address, BillingProvider, Person, ProfessionalClaim
+
+PROFESSIONAL_GUIDE = "005010X222A1"
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Who sends the file (submitter, ETIN) and who receives it (clearinghouse)."""
+
+    submitter_name: str
+    submitter_id: str
+    contact_name: str
+    contact_phone: str
+    receiver_name: str
+    receiver_id: str
+
+
+def line_control_number(claim: ProfessionalClaim, line_number: int) -> str:
+    """REF*6R of a line: the claim's patient control number and the line number."""
+    return f"{claim.patient_control_number}-{line_number}"
+
+
+def _address(address: Address) -> tuple[N3, N4]:
+    return (
+        N3(address_line_1=address.line1.upper(), address_line_2=address.line2.upper() if address.line2 else None),
+        N4(city=address.city.upper(), state=address.state.upper(), postal_code=address.postal_code),
+    )
+
+
+def _person_name(entity: str, person: Person, member_id: str | None) -> Nm1:
+    return Nm1(
+        entity_identifier=entity,
+        entity_type=EntityTypeQualifier.PERSON,
+        last_name_or_organization=person.last_name.upper(),
+        first_name=person.first_name.upper(),
+        id_qualifier="MI" if member_id else None,
+        identifier=member_id,
+    )
+
+
+def _demographics(person: Person) -> Dmg:
+    return Dmg(date_format="D8", birth_date=person.birth_date, gender=GenderCode(person.sex))
+
+
+def _claim_loop(claim: ProfessionalClaim) -> ProfessionalClaimLoop:
+    references = []
+    if claim.payer_claim_number and claim.frequency_code in ("7", "8"):
+        references.append(Ref(qualifier="F8", value=claim.payer_claim_number))
+    if claim.prior_authorization:
+        references.append(Ref(qualifier="G1", value=claim.prior_authorization))
+    codes = [
+        HealthCareCode("ABK" if index == 0 else "ABF", code.replace(".", ""))
+        for index, code in enumerate(claim.diagnoses)
+    ]
+    rendering = None
+    if claim.rendering_npi != claim.billing.npi:
+        rendering = ProviderNameLoop(
+            name=Nm1(
+                entity_identifier="82",
+                entity_type=EntityTypeQualifier.PERSON,
+                last_name_or_organization="RENDERING PROVIDER",
+                id_qualifier="XX",
+                identifier=claim.rendering_npi,
+            )
+        )
+    return ProfessionalClaimLoop(
+        claim=Clm(
+            patient_control_number=claim.patient_control_number,
+            total_charge=claim.total_charge,
+            place_of_service=claim.place_of_service,
+            facility_code_qualifier="B",
+            frequency_code=claim.frequency_code,
+            provider_signature=YesNoCode.YES,
+            assignment_participation="A",
+            benefits_assignment=YesNoCode.YES,
+            release_of_information="Y",
+        ),
+        references=references,
+        health_care_codes=[Hi(codes=codes)],
+        rendering_provider=rendering,
+        service_lines=[
+            ProfessionalServiceLineLoop(
+                line=Lx(assigned_number=index),
+                service=Sv1(
+                    procedure_qualifier="HC",
+                    procedure_code=line.procedure_code,
+                    modifiers=list(line.modifiers),
+                    line_charge=line.charge if line.charge is not None else Decimal(0),
+                    units=line.units,
+                    diagnosis_pointers=list(line.diagnosis_pointers),
+                ),
+                dates=[
+                    Dtp(
+                        qualifier="472",
+                        date_format=DateFormatQualifier.DATE,
+                        start=line.service_date or claim.date_of_service,
+                    )
+                ],
+                references=[Ref(qualifier="6R", value=line_control_number(claim, line.line_number))],
+            )
+            for index, line in enumerate(claim.lines, start=1)
+        ],
+    )
+
+
+def _billing_loop(billing: BillingProvider) -> ProfessionalBillingProviderLoop:
+    if billing.address is None:
+        raise ValueError("a billing provider without an address cannot be written (the scrubber holds it)")
+    street, city = _address(billing.address)
+    return ProfessionalBillingProviderLoop(
+        specialty=Prv(provider_code="BI", reference_qualifier="PXC", taxonomy_code=billing.taxonomy_code)
+        if billing.taxonomy_code
+        else None,
+        billing_provider=BillingProviderNameLoop(
+            name=Nm1(
+                entity_identifier="85",
+                entity_type=EntityTypeQualifier.ORGANIZATION,
+                last_name_or_organization=billing.name.upper(),
+                id_qualifier="XX",
+                identifier=billing.npi,
+            ),
+            address=street,
+            city_state_zip=city,
+            references=[Ref(qualifier="EI", value=billing.tax_id)],
+        ),
+    )
+
+
+def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode) -> ProfessionalSubscriberLoop:
+    holder = claim.card_holder
+    street, city = _address(holder.address) if holder.address else (None, None)
+    dependent = claim.subscriber is not None
+    loop = ProfessionalSubscriberLoop(
+        subscriber_information=Sbr(
+            payer_responsibility=PayerResponsibilityCode.PRIMARY,
+            relationship_code=None if dependent else "18",
+            group_number=claim.group_number,
+            claim_filing_indicator=filing,
+        ),
+        subscriber=SubscriberNameLoop(
+            name=_person_name("IL", holder, claim.member_id),
+            address=street,
+            city_state_zip=city,
+            demographics=_demographics(holder),
+        ),
+        payer=PayerNameLoop(
+            name=Nm1(
+                entity_identifier="PR",
+                entity_type=EntityTypeQualifier.ORGANIZATION,
+                last_name_or_organization=claim.payer.name.upper(),
+                id_qualifier="PI",
+                identifier=claim.payer.payer_id,
+            )
+        ),
+        claims=[] if dependent else [_claim_loop(claim)],
+    )
+    if dependent:
+        if claim.patient.address is None:
+            raise ValueError("a dependent without an address cannot be written (the scrubber holds it)")
+        patient_street, patient_city = _address(claim.patient.address)
+        loop.patients.append(
+            ProfessionalPatientLoop(
+                patient_information=Pat(relationship_code=claim.relationship_to_subscriber),
+                patient=PatientNameLoop(
+                    name=_person_name("QC", claim.patient, None),
+                    address=patient_street,
+                    city_state_zip=patient_city,
+                    demographics=_demographics(claim.patient),
+                ),
+                claims=[_claim_loop(claim)],
+            )
+        )
+    return loop
+
+
+def build_837p(
+    claims: Sequence[ProfessionalClaim],
+    parties: Parties,
+    *,
+    batch_id: str,
+    created_at: datetime,
+    filing: ClaimFilingIndicatorCode = ClaimFilingIndicatorCode.COMMERCIAL,
+) -> Claim837P:
+    """One 837P transaction carrying ``claims`` (all to the same payer, already scrubbed)."""
+    if not claims:
+        raise ValueError("an 837 needs at least one claim")
+    providers: dict[BillingProvider, ProfessionalBillingProviderLoop] = {}
+    for claim in claims:
+        provider = providers.get(claim.billing)
+        if provider is None:
+            provider = providers[claim.billing] = _billing_loop(claim.billing)
+        provider.subscribers.append(_subscriber_loop(claim, filing))
+    return Claim837P(
+        header=St(transaction_set_id="837", control_number="0001", implementation_reference=PROFESSIONAL_GUIDE),
+        beginning=Bht(
+            structure_code="0019",
+            purpose_code="00",
+            reference_id=batch_id,
+            created_date=created_at.date(),
+            created_time=created_at.strftime("%H%M"),
+            transaction_type_code="CH",
+        ),
+        submitter=SubmitterLoop(
+            submitter=Nm1(
+                entity_identifier="41",
+                entity_type=EntityTypeQualifier.ORGANIZATION,
+                last_name_or_organization=parties.submitter_name.upper(),
+                id_qualifier="46",
+                identifier=parties.submitter_id,
+            ),
+            contacts=[
+                Per(
+                    function_code="IC",
+                    name=parties.contact_name.upper(),
+                    number_qualifier_1="TE",
+                    number_1=parties.contact_phone,
+                )
+            ],
+        ),
+        receiver=ReceiverLoop(
+            receiver=Nm1(
+                entity_identifier="40",
+                entity_type=EntityTypeQualifier.ORGANIZATION,
+                last_name_or_organization=parties.receiver_name.upper(),
+                id_qualifier="46",
+                identifier=parties.receiver_id,
+            )
+        ),
+        billing_providers=list(providers.values()),
+    )

@@ -1,0 +1,640 @@
+"""From draft to acknowledged: scrub drafts, submit clean claims as 837s, read 999/277CA acknowledgments.
+
+Runs in the API process (it needs the tenant directory for the billing provider) as a background loop, and
+on demand from the submission API. Every step is a short transaction; the connector is called outside them.
+
+Submission is crash-safe: the interchange is stored as ``sending`` with its claims marked ``submitting`` before
+the connector is called, and a ``sending`` interchange found later is sent again under the same file name
+(clearinghouses and the sandbox take a repeated file name as the same file), so a crash never loses a claim and
+never sends two different files for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import col, select
+
+from claimflow_connect.errors import ConnectorError
+from claimflow_connect.models import MailboxItem, ResponseKind
+from claimflow_connect.routing import ConnectorRouter
+from claimflow_events import (
+    ClaimAccepted,
+    ClaimLineSubmitted,
+    ClaimRejected,
+    ClaimSubmitted,
+    RejectionReason,
+    ServiceLine,
+)
+from claimflow_events.payloads import AcknowledgmentSource
+from claimflow_kit.app import ServiceContext
+from claimflow_kit.directory import Directory, Practice
+from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.tables import utcnow
+from claimflow_x12 import parse
+from claimflow_x12.envelope import ControlNumberAllocator, allocate_envelope
+from claimflow_x12.guides.ack_999 import Acknowledgment999
+from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
+from claimflow_x12.writer import write_interchange
+from claims_svc.adapters.tables import Claim, ClaimSubmission, MailboxCursor
+from claims_svc.domain.claim import Address, BillingProvider, ClaimLine, Payer, Person, ProfessionalClaim
+from claims_svc.domain.scrub import PayerRules, ScrubContext, scrub
+from claims_svc.domain.x12_837p import Parties, build_837p
+
+logger = logging.getLogger(__name__)
+
+
+class ClaimStatus:
+    """Where a claim is."""
+
+    DRAFT = "draft"
+    HELD = "held"  # failed the scrubber: in the billing work queue
+    READY = "ready"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What the pipeline needs from settings."""
+
+    parties: Parties
+    payers: dict[str, PayerRules]
+    auto_submit_after: timedelta | None
+    batch_size: int = 500
+
+
+def _address(raw: Any) -> Address | None:
+    if not isinstance(raw, dict):
+        return None
+    return Address(
+        line1=raw["line1"], city=raw["city"], state=raw["state"], postal_code=raw["postal_code"], line2=raw.get("line2")
+    )
+
+
+def _person(raw: Any) -> Person | None:
+    if not isinstance(raw, dict):
+        return None
+    return Person(
+        first_name=raw["first_name"],
+        last_name=raw["last_name"],
+        birth_date=date.fromisoformat(raw["birth_date"]),
+        sex=raw["sex"],
+        address=_address(raw.get("address")),
+    )
+
+
+def service_lines(claim: Claim) -> list[ServiceLine]:
+    """The claim's lines as the contract types them (stored as JSON)."""
+    return [ServiceLine.model_validate(line) for line in claim.service_lines]
+
+
+def to_domain(claim: Claim, practice: Practice, payers: dict[str, PayerRules]) -> ProfessionalClaim:
+    """The domain claim for a stored claim and its practice."""
+    parties: dict[str, Any] = dict(claim.parties or {})
+    patient = _person(parties.get("patient"))
+    if patient is None:
+        raise InvalidInput(f"claim {claim.id} has no patient demographics (encounter-coded without parties)")
+    address = (
+        Address(practice.address_line1, practice.city, practice.state, practice.postal_code)
+        if practice.address_line1 and practice.city and practice.state and practice.postal_code
+        else None
+    )
+    payer_id = claim.payer_id or ""
+    rules = payers.get(payer_id)
+    return ProfessionalClaim(
+        patient_control_number=claim.patient_control_number or claim.id,
+        payer=Payer(payer_id, rules.name if rules else payer_id),
+        billing=BillingProvider(
+            practice.name, claim.billing_npi or practice.npi, practice.tax_id, address, practice.taxonomy_code
+        ),
+        rendering_npi=claim.rendering_npi or practice.npi,
+        member_id=parties.get("member_id"),
+        patient=patient,
+        date_of_service=claim.date_of_service,
+        place_of_service=claim.place_of_service or "11",
+        diagnoses=tuple(claim.diagnosis_codes),
+        lines=tuple(
+            ClaimLine(
+                line_number=line.line_number,
+                procedure_code=line.procedure_code,
+                charge=line.charge,
+                units=line.units,
+                modifiers=line.modifiers,
+                diagnosis_pointers=line.diagnosis_pointers,
+            )
+            for line in service_lines(claim)
+        ),
+        relationship_to_subscriber=str(parties.get("relationship_to_subscriber") or "18"),
+        subscriber=_person(parties.get("subscriber")),
+        group_number=parties.get("group_number"),
+        frequency_code=claim.frequency_code,
+        payer_claim_number=claim.payer_claim_number,
+        prior_authorization=claim.prior_authorization,
+    )
+
+
+class ClaimPipeline:
+    """Scrub, submit and acknowledge claims for every tenant of this service."""
+
+    def __init__(
+        self,
+        context: ServiceContext,
+        config: PipelineConfig,
+        connectors: ConnectorRouter,
+        allocator: ControlNumberAllocator,
+    ) -> None:
+        self.context = context
+        self.config = config
+        self.connectors = connectors
+        self.allocator = allocator
+        self._practices: dict[str, tuple[float, Practice]] = {}
+        self._submit_lock = asyncio.Lock()
+
+    # --- scrubbing ---------------------------------------------------------------------------------------
+
+    async def _practice(self, tenant_id: str, practice_id: str) -> Practice | None:
+        hit = self._practices.get(practice_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        async with self.context.directory.transaction() as session:
+            practices = await Directory(session).practices(tenant_id)
+        found = next((p for p in practices if p.id == practice_id), None)
+        if found is not None:
+            self._practices[practice_id] = (time.monotonic() + 30.0, found)
+        return found
+
+    async def scrub_drafts(self, limit: int = 200) -> int:
+        """Scrub drafts: clean ones become ``ready``, the others ``held`` with their findings."""
+        async with self.context.database.transaction() as session:
+            drafts = list(
+                (
+                    await session.exec(
+                        select(Claim)
+                        .where(Claim.status == ClaimStatus.DRAFT)
+                        .order_by(col(Claim.created_at))
+                        .limit(limit)
+                    )
+                ).all()
+            )
+        for claim in drafts:
+            await self.rescrub(claim.tenant_id, claim.id)
+        return len(drafts)
+
+    async def rescrub(self, tenant_id: str, claim_id: str) -> Claim:
+        """Run the scrubber on one draft or held claim and store the outcome."""
+        async with self.context.database.transaction() as session:
+            claim = await session.get(Claim, claim_id)
+            if claim is None or claim.tenant_id != tenant_id:
+                raise NotFound("Claim", claim_id)
+            if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.HELD):
+                raise Conflict(f"claim {claim_id} is {claim.status}; only draft or held claims are scrubbed")
+            practice = await self._practice(tenant_id, claim.practice_id)
+            if practice is None:
+                findings: list[dict[str, object]] = [
+                    {"code": "PRACTICE_UNKNOWN", "message": "The claim's practice is not in the directory.",
+                     "fix": "Add the practice to the tenant.", "line_number": None}
+                ]  # fmt: skip
+            else:
+                domain = to_domain(claim, practice, self.config.payers)
+                duplicate = await self._duplicate_of(session, claim)
+                context = ScrubContext(
+                    today=datetime.now(UTC).date(), payers=self.config.payers, already_submitted=lambda _c: duplicate
+                )
+                findings = [f.as_dict() for f in scrub(domain, context)]
+            claim.findings = findings
+            claim.status = ClaimStatus.HELD if findings else ClaimStatus.READY
+            claim.updated_at = utcnow()
+            session.add(claim)
+            return claim
+
+    async def _duplicate_of(self, session: Any, claim: Claim) -> str | None:
+        sent = (ClaimStatus.SUBMITTING, ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED)
+        rows = await session.exec(
+            select(Claim).where(
+                Claim.tenant_id == claim.tenant_id,
+                Claim.patient_id == claim.patient_id,
+                Claim.date_of_service == claim.date_of_service,
+                Claim.payer_id == claim.payer_id,
+                col(Claim.status).in_(sent),
+                Claim.id != claim.id,
+            )
+        )
+        codes = sorted(line.procedure_code for line in service_lines(claim))
+        for other in rows.all():
+            if other.frequency_code == "1" and sorted(line.procedure_code for line in service_lines(other)) == codes:
+                return str(other.id)
+        return None
+
+    # --- submission --------------------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        tenant_id: str,
+        *,
+        claim_ids: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[ClaimSubmission]:
+        """Submit ready claims (all of the tenant's, or the given ones) as one 837 per payer."""
+        async with self._submit_lock:
+            if idempotency_key:
+                async with self.context.database.transaction() as session:
+                    earlier = list(
+                        (
+                            await session.exec(
+                                select(ClaimSubmission).where(
+                                    ClaimSubmission.tenant_id == tenant_id,
+                                    col(ClaimSubmission.idempotency_key).startswith(f"{idempotency_key}#"),
+                                )
+                            )
+                        ).all()
+                    )
+                if earlier:
+                    return earlier
+            prepared = await self._prepare(tenant_id, claim_ids, idempotency_key)
+            for submission in prepared:
+                await self._send(submission.id)
+            async with self.context.database.transaction() as session:
+                return [s for s in [await session.get(ClaimSubmission, p.id) for p in prepared] if s is not None]
+
+    async def _prepare(
+        self, tenant_id: str, claim_ids: Sequence[str] | None, idempotency_key: str | None
+    ) -> list[ClaimSubmission]:
+        async with self.context.database.transaction() as session:
+            query = select(Claim).where(Claim.tenant_id == tenant_id, Claim.status == ClaimStatus.READY)
+            if claim_ids is not None:
+                query = query.where(col(Claim.id).in_(list(claim_ids)))
+            claims = list((await session.exec(query.order_by(col(Claim.created_at)))).all())
+        if claim_ids is not None:
+            missing = set(claim_ids) - {c.id for c in claims}
+            if missing:
+                raise Conflict(
+                    f"not ready to submit (held, already submitted or unknown): {', '.join(sorted(missing))}"
+                )
+        by_payer: dict[str, list[Claim]] = {}
+        for claim in claims:
+            by_payer.setdefault(claim.payer_id or "", []).append(claim)
+        prepared = []
+        for index, (payer_id, payer_claims) in enumerate(sorted(by_payer.items())):
+            for start in range(0, len(payer_claims), self.config.batch_size):
+                batch = payer_claims[start : start + self.config.batch_size]
+                key = f"{idempotency_key}#{index}-{start}" if idempotency_key else None
+                prepared.append(await self._store_interchange(tenant_id, payer_id, batch, key))
+        return prepared
+
+    async def _store_interchange(
+        self, tenant_id: str, payer_id: str, claims: list[Claim], idempotency_key: str | None
+    ) -> ClaimSubmission:
+        domain = []
+        for claim in claims:
+            practice = await self._practice(tenant_id, claim.practice_id)
+            if practice is None:
+                raise NotFound("Practice", claim.practice_id)
+            domain.append(to_domain(claim, practice, self.config.payers))
+        parties = self.config.parties
+        envelope = await allocate_envelope(
+            self.allocator, sender_id=parties.submitter_id, receiver_id=parties.receiver_id, transaction_count=1
+        )
+        submission_id = f"sub_{uuid.uuid4().hex}"
+        transaction = build_837p(domain, parties, batch_id=submission_id[4:24], created_at=envelope.created_at)
+        x12 = write_interchange(envelope, [transaction])
+        isa = f"{envelope.interchange_control_number:09d}"
+        submission = ClaimSubmission(
+            id=submission_id,
+            tenant_id=tenant_id,
+            payer_id=payer_id,
+            idempotency_key=idempotency_key,
+            claim_ids=[c.id for c in claims],
+            interchange_control_number=isa,
+            filename=f"837P_{payer_id}_{isa}.x12",
+            status="sending",
+            x12=x12,
+        )
+        async with self.context.database.transaction() as session:
+            session.add(submission)
+            for claim in claims:
+                stored = await session.get(Claim, claim.id)
+                assert stored is not None
+                stored.status = ClaimStatus.SUBMITTING
+                stored.submission_id = submission_id
+                stored.interchange_control_number = isa
+                stored.group_control_number = str(envelope.group_control_number)
+                stored.transaction_control_number = f"{envelope.transaction_control_numbers[0]:04d}"
+                stored.updated_at = utcnow()
+                session.add(stored)
+        return submission
+
+    async def _send(self, submission_id: str) -> None:
+        async with self.context.database.transaction() as session:
+            submission = await session.get(ClaimSubmission, submission_id)
+        if submission is None or submission.status != "sending":
+            return
+        connector = self.connectors.for_payer(submission.tenant_id, submission.payer_id)
+        try:
+            receipt = await connector.submit(
+                submission.tenant_id, submission.payer_id, submission.x12.encode(), submission.filename
+            )
+        except ConnectorError as exc:
+            async with self.context.database.transaction() as session:
+                stored = await session.get(ClaimSubmission, submission_id)
+                if stored is not None:
+                    stored.error = f"{exc.error_code}: {exc.detail}"[:500]
+                    session.add(stored)
+            raise
+        now = utcnow()
+        async with self.context.database.transaction() as session:
+            stored = await session.get(ClaimSubmission, submission_id)
+            assert stored is not None
+            stored.status = "sent"
+            stored.receipt_id = receipt.submission_id
+            stored.error = None
+            session.add(stored)
+            for claim_id in stored.claim_ids:
+                claim = await session.get(Claim, claim_id)
+                if claim is None or claim.status != ClaimStatus.SUBMITTING:
+                    continue
+                claim.status = ClaimStatus.SUBMITTED
+                claim.submitted_at = now
+                claim.updated_at = now
+                session.add(claim)
+                self.context.outbox.add(
+                    session, submitted_event(claim, now), tenant_id=claim.tenant_id, correlation_id=claim.correlation_id
+                )
+
+    async def resend_pending(self) -> int:
+        """Send interchanges stored but not confirmed (after a crash or a connector outage)."""
+        async with self.context.database.transaction() as session:
+            pending = list(
+                (await session.exec(select(ClaimSubmission.id).where(ClaimSubmission.status == "sending"))).all()
+            )
+        for submission_id in pending:
+            try:
+                await self._send(submission_id)
+            except ConnectorError as exc:
+                logger.warning("submission %s still not sent: %s", submission_id, exc.error_code)
+        return len(pending)
+
+    async def auto_submit(self) -> int:
+        """Submit, per tenant, ready claims that waited longer than the batch window."""
+        window = self.config.auto_submit_after
+        if window is None:
+            return 0
+        cutoff = utcnow() - window
+        async with self.context.database.transaction() as session:
+            tenants = set(
+                (
+                    await session.exec(
+                        select(Claim.tenant_id).where(
+                            Claim.status == ClaimStatus.READY, col(Claim.updated_at) <= cutoff
+                        )
+                    )
+                ).all()
+            )
+        sent = 0
+        for tenant_id in sorted(tenants):
+            try:
+                sent += len(await self.submit(tenant_id))
+            except ConnectorError as exc:
+                logger.warning("auto-submit for a tenant failed: %s", exc.error_code)
+        return sent
+
+    # --- acknowledgments ---------------------------------------------------------------------------------
+
+    async def poll_acknowledgments(self) -> int:
+        """Read 999 and 277CA files for tenants with claims waiting for them; returns claims decided."""
+        async with self.context.database.transaction() as session:
+            tenants = set(
+                (await session.exec(select(Claim.tenant_id).where(Claim.status == ClaimStatus.SUBMITTED))).all()
+            )
+        decided = 0
+        for tenant_id in sorted(tenants):
+            for key, connector in self.connectors.mailboxes(tenant_id):
+                async with self.context.database.transaction() as session:
+                    cursor_row = await session.get(MailboxCursor, (tenant_id, key))
+                after = cursor_row.cursor if cursor_row else None
+                try:
+                    items = await connector.fetch_responses(tenant_id, after)
+                except ConnectorError as exc:
+                    logger.warning("mailbox unavailable: %s", exc.error_code)
+                    continue
+                done: list[str] = []
+                for item in items:
+                    decided += await self._apply_response(tenant_id, item)
+                    if item.kind in (ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA):
+                        done.append(item.id)
+                    async with self.context.database.transaction() as session:
+                        row = await session.get(MailboxCursor, (tenant_id, key)) or MailboxCursor(
+                            tenant_id=tenant_id, route=key
+                        )
+                        row.cursor = item.cursor
+                        row.updated_at = utcnow()
+                        session.add(row)
+                if done:
+                    await connector.acknowledge(tenant_id, done)
+        return decided
+
+    async def _apply_response(self, tenant_id: str, item: MailboxItem) -> int:
+        if item.kind not in (ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA):
+            return 0  # 835s and 277s are read by remit-svc and the status follow-up
+        result = parse(item.content)
+        decided = 0
+        for transaction in result.transactions:
+            if isinstance(transaction, Acknowledgment999):
+                decided += await self._apply_999(tenant_id, transaction)
+            elif isinstance(transaction, ClaimAcknowledgment277CA):
+                decided += await self._apply_277ca(tenant_id, transaction)
+        return decided
+
+    async def _apply_999(self, tenant_id: str, ack: Acknowledgment999) -> int:
+        group = ack.group_response.group_control_number
+        decided = 0
+        for response in ack.transaction_responses:
+            if response.response_trailer.acknowledgment_code.value not in ("R", "M", "W", "X"):
+                continue
+            codes = [
+                e.value
+                for e in (
+                    response.response_trailer.error_code_1,
+                    response.response_trailer.error_code_2,
+                    response.response_trailer.error_code_3,
+                )
+                if e is not None
+            ]
+            reasons = [
+                RejectionReason(code=f"IK5-{c}", description="Transaction set rejected by the 999") for c in codes
+            ]
+            for error in response.segment_errors:
+                ik3 = error.segment_error
+                reasons.append(
+                    RejectionReason(
+                        code=f"IK3-{ik3.error_code.value if ik3.error_code else '?'}",
+                        description=f"segment {ik3.segment_id_code} at position {ik3.segment_position}"
+                        f"{' in loop ' + ik3.loop_id if ik3.loop_id else ''}",
+                    )
+                )
+            if not reasons:
+                reasons = [RejectionReason(code="999-R", description="Transaction set rejected by the 999")]
+            async with self.context.database.transaction() as session:
+                claims = (
+                    await session.exec(
+                        select(Claim).where(
+                            Claim.tenant_id == tenant_id,
+                            Claim.group_control_number == str(int(group)),
+                            Claim.transaction_control_number == response.response_header.control_number,
+                            Claim.status == ClaimStatus.SUBMITTED,
+                        )
+                    )
+                ).all()
+                for claim in claims:
+                    self._reject(session, claim, AcknowledgmentSource.FUNCTIONAL_ACK, reasons)
+                    decided += 1
+        return decided
+
+    async def _apply_277ca(self, tenant_id: str, ack: ClaimAcknowledgment277CA) -> int:
+        decided = 0
+        for acknowledged in iter_acknowledged_claims(ack):
+            statuses = acknowledged.claim.statuses
+            payer_number = next((r.value for r in acknowledged.claim.references if r.qualifier == "1K"), None)
+            async with self.context.database.transaction() as session:
+                claim = (
+                    await session.exec(
+                        select(Claim).where(
+                            Claim.tenant_id == tenant_id,
+                            Claim.patient_control_number == acknowledged.patient_control_number,
+                            Claim.status == ClaimStatus.SUBMITTED,
+                        )
+                    )
+                ).first()
+                if claim is None:
+                    continue
+                now = utcnow()
+                if acknowledged.accepted:
+                    claim.status = ClaimStatus.ACCEPTED
+                    claim.payer_claim_number = payer_number or claim.payer_claim_number
+                    claim.acknowledged_at = now
+                    claim.updated_at = now
+                    session.add(claim)
+                    self.context.outbox.add(
+                        session,
+                        ClaimAccepted(
+                            claim_id=claim.id,
+                            patient_control_number=claim.patient_control_number or claim.id,
+                            payer_id=claim.payer_id or "",
+                            source=AcknowledgmentSource.CLAIM_ACK,
+                            payer_claim_control_number=payer_number,
+                            status_category_codes=tuple(s.category_code for s in statuses),
+                            accepted_at=now,
+                        ),
+                        tenant_id=tenant_id,
+                        correlation_id=claim.correlation_id,
+                    )
+                else:
+                    reasons = [
+                        RejectionReason(
+                            code=":".join(p for p in (s.category_code, s.status_code, s.entity_code) if p),
+                            description=_category_text(s.category_code, s.status_code),
+                        )
+                        for s in statuses
+                    ] or [RejectionReason(code="277CA", description="Rejected by the clearinghouse")]
+                    self._reject(session, claim, AcknowledgmentSource.CLAIM_ACK, reasons)
+                decided += 1
+        return decided
+
+    def _reject(self, session: Any, claim: Claim, source: AcknowledgmentSource, reasons: list[RejectionReason]) -> None:
+        now = utcnow()
+        claim.status = ClaimStatus.REJECTED
+        claim.rejection = [{"source": source.value, **r.model_dump()} for r in reasons]
+        claim.acknowledged_at = now
+        claim.updated_at = now
+        session.add(claim)
+        self.context.outbox.add(
+            session,
+            ClaimRejected(
+                claim_id=claim.id,
+                patient_control_number=claim.patient_control_number or claim.id,
+                payer_id=claim.payer_id or "",
+                source=source,
+                reasons=tuple(reasons),
+                rejected_at=now,
+            ),
+            tenant_id=claim.tenant_id,
+            correlation_id=claim.correlation_id,
+        )
+
+    # --- background loop ---------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """One round of every step; returns how much work was done."""
+        work = await self.scrub_drafts()
+        work += await self.resend_pending()
+        work += await self.auto_submit()
+        work += await self.poll_acknowledgments()
+        return work
+
+    async def run_forever(self, idle_seconds: float) -> None:
+        """Keep the pipeline moving (errors are logged and the round retried)."""
+        while True:
+            try:
+                if await self.run_once() == 0:
+                    await asyncio.sleep(idle_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("claims pipeline round failed; retrying")
+                await asyncio.sleep(idle_seconds)
+
+
+_CATEGORIES = {
+    "A3": "Returned as unprocessable",
+    "A4": "Not found",
+    "A6": "Acknowledgment/rejected for missing information",
+    "A7": "Acknowledgment/rejected for invalid information",
+    "A8": "Rejected for relational field in error",
+}
+
+
+def _category_text(category: str, status: str | None) -> str:
+    text = _CATEGORIES.get(category, f"Claim status category {category}")
+    return f"{text} (claim status code {status})" if status else text
+
+
+def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
+    """claim-submitted for a claim that left in an interchange."""
+    lines = tuple(
+        ClaimLineSubmitted(
+            line_item_control_number=f"{claim.patient_control_number}-{line.line_number}",
+            procedure_code=line.procedure_code,
+            modifiers=line.modifiers,
+            units=line.units,
+            charge=line.charge or Decimal(0),
+            service_date=claim.date_of_service,
+        )
+        for line in service_lines(claim)
+    )
+    return ClaimSubmitted(
+        claim_id=claim.id,
+        encounter_ids=(claim.encounter_id,),
+        practice_id=claim.practice_id,
+        patient_id=claim.patient_id,
+        payer_id=claim.payer_id or "",
+        patient_control_number=claim.patient_control_number or claim.id,
+        claim_frequency_code=claim.frequency_code,
+        payer_claim_control_number=claim.payer_claim_number if claim.frequency_code in ("7", "8") else None,
+        total_charge=sum((line.charge for line in lines), Decimal(0)),
+        lines=lines,
+        interchange_control_number=claim.interchange_control_number or "",
+        submitted_at=now,
+    )
+
+
+__all__ = ["ClaimPipeline", "ClaimStatus", "PipelineConfig", "submitted_event", "to_domain"]

@@ -1,0 +1,169 @@
+"""encounter-coded → claim → scrubber → 837P through the sandbox → 999/277CA, through the HTTP APIs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
+from claimflow_kit.directory import Role
+from claimflow_kit.tables import OutboxMessage
+from claimflow_kit.testing import Pyx12Check, eventually
+from claimflow_x12 import parse, validate
+
+pytestmark = pytest.mark.integration
+
+HOME = {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "627011234"}
+
+
+def billable_encounter(tenant: TenantFixture, **overrides: Any) -> dict[str, Any]:
+    """A clean office visit for the sandbox's MARIA LOPEZ, with everything a claim needs."""
+    body = encounter_body(tenant, date_of_service="2026-11-16", group_number="GRP60054A")
+    body["patient"] = {**body["patient"], "address": HOME}
+    body.update(overrides)
+    return body
+
+
+async def claim_for(stack: Stack, tenant: TenantFixture, body: dict[str, Any], until: set[str]) -> dict[str, Any]:
+    """Post the encounter and wait for its claim to reach one of ``until``."""
+    posted = await stack.client("coding-svc").post(
+        "/v1/encounters", json=body, headers=tenant.headers(Role.EHR_INTEGRATION)
+    )
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["status"] == "coded", posted.json()
+    encounter_id = posted.json()["id"]
+
+    async def reached() -> dict[str, Any] | None:
+        claims = await json_list(
+            stack.client("claims-svc"), f"/v1/claims?encounter_id={encounter_id}", tenant.headers(Role.BILLER)
+        )
+        return claims[0] if claims and claims[0]["status"] in until else None
+
+    return await eventually(reached)
+
+
+async def claim_status(stack: Stack, tenant: TenantFixture, claim_id: str, until: set[str]) -> dict[str, Any]:
+    async def reached() -> dict[str, Any] | None:
+        response = await stack.client("claims-svc").get(f"/v1/claims/{claim_id}", headers=tenant.headers(Role.BILLER))
+        claim: dict[str, Any] = response.json()
+        return claim if claim["status"] in until else None
+
+    return await eventually(reached)
+
+
+async def outbox_types(stack: Stack, claim_id: str) -> list[str]:
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            rows = await session.exec(
+                select(OutboxMessage.event_type)
+                .where(col(OutboxMessage.message_key) == claim_id)
+                .order_by(col(OutboxMessage.id))
+            )
+            return list(rows.all())
+    finally:
+        await database.dispose()
+
+
+async def submit(stack: Stack, tenant: TenantFixture, claim_ids: list[str], key: str) -> Any:
+    return await stack.client("claims-svc").post(
+        "/v1/claim-submissions",
+        json={"claim_ids": claim_ids},
+        headers={**tenant.headers(Role.BILLER), "Idempotency-Key": key},
+    )
+
+
+async def test_clean_claim_is_submitted_accepted_and_its_837_passes_pyx12(
+    stack: Stack, pyx12_errors: Pyx12Check
+) -> None:
+    tenant = await stack.create_tenant()
+    claim = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    assert claim["status"] == "ready", claim["findings"]
+    assert claim["patient_control_number"].startswith("CF")
+
+    key = f"submit-{uuid.uuid4().hex}"
+    first = await submit(stack, tenant, [claim["id"]], key)
+    assert first.status_code == 201, first.text
+    (submission,) = first.json()
+    assert submission["status"] == "sent"
+    assert submission["receipt_id"]
+    again = await submit(stack, tenant, [claim["id"]], key)
+    assert again.status_code == 200
+    assert [s["id"] for s in again.json()] == [submission["id"]], "same Idempotency-Key, same submission"
+
+    x12 = await stack.client("claims-svc").get(f"/v1/claims/{claim['id']}/x12", headers=tenant.headers(Role.BILLER))
+    assert x12.status_code == 200
+    assert validate(parse(x12.text)) == []
+    assert pyx12_errors(x12.text) == []
+    assert f"CLM*{claim['patient_control_number']}*125" in x12.text
+    assert "NM1*IL*1*LOPEZ*MARIA****MI*W123456789" in x12.text
+
+    accepted = await claim_status(stack, tenant, claim["id"], {"accepted", "rejected"})
+    assert accepted["status"] == "accepted", accepted["rejection"]
+    assert accepted["payer_claim_number"]
+    assert accepted["interchange_control_number"] == submission["interchange_control_number"]
+    assert await outbox_types(stack, claim["id"]) == ["claimflow.claim-submitted", "claimflow.claim-accepted"]
+
+
+async def test_claim_missing_billing_data_is_held_with_the_fix(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    body = billable_encounter(tenant)
+    body["patient"] = {**body["patient"], "address": None, "member_id": "12345"}
+    claim = await claim_for(stack, tenant, body, {"ready", "held"})
+    assert claim["status"] == "held"
+    codes = {f["code"] for f in claim["findings"]}
+    assert codes == {"PATIENT_ADDRESS_MISSING", "MEMBER_ID_FORMAT"}
+    assert all(f["fix"] for f in claim["findings"])
+    queue = await json_list(stack.client("claims-svc"), "/v1/claims?status=held", tenant.headers(Role.BILLER))
+    assert [c["id"] for c in queue] == [claim["id"]]
+    refused = await submit(stack, tenant, [claim["id"]], f"k-{uuid.uuid4().hex}")
+    assert refused.status_code == 409
+    assert claim["id"] in refused.json()["detail"]
+
+
+async def test_277ca_rejection_reaches_the_claim_with_its_reason(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    body = billable_encounter(tenant)
+    body["patient"] = {**body["patient"], "member_id": "W000000000"}  # well-formed, but no such member
+    claim = await claim_for(stack, tenant, body, {"ready"})
+    sent = await submit(stack, tenant, [claim["id"]], f"k-{uuid.uuid4().hex}")
+    assert sent.status_code == 201, sent.text
+    rejected = await claim_status(stack, tenant, claim["id"], {"accepted", "rejected"})
+    assert rejected["status"] == "rejected"
+    (reason,) = rejected["rejection"]
+    assert reason["source"] == "277CA"
+    assert reason["code"].startswith("A7")
+    types = await outbox_types(stack, claim["id"])
+    assert types == ["claimflow.claim-submitted", "claimflow.claim-rejected"]
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            envelope = (
+                await session.exec(
+                    select(OutboxMessage.envelope).where(
+                        col(OutboxMessage.message_key) == claim["id"],
+                        OutboxMessage.event_type == "claimflow.claim-rejected",
+                    )
+                )
+            ).one()
+    finally:
+        await database.dispose()
+    assert json.loads(envelope)["data"]["reasons"][0]["code"] == reason["code"]
+
+
+async def test_other_tenant_cannot_see_or_submit_the_claim(stack: Stack) -> None:
+    owner = await stack.create_tenant()
+    other = await stack.create_tenant()
+    claim = await claim_for(stack, owner, billable_encounter(owner), {"ready"})
+    client = stack.client("claims-svc")
+    for path in (f"/v1/claims/{claim['id']}", f"/v1/claims/{claim['id']}/x12"):
+        assert (await client.get(path, headers=other.headers(Role.BILLER))).status_code == 404
+    assert (await client.post(f"/v1/claims/{claim['id']}/scrub", headers=other.headers(Role.BILLER))).status_code == 404
+    refused = await submit(stack, other, [claim["id"]], f"k-{uuid.uuid4().hex}")
+    assert refused.status_code == 409
+    still = await client.get(f"/v1/claims/{claim['id']}", headers=owner.headers(Role.BILLER))
+    assert still.json()["status"] == "ready"
