@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -22,7 +22,10 @@ class Claim(ClaimsTable, table=True):
     """A claim built from one coded encounter version; starts as a draft."""
 
     __tablename__ = "claim"
-    __table_args__ = (UniqueConstraint("tenant_id", "encounter_id", "encounter_version", name="uq_claim_encounter"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "encounter_id", "encounter_version", name="uq_claim_encounter"),
+        Index("ix_claim_patient_control_number", "tenant_id", "patient_control_number", unique=True),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(index=True, max_length=64)
