@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from claimflow_x12.ack import build_999, build_ta1
-from claimflow_x12.envelope import Envelope, FunctionalGroup, Interchange
+from claimflow_x12.envelope import (
+    Envelope,
+    InMemoryControlNumberAllocator,
+    Interchange,
+    allocate_envelope,
+)
 from claimflow_x12.errors import ErrorLevel, X12ParseError
 from claimflow_x12.jsonable import to_jsonable
 from claimflow_x12.parser import ParseResult, parse
 from claimflow_x12.validate import validate
-from claimflow_x12.writer import serialize
+from claimflow_x12.writer import build_interchange, serialize
 
 __all__ = ["app"]
 
@@ -86,11 +95,68 @@ def validate_command(
         raise typer.Exit(1)
 
 
+ControlNumbersOption = Annotated[
+    str | None,
+    typer.Option(
+        "--control-numbers",
+        envvar="CLAIMFLOW_DATABASE_URL",
+        help="database whose persistent sequences number the acknowledgment (sqlite:///acks.db, "
+        "postgresql://...); without it, or --control-number, numbering starts at 1 on every run",
+    ),
+]
+
+
+def _async_url(url: str) -> str:
+    """The URL with the async driver the kit's database layer uses (sqlite → aiosqlite, postgresql → asyncpg)."""
+    parsed = make_url(url)
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+    parsed = parsed.set(drivername=driver.get(parsed.drivername, parsed.drivername))
+    return parsed.render_as_string(hide_password=False)
+
+
+class _UsageError(Exception):
+    """A problem with the command's options or environment, shown as ``error: ...`` with exit code 2."""
+
+
+async def _persistent_envelope(url: str, *, sender_id: str, receiver_id: str, count: int, **fields: Any) -> Envelope:
+    """Allocate ISA13, GS06 and the ST02s from the control-number sequences in the database at ``url``.
+
+    A database of its own (no Alembic history) gets the sequence table on first use; a service database
+    must already have it from its migrations (kit schema v2), so this never creates tables Alembic manages.
+    """
+    # Imported here: the kit (SQL, settings) is only needed by this option, and claimflow_kit imports this library.
+    from claimflow_kit.control_numbers import SqlControlNumberAllocator
+    from claimflow_kit.db import Database
+    from claimflow_kit.tables import ControlNumberSequence
+
+    database = Database(_async_url(url), pool_size=1)
+    try:
+        async with database.engine.begin() as connection:
+            tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+            table = ControlNumberSequence.__table__  # type: ignore[attr-defined]
+            if table.name not in tables:
+                if "alembic_version" in tables:
+                    raise _UsageError(
+                        f"{make_url(url).render_as_string()} has no {table.name} table: "
+                        "apply the service's migrations first (claimflow migrate SERVICE)"
+                    )
+                await connection.run_sync(table.create)
+        allocator = SqlControlNumberAllocator(database)
+        return await allocate_envelope(
+            allocator, sender_id=sender_id, receiver_id=receiver_id, transaction_count=count, **fields
+        )
+    finally:
+        await database.dispose()
+
+
 @app.command("ack")
 def ack_command(
     file: FileArgument,
     out: Annotated[Path | None, typer.Option("--out", help="write the acknowledgment here instead of stdout")] = None,
-    control_number: Annotated[int, typer.Option(help="ISA13/GS06 of the acknowledgment", min=1)] = 1,
+    control_number: Annotated[
+        int | None, typer.Option(help="ISA13/GS06 of the acknowledgment (wins over --control-numbers)", min=1)
+    ] = None,
+    control_numbers: ControlNumbersOption = None,
 ) -> None:
     """Write the 999 (and a TA1 when the interchange has envelope errors or asked for one) for FILE."""
     result = _parse(file)
@@ -98,25 +164,38 @@ def ack_command(
     original = result.interchanges[0]
     isa = original.header
     source_group = result.groups[0].header if result.groups else None
-    envelope = Envelope(
-        sender_id_qualifier=_qualifier(isa.receiver_id_qualifier),
-        sender_id=_party(isa.receiver_id),
-        receiver_id_qualifier=_qualifier(isa.sender_id_qualifier),
-        receiver_id=_party(isa.sender_id),
-        application_sender_code=_party(source_group.application_receiver_code) if source_group else None,
-        application_receiver_code=_party(source_group.application_sender_code) if source_group else None,
-        interchange_control_number=control_number,
-        group_control_number=control_number,
-        usage_indicator="T" if isa.usage_indicator == "T" else "P",
-    )
-    interchange = Interchange(header=envelope.isa(), separators=original.separators)
+    acknowledgments = build_999(result, [e for e in errors if e not in result.errors])
+    sender_id = _party(isa.receiver_id)
+    receiver_id = _party(isa.sender_id)
+    fields: dict[str, Any] = {
+        "sender_id_qualifier": _qualifier(isa.receiver_id_qualifier),
+        "receiver_id_qualifier": _qualifier(isa.sender_id_qualifier),
+        "application_sender_code": _party(source_group.application_receiver_code) if source_group else None,
+        "application_receiver_code": _party(source_group.application_sender_code) if source_group else None,
+        "usage_indicator": "T" if isa.usage_indicator == "T" else "P",
+    }
+    count = len(acknowledgments)
+    if control_numbers and control_number is None:
+        allocation = _persistent_envelope(
+            control_numbers, sender_id=sender_id, receiver_id=receiver_id, count=count, **fields
+        )
+    else:
+        allocator = InMemoryControlNumberAllocator(start=control_number or 1)
+        allocation = allocate_envelope(
+            allocator, sender_id=sender_id, receiver_id=receiver_id, transaction_count=count, **fields
+        )
+    try:
+        envelope = asyncio.run(allocation)
+    except (_UsageError, SQLAlchemyError, OSError) as exc:
+        typer.echo(f"error: control numbers: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if acknowledgments:
+        interchange = build_interchange(envelope, acknowledgments, original.separators)
+    else:
+        interchange = Interchange(header=envelope.isa(), separators=original.separators)
     interchange_errors = [e for e in errors if e.level is ErrorLevel.INTERCHANGE]
     if interchange_errors or isa.acknowledgment_requested:
         interchange.acknowledgments.append(build_ta1(isa, interchange_errors))
-    acknowledgments = build_999(result, [e for e in errors if e not in result.errors])
-    if acknowledgments:
-        group = FunctionalGroup(header=envelope.gs("FA", "005010X231A1"), transactions=list(acknowledgments))
-        interchange.groups.append(group)
     text = serialize(interchange)
     if out is None:
         typer.echo(text, nl=False)

@@ -8,6 +8,7 @@ happens once, in a decoder generated per segment class from its ``Annotated[...,
 from __future__ import annotations
 
 import dataclasses
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -557,15 +558,33 @@ class LoopSpec:
     build: Callable[[dict[str, Any]], Loop] | None = None
 
 
-_LOOP_SPECS: dict[type[Loop], LoopSpec] = {}
+_LOOP_SPECS: dict[type[Loop], LoopSpec] = {}  # complete specs only: read without a lock
+_BUILDING: dict[type[Loop], LoopSpec] = {}  # specs being compiled by the thread holding _COMPILE_LOCK
+_COMPILE_LOCK = threading.RLock()
 
 
 def loop_spec(cls: type[Loop]) -> LoopSpec:
-    """The compiled structure of a loop class (built on first use and cached)."""
+    """The compiled structure of a loop class (built on first use and cached; safe from several threads).
+
+    Loops refer to each other, so a spec is registered before its children are compiled; it is published to
+    other threads only when the whole group compiled with it is complete.
+    """
     spec = _LOOP_SPECS.get(cls)
-    if spec is None:
-        spec = _compile_loop(cls)
-    return spec
+    if spec is not None:
+        return spec
+    with _COMPILE_LOCK:
+        spec = _LOOP_SPECS.get(cls) or _BUILDING.get(cls)
+        if spec is not None:
+            return spec
+        outermost = not _BUILDING
+        try:
+            spec = _compile_loop(cls)
+            if outermost:
+                _LOOP_SPECS.update(_BUILDING)
+        finally:
+            if outermost:
+                _BUILDING.clear()
+        return spec
 
 
 def _compile_loop(cls: type[Loop]) -> LoopSpec:
@@ -616,7 +635,7 @@ def _compile_loop(cls: type[Loop]) -> LoopSpec:
         hl_child_code=cls.hl_child_code,
         required=[s.name for s in slots if s.required],
     )
-    _LOOP_SPECS[cls] = spec
+    _BUILDING[cls] = spec
     for slot in slots:
         entry = pending.get(slot.name)
         if entry is not None:

@@ -48,6 +48,7 @@ _ENVELOPE_IDS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"})
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 
 Report = Callable[..., None]
+Decoder = Callable[[list[str], str, str, int], Segment]
 
 
 @dataclass(slots=True)
@@ -155,10 +156,10 @@ class _TransactionParser:
             if hit is not None and hit[0] >= frame.seq and (hit[2] or hit[1] not in frame.values):
                 seq, name, many, decode = hit
                 try:
-                    segment = decode(el, cs, rs, position)
+                    segment: Segment | None = decode(el, cs, rs, position)
                 except ElementDecodeError as exc:
-                    self._bad_segment(el, position, exc)
-                else:
+                    segment = self._salvage(el, position, exc, decode, frame.spec.loop_id)
+                if segment is not None:
                     frame.seq = seq
                     if many:
                         existing = frame.values.get(name)
@@ -168,6 +169,8 @@ class _TransactionParser:
                             existing.append(segment)
                     else:
                         frame.values[name] = segment
+                else:
+                    self._keep(el, position, None, "")
             else:
                 place(el, position)
             try:
@@ -202,12 +205,56 @@ class _TransactionParser:
             depth -= 1
         self._keep(el, position, self._unexpected_code(sid), f"segment {sid} is not expected here")
 
-    def _bad_segment(self, el: list[str], position: int, exc: ElementDecodeError) -> None:
-        self._keep(
-            el,
-            position,
+    def _salvage(
+        self, el: list[str], position: int, exc: ElementDecodeError, decode: Decoder, loop_id: str
+    ) -> Segment | None:
+        """Report every bad element of a segment; type it without the bad ones when they are all optional.
+
+        Lenient mode keeps the segment, and so its loop and everything under it: each bad optional element (or
+        component) is left empty in the model and its original text goes to ``extra_elements``, from where the
+        writer puts it back byte for byte. A bad or missing required element leaves nothing to type the segment
+        with: None is returned and the caller keeps the segment raw. (Strict mode raises on the first report.)
+        """
+        patched = el
+        raw: dict[int, str] = {}
+        seen: set[tuple[int, int | None]] = set()
+        while True:
+            where = (exc.element, exc.component)
+            if where not in seen:
+                self._report_element(el, position, exc, loop_id)
+            if exc.code is ElementErrorCode.REQUIRED_ELEMENT_MISSING or exc.element >= len(el):
+                return None
+            if patched is el:
+                patched = list(el)
+            index = exc.element
+            raw.setdefault(index, el[index])
+            if exc.component is None or where in seen or exc.component > patched[index].count(self.cs) + 1:
+                # a whole element, or a component list (e.g. pointers) still bad after clearing its first item
+                if not patched[index]:
+                    return None
+                patched[index] = ""
+            else:
+                components = patched[index].split(self.cs)
+                components[exc.component - 1] = ""
+                patched[index] = self.cs.join(components)
+            seen.add(where)
+            try:
+                segment = decode(patched, self.cs, self.rs, position)
+            except ElementDecodeError as again:
+                if again.code is ElementErrorCode.REQUIRED_ELEMENT_MISSING and again.element in raw:
+                    return None  # the bad value was in a required element (or a required component of it)
+                exc = again
+                continue
+            segment.extra_elements = {**(segment.extra_elements or {}), **raw}
+            return segment
+
+    def _report_element(self, el: list[str], position: int, exc: ElementDecodeError, loop_id: str) -> None:
+        self.report(
             exc.code,
             f"{el[0]}{exc.element:02d}: {exc}",
+            segment_id=el[0],
+            position=position,
+            loop_id=loop_id,
             element=exc.element,
             component=exc.component,
             value=exc.value,
@@ -233,18 +280,21 @@ class _TransactionParser:
         """Give the segment to ``slot`` of the loop at ``depth``, closing the loops above it first."""
         child = slot.loop
         stack = self.stack
-        segment: Segment | None = None
-        if child is None or child.hl_level is None:
-            assert slot.decode is not None
-            try:
-                segment = slot.decode(el, self.cs, self.rs, position)
-            except ElementDecodeError as exc:
-                while len(stack) > depth + 1:
-                    self._close_top()
-                self._bad_segment(el, position, exc)
-                return
         while len(stack) > depth + 1:
             self._close_top()
+        segment: Segment | None = None
+        if child is None or child.hl_level is None:
+            decode = slot.decode
+            assert decode is not None
+            try:
+                segment = decode(el, self.cs, self.rs, position)
+            except ElementDecodeError as exc:
+                segment = self._salvage(
+                    el, position, exc, decode, frame.spec.loop_id if child is None else child.loop_id
+                )
+                if segment is None:
+                    self._keep(el, position, None, "")
+                    return
         frame.seq = slot.seq
         if child is None:
             if slot.many:

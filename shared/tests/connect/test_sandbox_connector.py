@@ -93,6 +93,36 @@ async def test_slow_payer_times_out_and_garbage_is_rejected(served_sandbox: Runn
         await connector.aclose()
 
 
+async def test_submissions_down_are_unavailable_and_a_retry_with_the_same_name_succeeds(
+    served_sandbox: RunningSandbox,
+) -> None:
+    served_sandbox.sandbox.set_scenario(Scenario(payers={"60054": PayerScenario(submission_failure=True)}))
+    connector = SandboxConnector(served_sandbox.url)
+    try:
+        with pytest.raises(ConnectorUnavailable):
+            await connector.submit("tenant-a", "60054", _837("PCNR1"), "retry.837")
+        assert await connector.fetch_responses("tenant-a") == []
+        served_sandbox.sandbox.set_scenario(Scenario())
+        receipt = await connector.submit("tenant-a", "60054", _837("PCNR1"), "retry.837")
+        assert receipt.filename == "retry.837"
+        assert [item.kind for item in await connector.fetch_responses("tenant-a")] == [
+            ResponseKind.ACK_999,
+            ResponseKind.CLAIM_ACK_277CA,
+        ]
+    finally:
+        await connector.aclose()
+
+
+async def test_slow_submission_times_out(served_sandbox: RunningSandbox) -> None:
+    served_sandbox.sandbox.set_scenario(Scenario(payers={"60054": PayerScenario(submission_delay_seconds=1.0)}))
+    connector = SandboxConnector(served_sandbox.url, timeout_seconds=0.2)
+    try:
+        with pytest.raises(ConnectorTimeout):
+            await connector.submit("tenant-a", "60054", _837("PCNS1"), "slow.837")
+    finally:
+        await connector.aclose()
+
+
 async def test_unreachable_endpoint_is_unavailable() -> None:
     from .conftest import _free_port
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -86,3 +87,52 @@ def test_not_x12_is_a_clean_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["parse", str(junk)])
     assert result.exit_code == 2
     assert isinstance(result.exception, SystemExit)
+
+
+def _ack_numbers(text: str) -> tuple[int, int, list[str]]:
+    """ISA13, GS06 and the ST02s of an acknowledgment interchange (which must read back without errors)."""
+    parsed = parse(text)
+    assert parsed.errors == []
+    (group,) = parsed.groups
+    return (
+        group.interchange.control_number,
+        group.header.control_number,
+        [t.header.control_number for t in group.transactions],
+    )
+
+
+def test_ack_numbers_each_run_from_a_persistent_sequence(samples: Path, tmp_path: Path) -> None:
+    claims = samples / "837p_dependent_corrected.x12"
+    database = f"sqlite:///{tmp_path / 'acks.db'}"
+    runs = []
+    for _ in range(2):
+        result = runner.invoke(app, ["ack", str(claims), "--control-numbers", database], env={})
+        assert result.exit_code == 0, result.output
+        runs.append(_ack_numbers(result.output))
+    assert runs == [(1, 1, ["0001"]), (2, 2, ["0002"])]
+    # CLAIMFLOW_DATABASE_URL names the same sequences when the option is not given
+    from_env = runner.invoke(app, ["ack", str(claims)], env={"CLAIMFLOW_DATABASE_URL": database})
+    assert from_env.exit_code == 0, from_env.output
+    assert _ack_numbers(from_env.output) == (3, 3, ["0003"])
+
+
+def test_an_explicit_control_number_wins_over_the_database(samples: Path, tmp_path: Path) -> None:
+    claims = samples / "837p_dependent_corrected.x12"
+    env = {"CLAIMFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'acks.db'}"}
+    result = runner.invoke(app, ["ack", str(claims), "--control-number", "41"], env=env)
+    assert result.exit_code == 0, result.output
+    assert _ack_numbers(result.output)[:2] == (41, 41)
+    assert not (tmp_path / "acks.db").exists()
+
+
+def test_ack_refuses_a_migrated_database_without_the_sequence_table(samples: Path, tmp_path: Path) -> None:
+    service_db = tmp_path / "service.db"
+    with sqlite3.connect(service_db) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    claims = samples / "837p_dependent_corrected.x12"
+    result = runner.invoke(app, ["ack", str(claims), "--control-numbers", f"sqlite:///{service_db}"], env={})
+    assert result.exit_code == 2
+    assert "has no x12_control_number table" in result.output
+    with sqlite3.connect(service_db) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["alembic_version"]

@@ -93,6 +93,7 @@ def test_271_summary_answers_the_front_desk_questions(read_sample: Callable[[str
     assert isinstance(transaction, EligibilityResponse271)
     maria, thi = list(summarize_eligibility(transaction))
     assert (maria.active, maria.plan_description, maria.plan_start) == (True, "ACME GOLD PPO", date(2024, 1, 1))
+    assert maria.plan_end == date(2024, 12, 31)  # 2100C has only DTP*346; the end is the EB*1 DTP*291 range's
     office = {(b.kind, b.in_network): b for b in maria.benefits if b.service_type_codes == ["98"]}
     assert office[("copay", True)].amount == Decimal("25.00")
     assert office[("copay", False)].amount == Decimal("50.00")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
-from claimflow_x12 import X12ParseError, iter_transactions, parse, serialize
+from claimflow_x12 import Claim837P, ParseResult, X12ParseError, iter_transactions, parse, serialize
 from claimflow_x12.errors import (
     ElementErrorCode,
     ErrorLevel,
@@ -15,6 +17,7 @@ from claimflow_x12.errors import (
     SegmentErrorCode,
     TransactionErrorCode,
 )
+from claimflow_x12.guides.claim_837p import iter_claims
 
 SAMPLE = "837p_dependent_corrected.x12"
 
@@ -141,3 +144,72 @@ def test_iter_transactions_streams_each_set_with_its_errors(read_sample: Callabl
     # the patient name loop cannot be built without its DMG, which is reported too
     assert (errors[1].code, errors[1].loop_id) == (SegmentErrorCode.REQUIRED_SEGMENT_MISSING, "2010CA")
     assert parsed[1].group.control_number == 101
+
+
+def test_lenient_mode_keeps_the_loop_of_a_segment_with_a_bad_optional_element(
+    read_sample: Callable[[str], str],
+) -> None:
+    # DMG03 (gender) is optional in 2010CA: the patient, its claim and every line stay, the value is kept raw
+    text = read_sample(SAMPLE).replace("DMG*D8*20150720*M", "DMG*D8*20150720*X")
+    result = parse(text)
+    assert [(e.segment_id, e.loop_id, e.element_position, e.code) for e in result.errors] == [
+        ("DMG", "2010CA", 3, ElementErrorCode.INVALID_CODE_VALUE)
+    ]
+    (claim,) = iter_claims(_only_837p(result))
+    assert claim.claim.claim.patient_control_number == "PCN20240105A"
+    assert len(claim.claim.service_lines) == 4
+    patient = claim.patient
+    assert patient is not None
+    demographics = patient.patient.demographics
+    assert (demographics.birth_date, demographics.gender) == (date(2015, 7, 20), None)
+    assert serialize(result.interchanges[0]) == text
+
+
+def test_lenient_mode_reports_every_bad_element_of_a_kept_loop_trigger(read_sample: Callable[[str], str]) -> None:
+    # CLM06 and CLM08 (optional Y/N codes) are both wrong: the 2300 claim opens anyway, with its four lines
+    text = read_sample(SAMPLE).replace(
+        "CLM*PCN20240105A*475.00***11:B:7*Y*A*Y*Y", "CLM*PCN20240105A*475.00***11:B:7*Q*A*Z*Y"
+    )
+    result = parse(text)
+    assert [(e.segment_id, e.loop_id, e.element_position, e.element_value) for e in result.errors] == [
+        ("CLM", "2300", 6, "Q"),
+        ("CLM", "2300", 8, "Z"),
+    ]
+    (context,) = iter_claims(_only_837p(result))
+    claim = context.claim.claim
+    assert (claim.patient_control_number, claim.total_charge, claim.frequency_code) == (
+        "PCN20240105A",
+        Decimal("475.00"),
+        "7",
+    )
+    assert (claim.provider_signature, claim.benefits_assignment) == (None, None)
+    assert [line.service.line_charge for line in context.claim.service_lines] == [
+        Decimal("200.00"),
+        Decimal("50.00"),
+        Decimal("125.00"),
+        Decimal("100.00"),
+    ]
+    assert serialize(result.interchanges[0]) == text
+
+
+def test_lenient_mode_keeps_a_line_whose_diagnosis_pointers_are_not_numbers(read_sample: Callable[[str], str]) -> None:
+    text = read_sample(SAMPLE).replace("SV1*HC:87880:QW*50.00*UN*1***1~", "SV1*HC:87880:QW*50.00*UN*1***1:X~")
+    result = parse(text)
+    assert [(e.segment_id, e.loop_id, e.element_position) for e in result.errors] == [("SV1", "2400", 7)]
+    (context,) = iter_claims(_only_837p(result))
+    lines = [(line.service.procedure_code, line.service.diagnosis_pointers) for line in context.claim.service_lines]
+    assert lines == [("99214", [1, 2, 3, 4]), ("87880", []), ("94640", [5, 6]), ("J1100", [7, 8, 9, 10])]
+    assert serialize(result.interchanges[0]) == text
+
+
+def test_strict_mode_still_raises_on_a_bad_optional_element(read_sample: Callable[[str], str]) -> None:
+    text = read_sample(SAMPLE).replace("DMG*D8*20150720*M", "DMG*D8*20150720*X")
+    with pytest.raises(X12ParseError) as caught:
+        parse(text, strict=True)
+    assert (caught.value.error.segment_id, caught.value.error.element_position) == ("DMG", 3)
+
+
+def _only_837p(result: ParseResult) -> Claim837P:
+    (transaction,) = result.transactions
+    assert isinstance(transaction, Claim837P)
+    return transaction

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from claimflow_connect.https_x12 import X12_MEDIA_TYPE
 from claimflow_connect.models import ResponseKind
-from claimflow_kit.errors import InvalidInput, NotFound
+from claimflow_kit.errors import DependencyUnavailable, InvalidInput, NotFound
 from payer_sandbox.domain.codes import Network
 from payer_sandbox.domain.population import CoverageStatus
 from payer_sandbox.scenario import Scenario
@@ -128,13 +128,18 @@ class RecoupmentIn(BaseModel):
 
 
 class AccumulatorOut(BaseModel):
-    """Where a member stands against a network tier's deductible and out-of-pocket maximum this year."""
+    """Where a member (and, on a family plan, the family) stands against a network tier's deductible and
+    out-of-pocket maximum this year."""
 
     network: Network
     deductible: Decimal
     deductible_met: Decimal
     out_of_pocket_max: Decimal | None
     out_of_pocket_met: Decimal
+    family_deductible: Decimal | None = None
+    family_deductible_met: Decimal | None = None
+    family_out_of_pocket_max: Decimal | None = None
+    family_out_of_pocket_met: Decimal | None = None
 
 
 @router.post("/eligibility", response_class=Response, responses={200: {"content": {X12_MEDIA_TYPE: {}}}})
@@ -147,6 +152,13 @@ async def eligibility(request: Request, sandbox: SandboxDep) -> Response:
     return Response(sandbox.eligibility(body), media_type=X12_MEDIA_TYPE)
 
 
+@router.post("/claim-status", response_class=Response, responses={200: {"content": {X12_MEDIA_TYPE: {}}}})
+async def claim_status(request: Request, sandbox: SandboxDep, tenant: TenantQuery) -> Response:
+    """Real-time 276 → 277: the status of the tenant's claims (a batch 276 goes to /submissions instead)."""
+    body = await _x12_body(request)
+    return Response(sandbox.claim_status(tenant, body), media_type=X12_MEDIA_TYPE)
+
+
 @router.post("/submissions", status_code=202, response_model=ReceiptOut)
 async def submit(
     request: Request,
@@ -154,8 +166,14 @@ async def submit(
     tenant: TenantQuery,
     filename: Annotated[str | None, Header(alias="X-Filename", max_length=200)] = None,
 ) -> ReceiptOut:
-    """Take an 837 (or any X12 batch): receipt now, 999 and 277CA in the mailbox, 835s after the check run."""
+    """Take an 837 or 276 batch: receipt now, 999 and 277CA (837) or 277 (276) in the mailbox, 835s after the
+    check run."""
     body = await _x12_body(request)
+    delay, failing = sandbox.submission_behaviour(body)
+    if delay:
+        await asyncio.sleep(delay)  # the scenario's simulated clearinghouse latency
+    if failing:
+        raise DependencyUnavailable(f"submissions for payer(s) {', '.join(failing)} are down (scenario)")
     name = filename or f"{hashlib.sha256(body).hexdigest()[:16]}.x12"
     receipt = sandbox.submit(tenant, name, body)
     return ReceiptOut.model_validate(receipt, from_attributes=True)
@@ -255,7 +273,8 @@ async def accumulators(
     person_code: Annotated[str, Query(pattern=r"^[0-9]{2}$")] = "00",
     year: int | None = None,
 ) -> list[AccumulatorOut]:
-    """A member's accumulators per network tier for a plan year (default: the payer clock's year)."""
+    """A member's accumulators (and their family's) per network tier for a plan year (default: the payer clock's
+    year)."""
     member = next((m for m in sandbox.population.family(payer_id, member_id) if m.person_code == person_code), None)
     if member is None:
         raise NotFound("Member", member_id)
@@ -264,16 +283,22 @@ async def accumulators(
     for network, tier in ((Network.IN, plan.in_network), (Network.OUT, plan.out_of_network)):
         if tier is None or (network is Network.OUT and not plan.network_applies):
             continue
-        accumulator = sandbox.accumulator(member.key, year or sandbox.today.year, network)
-        result.append(
-            AccumulatorOut(
-                network=network,
-                deductible=tier.deductible,
-                deductible_met=accumulator.deductible_met,
-                out_of_pocket_max=tier.out_of_pocket_max,
-                out_of_pocket_met=accumulator.out_of_pocket_met,
-            )
+        plan_year = year or sandbox.today.year
+        accumulator = sandbox.accumulator(member.key, plan_year, network)
+        standing = AccumulatorOut(
+            network=network,
+            deductible=tier.deductible,
+            deductible_met=accumulator.deductible_met,
+            out_of_pocket_max=tier.out_of_pocket_max,
+            out_of_pocket_met=accumulator.out_of_pocket_met,
         )
+        if tier.family_deductible is not None:
+            family = sandbox.family_accumulator(member.family_key, plan_year, network)
+            standing.family_deductible = tier.family_deductible
+            standing.family_deductible_met = family.deductible_met
+            standing.family_out_of_pocket_max = tier.family_out_of_pocket_max
+            standing.family_out_of_pocket_met = family.out_of_pocket_met
+        result.append(standing)
     return result
 
 
@@ -285,7 +310,8 @@ async def get_scenario(sandbox: SandboxDep) -> Scenario:
 
 @router.put("/scenario", response_model=Scenario)
 async def put_scenario(scenario: Scenario, sandbox: SandboxDep) -> Scenario:
-    """Replace the scenario (AAA 42 rate or forcing, 270 latency, adjudication days per payer)."""
+    """Replace the scenario per payer: AAA 42 rate or forcing, 270 and submission latency, submissions down (503),
+    denial rate, adjudication days."""
     return sandbox.set_scenario(scenario)
 
 

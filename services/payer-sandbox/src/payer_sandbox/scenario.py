@@ -17,6 +17,19 @@ class PayerScenario(BaseModel):
         default=0.0, ge=0, le=1, description="Share of 270s answered with AAA 42 (seeded: reproducible)."
     )
     eligibility_delay_seconds: float = Field(default=0.0, ge=0, le=60, description="Wait before answering a 270.")
+    denial_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of otherwise payable claims denied, spread over common CARCs (16, 50, 11, 22); seeded "
+        "by the payer claim number, so the same seed and requests deny the same claims.",
+    )
+    submission_failure: bool = Field(
+        default=False, description="Answer 503 to every file for this payer (the clearinghouse is down)."
+    )
+    submission_delay_seconds: float = Field(
+        default=0.0, ge=0, le=60, description="Wait before answering a file submitted for this payer."
+    )
     adjudication_days: int | None = Field(
         default=None, ge=0, le=365, description="Days from receipt to the paying check run (default: the payer's own)."
     )

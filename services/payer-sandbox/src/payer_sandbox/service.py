@@ -25,14 +25,16 @@ from claimflow_x12.guides.claim_837i import Claim837I
 from claimflow_x12.guides.claim_837i import iter_claims as iter_institutional_claims
 from claimflow_x12.guides.claim_837p import Claim837P
 from claimflow_x12.guides.claim_837p import iter_claims as iter_professional_claims
+from claimflow_x12.guides.claim_status_276_277 import ClaimStatusRequest276
 from claimflow_x12.guides.eligibility_270_271 import EligibilityInquiry270
 from claimflow_x12.guides.remittance_835 import ProviderAdjustment
 from claimflow_x12.parser import ParseResult
 from claimflow_x12.transaction import Transaction
 from payer_sandbox.config import SandboxSettings
 from payer_sandbox.domain.acknowledgment import SANDBOX_ID, AcknowledgedBatch, ClaimOutcome, build_277ca
-from payer_sandbox.domain.adjudication import Adjudication, DuplicateKey, adjudicate, reverse
+from payer_sandbox.domain.adjudication import Adjudication, DuplicateKey, adjudicate, reverse, scenario_denial
 from payer_sandbox.domain.benefits import Accumulator, AccumulatorBook
+from payer_sandbox.domain.claim_status import ClaimOnFile, Remitted, StatusContext, answer_status_request
 from payer_sandbox.domain.claims import ReceivedClaim, front_end_edits, received_claim
 from payer_sandbox.domain.codes import Network
 from payer_sandbox.domain.eligibility import EligibilityContext, answer_inquiry
@@ -117,6 +119,8 @@ class Sandbox:
         self._counters: dict[str, int] = {}
         self._submissions: dict[tuple[str, str], tuple[str, SubmissionResult]] = {}
         self._pending: list[_PendingClaim] = []
+        self._accepted: list[_PendingClaim] = []  # every claim accepted, oldest first (what a 276 can ask about)
+        self._remitted: dict[str, Remitted] = {}  # payer claim control number → the ERA that finalized it
         self._adjudicated: dict[str, tuple[_PendingClaim, Adjudication]] = {}
         self._paid_keys: set[DuplicateKey] = set()
         self._provider_adjustments: dict[tuple[str, str, str], list[ProviderAdjustment]] = {}
@@ -167,6 +171,29 @@ class Sandbox:
             self.scenario = scenario
         return scenario
 
+    def submission_behaviour(self, body: bytes) -> tuple[float, list[str]]:
+        """Seconds to wait before answering this file and the payers it is for that the scenario says are down."""
+        payer_ids = self._payer_ids_of_file(body)
+        delay = max((self.scenario.for_payer(p).submission_delay_seconds for p in payer_ids), default=0.0)
+        return delay, sorted(p for p in payer_ids if self.scenario.for_payer(p).submission_failure)
+
+    @staticmethod
+    def _payer_ids_of_file(body: bytes) -> set[str]:
+        """Payer ids named in a batch file: 837 2010BB (NM1*PR) and 276 2100A (NM1*PR)."""
+        try:
+            result = parse(body)
+        except Exception:  # a body the submission step will reject with a proper error
+            return set()
+        found: set[str] = set()
+        for transaction in result.transactions:
+            if isinstance(transaction, Claim837P):
+                found.update(c.subscriber.payer.name.identifier or "" for c in iter_professional_claims(transaction))
+            elif isinstance(transaction, Claim837I):
+                found.update(c.subscriber.payer.name.identifier or "" for c in iter_institutional_claims(transaction))
+            elif isinstance(transaction, ClaimStatusRequest276):
+                found.update(source.payer.identifier or "" for source in transaction.sources)
+        return found
+
     def eligibility_delay(self, body: bytes) -> float:
         """Seconds the scenario says to wait before answering this 270 (the slowest payer asked)."""
         payer_ids = self._payer_ids_270(body)
@@ -209,10 +236,42 @@ class Sandbox:
             responses = [answer_inquiry(inquiry, context) for inquiry in inquiries]
             return self._write(responses, interchange.sender_id, interchange.usage_indicator)
 
+    # ------------------------------------------------------------------ 276 → 277
+
+    def claim_status(self, tenant_id: str, body: bytes) -> bytes:
+        """Answer a real-time 276 with a 277 interchange (only the tenant's own claims can be found)."""
+        result = self._read(body)
+        errors = validate(result)
+        requests = [t for t in result.transactions if isinstance(t, ClaimStatusRequest276)]
+        if errors or not requests:
+            problems = [f"{e.segment_id or ''}@{e.segment_position or ''}: {e.message}" for e in errors[:10]]
+            raise InvalidInput("the 276 could not be read: " + ("; ".join(problems) or "no 276 transaction set"))
+        interchange = result.interchanges[0].header
+        with self._lock:
+            answers = self._answer_276(tenant_id, requests)
+            return self._write(answers, interchange.sender_id, interchange.usage_indicator)
+
+    def _answer_276(self, tenant_id: str, requests: Sequence[ClaimStatusRequest276]) -> list[Transaction]:
+        claims = [
+            ClaimOnFile(
+                claim=p.claim,
+                member=p.member,
+                payer_claim_control_number=p.payer_claim_control_number,
+                received_on=p.received_on,
+                adjudication=found[1] if (found := self._adjudicated.get(p.payer_claim_control_number)) else None,
+                remitted=self._remitted.get(p.payer_claim_control_number),
+            )
+            for p in self._accepted
+            if p.tenant_id == tenant_id
+        ]
+        context = StatusContext(self.population, claims, self.today)
+        return [answer_status_request(request, context) for request in requests]
+
     # ------------------------------------------------------------------ 837 → 999 + 277CA
 
     def submit(self, tenant_id: str, filename: str, body: bytes) -> SubmissionResult:
-        """Take a claim file: 999 for its syntax, 277CA per accepted 837 transaction, claims queued for payment."""
+        """Take a batch file: 999 for its syntax; per accepted 837 a 277CA and its claims queued for payment,
+        per accepted 276 a 277 claim status answer."""
         digest = hashlib.sha256(body).hexdigest()
         with self._lock:
             known = self._submissions.get((tenant_id, filename))
@@ -235,11 +294,14 @@ class Sandbox:
             )
             accepted = rejected = 0
             claim_acks = []
+            status_requests = []
             for group, ack in zip(result.groups, acknowledgments, strict=True):
                 for parsed, response in zip(group.transactions, ack.transaction_responses, strict=True):
                     transaction = parsed.transaction
                     if response.response_trailer.acknowledgment_code is not AcknowledgmentCode.ACCEPTED:
                         continue
+                    if isinstance(transaction, ClaimStatusRequest276):
+                        status_requests.append(transaction)
                     if not isinstance(transaction, Claim837P | Claim837I):
                         continue
                     outcomes = self._front_end(tenant_id, submitter, usage, transaction)
@@ -260,6 +322,14 @@ class Sandbox:
                     f"{submission_id}.277ca.x12",
                     self.now,
                     self._write(claim_acks, submitter, usage),
+                )
+            if status_requests:
+                self.mailbox.put(
+                    tenant_id,
+                    ResponseKind.CLAIM_STATUS_277,
+                    f"{submission_id}.277.x12",
+                    self.now,
+                    self._write(self._answer_276(tenant_id, status_requests), submitter, usage),
                 )
             receipt = SubmissionResult(
                 submission_id=submission_id,
@@ -291,9 +361,9 @@ class Sandbox:
             number = f"{payer.payer_id}{self.today:%y%m%d}{self._next('claim'):06d}"
             days = self.scenario.for_payer(payer.payer_id).adjudication_days
             due = self.today + timedelta(days=payer.adjudication_days if days is None else days)
-            self._pending.append(
-                _PendingClaim(tenant_id, submitter, usage, claim, claim.member, number, self.today, due)
-            )
+            pending = _PendingClaim(tenant_id, submitter, usage, claim, claim.member, number, self.today, due)
+            self._pending.append(pending)
+            self._accepted.append(pending)
             outcomes.append(ClaimOutcome(claim, number))
         return outcomes
 
@@ -328,6 +398,7 @@ class Sandbox:
         due = [p for p in self._pending if p.due_on <= self.today]
         self._pending = [p for p in self._pending if p.due_on > self.today]
         drafts: dict[tuple[str, str, str], EraDraft] = {}
+        finalized: dict[tuple[str, str, str], list[str]] = {}  # payee → payer claim numbers its ERA finalizes
         claims = 0
         for pending in due:
             claim = pending.claim
@@ -337,6 +408,7 @@ class Sandbox:
             )
             draft = drafts.get(key) or self._draft(key)
             drafts[key] = draft
+            finalized.setdefault(key, []).append(pending.payer_claim_control_number)
             claims += 1
             if claim.frequency_code in ("7", "8") and claim.original_claim_number:
                 original = self._adjudicated.get(claim.original_claim_number)
@@ -353,6 +425,11 @@ class Sandbox:
                 paid_keys=self._paid_keys,
                 received_on=pending.received_on,
                 today=self.today,
+                denial=scenario_denial(
+                    self.settings.seed,
+                    pending.payer_claim_control_number,
+                    self.scenario.for_payer(claim.payer_id).denial_rate,
+                ),
             )
             self._adjudicated[pending.payer_claim_control_number] = (pending, adjudication)
             draft.adjudications.append(adjudication)
@@ -370,6 +447,9 @@ class Sandbox:
                 self._provider_adjustments.setdefault(key, []).append(
                     ProviderAdjustment("FB", -total, draft.trace_number)
                 )
+            method = "ACH" if total > 0 else "NON"
+            for number in finalized.get(key, []):
+                self._remitted[number] = Remitted(draft.trace_number, draft.check_date, method)
             tenant_id, payer_id, _ = key
             payee = self._payees[key]
             files.setdefault((tenant_id, payer_id, payee.receiver_id, payee.usage_indicator), []).append(draft)
@@ -415,6 +495,12 @@ class Sandbox:
         """A copy of one member's accumulator."""
         with self._lock:
             live = self.accumulators.get(member_key, plan_year, network)
+            return Accumulator(live.deductible_met, live.out_of_pocket_met)
+
+    def family_accumulator(self, family_key: str, plan_year: int, network: Network) -> Accumulator:
+        """A copy of one family's accumulator (what its members paid together)."""
+        with self._lock:
+            live = self.accumulators.family(family_key, plan_year, network)
             return Accumulator(live.deductible_met, live.out_of_pocket_met)
 
     # ------------------------------------------------------------------ mailbox

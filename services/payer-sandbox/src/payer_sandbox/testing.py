@@ -17,6 +17,12 @@ from fastapi import FastAPI
 
 from claimflow_x12 import parse, validate
 from claimflow_x12.guides.claim_ack_277ca import AcknowledgedClaim, ClaimAcknowledgment277CA, iter_acknowledged_claims
+from claimflow_x12.guides.claim_status_276_277 import (
+    ClaimStatusRequest276,
+    ClaimStatusResponse277,
+    ReportedClaim,
+    iter_claim_statuses,
+)
 from claimflow_x12.guides.eligibility_270_271 import EligibilityResponse271, MemberEligibility, summarize_eligibility
 from claimflow_x12.guides.remittance_835 import Remittance835
 from claimflow_x12.transaction import Transaction
@@ -46,6 +52,19 @@ class SandboxClient:
         (answer,) = result.transactions
         assert isinstance(answer, EligibilityResponse271)
         return list(summarize_eligibility(answer))
+
+    async def claim_status(self, request: ClaimStatusRequest276, tenant: str = TENANT) -> list[ReportedClaim]:
+        """Send a 276 in real time; return the 277's claim statuses (the 277 checked to parse and validate)."""
+        self.sequence += 1
+        body = to_x12([request], control_number=self.sequence)
+        response = await self.http.post("/v1/claim-status", params={"tenant": tenant}, content=body)
+        assert response.status_code == 200, response.text
+        result = parse(response.content)
+        assert result.errors == []
+        assert validate(result) == []
+        (answer,) = result.transactions
+        assert isinstance(answer, ClaimStatusResponse277)
+        return list(iter_claim_statuses(answer))
 
     async def submit(self, claims: Sequence[ClaimRequest], tenant: str = TENANT, **kwargs: Any) -> dict[str, Any]:
         """Submit one 837P with these claims; return the receipt."""

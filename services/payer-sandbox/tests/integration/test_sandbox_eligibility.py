@@ -18,13 +18,15 @@ DAVID = PersonRequest("CHEN", "DAVID", date(1979, 11, 30), "W987654321")
 JOHN = PersonRequest("SMITH", "JOHN", date(1950, 6, 15), "1EG4TE5MK73")
 
 
-def benefit(summary: MemberEligibility, kind: str, service_type: str, in_network: bool | None, period: str) -> Decimal:
-    """The amount (or percent) of one EB fact."""
+def benefit(
+    summary: MemberEligibility, kind: str, service_type: str, in_network: bool | None, period: str, level: str = "IND"
+) -> Decimal:
+    """The amount (or percent) of one EB fact (EB02 ``level``: IND the member, FAM the family)."""
     found: list[BenefitSummary] = [
         b
         for b in summary.benefits
         if b.kind == kind and service_type in b.service_type_codes and b.in_network is in_network
-        and b.time_period == period
+        and b.time_period == period and b.coverage_level == level
     ]  # fmt: skip
     assert len(found) == 1, (kind, service_type, in_network, period, summary.benefits)
     value = found[0].amount if found[0].amount is not None else found[0].percent
@@ -91,11 +93,10 @@ async def test_request_errors_are_answered_with_aaa(
     sandbox: SandboxClient, payer_id: str, person: PersonRequest, expected: str
 ) -> None:
     summaries = await sandbox.eligibility(payer_id, person)
-    if expected == "79":
-        assert summaries == []  # the payer level answers alone
+    if expected == "79":  # the payer level (2100A) answers alone, naming nobody
         response = await sandbox.http.post("/v1/eligibility", content=_raw_270(payer_id, person))
         assert b"AAA*N**79*C" in response.content
-        return
+        assert b"NM1*IL" not in response.content
     (summary,) = summaries
     assert not summary.active
     assert summary.request_errors == [expected]
@@ -166,6 +167,8 @@ async def test_remaining_deductible_in_the_271_moves_as_claims_adjudicate(sandbo
     assert accumulators[0] == {
         "network": "in", "deductible": "1500.00", "deductible_met": "42.00",
         "out_of_pocket_max": "6000.00", "out_of_pocket_met": "42.00",
+        "family_deductible": "3000.00", "family_deductible_met": "42.00",
+        "family_out_of_pocket_max": "12000.00", "family_out_of_pocket_met": "42.00",
     }  # fmt: skip
 
 

@@ -400,12 +400,45 @@ _KINDS = {
     EligibilityBenefitCode.NON_COVERED: "non_covered",
 }
 _ACTIVE = {"1", "2", "3", "4", "5"}
+# EB01 codes that state whether coverage exists (active 1-5, inactive 6-8): their DTPs date the plan itself.
+_COVERAGE_STATUS = _ACTIVE | {"6", "7", "8"}
+# DTP01: 291 plan and 292 benefit (a date or an RD8 range), 346 plan begin, 347 plan end.
+_PLAN_PERIOD = ("291", "292")
+
+
+def _plan_window(dates: list[Dtp]) -> tuple[date | None, date | None]:
+    """Plan begin and end from one loop's DTPs: 346/347 first, then a 291 (or 292) date or range."""
+    start = next((d.start for d in dates if d.qualifier == "346"), None)
+    end = next((d.start for d in dates if d.qualifier == "347"), None)
+    for qualifier in _PLAN_PERIOD:
+        for dtp in dates:
+            if dtp.qualifier == qualifier:
+                start = start or dtp.start
+                end = end or dtp.end
+    return start, end
+
+
+def _plan_dates(name: MemberNameLoop, benefits: list[EligibilityBenefitLoop]) -> tuple[date | None, date | None]:
+    """Plan dates of the member (2100C/D); whatever is missing there comes from the benefit loops (2110C/D).
+
+    Coverage-status EBs (active or inactive) are read before cost-sharing ones, whose dates may be a benefit year.
+    """
+    start, end = _plan_window(name.dates)
+    ordered = [b for b in benefits if b.benefit.benefit_code.value in _COVERAGE_STATUS]
+    ordered += [b for b in benefits if b.benefit.benefit_code.value not in _COVERAGE_STATUS]
+    for loop in ordered:
+        if start is not None and end is not None:
+            break
+        loop_start, loop_end = _plan_window(loop.dates)
+        start = start or loop_start
+        end = end or loop_end
+    return start, end
 
 
 def _summarize(
     name: MemberNameLoop, benefits: list[EligibilityBenefitLoop], is_dependent: bool, errors: list[str]
 ) -> MemberEligibility:
-    plan_dates = [d for d in name.dates if d.qualifier in ("291", "346")]
+    plan_start, plan_end = _plan_dates(name, benefits)
     summary = MemberEligibility(
         member_id=name.name.identifier,
         last_name=name.name.last_name_or_organization,
@@ -413,8 +446,8 @@ def _summarize(
         is_dependent=is_dependent,
         active=False,
         plan_description=None,
-        plan_start=plan_dates[0].start if plan_dates else None,
-        plan_end=plan_dates[0].end if plan_dates else None,
+        plan_start=plan_start,
+        plan_end=plan_end,
         request_errors=[*errors, *(a.reject_reason_code or "" for a in name.validations)],
     )
     for loop in benefits:
@@ -422,9 +455,6 @@ def _summarize(
         if eb.benefit_code.value in _ACTIVE:
             summary.active = True
             summary.plan_description = summary.plan_description or eb.plan_description
-            for dtp in loop.dates:
-                if dtp.qualifier in ("291", "346") and summary.plan_start is None:
-                    summary.plan_start, summary.plan_end = dtp.start, dtp.end
         kind = _KINDS.get(eb.benefit_code)
         if kind is None:
             continue
@@ -443,12 +473,35 @@ def _summarize(
     return summary
 
 
+def _unanswered(errors: list[str]) -> MemberEligibility:
+    """The summary of a 271 that names nobody: the payer or the receiver was rejected (AAA in 2000A/2100A/2100B)."""
+    return MemberEligibility(
+        member_id=None,
+        last_name=None,
+        first_name=None,
+        is_dependent=False,
+        active=False,
+        plan_description=None,
+        plan_start=None,
+        plan_end=None,
+        request_errors=errors,
+    )
+
+
 def summarize_eligibility(transaction: EligibilityResponse271) -> Iterator[MemberEligibility]:
-    """Turn a 271 into one summary per subscriber/dependent: active?, plan, dates, cost sharing, AAA errors."""
+    """Turn a 271 into one summary per subscriber/dependent: active?, plan, dates, cost sharing, AAA errors.
+
+    A source or receiver whose AAA errors left it without any subscriber loop yields one summary of its own
+    (no member, not active) carrying those errors, so "cannot answer" is never an empty result.
+    """
     for source in transaction.sources:
         source_errors = [a.reject_reason_code or "" for a in [*source.validations, *source.source.validations]]
+        if not source.receivers and source_errors:
+            yield _unanswered(source_errors)
         for receiver in source.receivers:
             receiver_errors = source_errors + [a.reject_reason_code or "" for a in receiver.receiver.validations]
+            if not receiver.subscribers and receiver_errors:
+                yield _unanswered(receiver_errors)
             for subscriber in receiver.subscribers:
                 yield _summarize(subscriber.subscriber, subscriber.benefits, False, receiver_errors)
                 for dependent in subscriber.dependents:

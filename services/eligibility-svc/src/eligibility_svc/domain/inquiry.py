@@ -168,31 +168,8 @@ def read_271(content: bytes | str, *, dependent: bool) -> Interpreted271:
         raise Invalid271(detail)
     members = [m for response in responses for m in summarize_eligibility(response)]
     if not members:
-        # A payer that cannot answer at all (AAA 42 in 2100A/2100B) sends no subscriber loop.
-        codes = [
-            aaa.reject_reason_code or ""
-            for response in responses
-            for source in response.sources
-            for aaa in [
-                *source.validations,
-                *source.source.validations,
-                *(v for receiver in source.receivers for v in receiver.receiver.validations),
-            ]
-        ]
-        if not any(codes):
-            raise Invalid271("the 271 names no subscriber or dependent and gives no reason")
-        unanswered = MemberEligibility(
-            member_id=None,
-            last_name=None,
-            first_name=None,
-            is_dependent=dependent,
-            active=False,
-            plan_description=None,
-            plan_start=None,
-            plan_end=None,
-            request_errors=[c for c in codes if c],
-        )
-        return Interpreted271(member=unanswered, errors=list(result.errors))
+        raise Invalid271("the 271 names no subscriber or dependent and gives no reason")
+    # A payer that cannot answer at all (AAA 42 in 2100A/2100B) gives one summary without a member.
     wanted = [m for m in members if m.is_dependent == dependent] or members
     # Source/receiver-level AAA errors (payer down, provider not enrolled) apply to everyone in the answer.
     return Interpreted271(member=wanted[-1] if dependent else wanted[0], errors=list(result.errors))

@@ -11,10 +11,14 @@ responsibility (PR-1/2/3) - denial (CO-xx) = paid. Denials follow payer practice
 - prior authorization missing (CO-197, M62) for procedures the plan pre-certifies;
 - NCCI procedure-to-procedure pairs: column 2 billed with column 1 the same day, never allowed together
   (CO-97, M15) or allowed only with a distinct-service modifier that is absent (CO-236, M80).
+
+On top of these rules a scenario may deny a share of the claims that would otherwise be paid
+(``scenario_denial``), with the reasons payers deny most often for causes the sandbox does not model.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -25,22 +29,55 @@ from claimflow_x12.segments import ClaimAdjustmentGroupCode
 from payer_sandbox.domain.benefits import ZERO, AccumulatorBook, PatientShare, patient_share
 from payer_sandbox.domain.claims import ClaimLine, ReceivedClaim
 from payer_sandbox.domain.codes import Carc, Network, PayerKind, Rarc, ServiceType
-from payer_sandbox.domain.population import Member, Population
+from payer_sandbox.domain.population import CostShare, Member, Population
 from payer_sandbox.domain.reference import (
     DISTINCT_SERVICE_MODIFIERS,
     base_fee,
+    institutional_service_type,
     ncci_pair,
     service_type_for,
     unlisted_allowed,
 )
 
-__all__ = ["Adjudication", "LineAdjustment", "LineResult", "adjudicate", "duplicate_key", "reverse"]
+__all__ = [
+    "Adjudication",
+    "Denial",
+    "LineAdjustment",
+    "LineResult",
+    "adjudicate",
+    "duplicate_key",
+    "reverse",
+    "scenario_denial",
+]
 
 CO = ClaimAdjustmentGroupCode.CONTRACTUAL
 PR = ClaimAdjustmentGroupCode.PATIENT_RESPONSIBILITY
 CENT = Decimal("0.01")
 
 DuplicateKey = tuple[str, date, str, tuple[str, ...]]
+Denial = tuple[Carc, tuple[Rarc, ...]]
+
+# Denials a scenario spreads over otherwise payable claims, weighted roughly like payers' top denial reasons:
+# missing or invalid information, medical necessity, diagnosis/procedure mismatch, another payer primary.
+_SCENARIO_DENIALS: tuple[tuple[Denial, int], ...] = (
+    ((Carc.LACKS_INFORMATION, (Rarc.INCOMPLETE_CLAIM,)), 35),
+    ((Carc.NOT_MEDICALLY_NECESSARY, ()), 25),
+    ((Carc.DIAGNOSIS_INCONSISTENT, (Rarc.MISSING_DIAGNOSIS,)), 20),
+    ((Carc.OTHER_PAYER_PRIMARY, (Rarc.PRIMARY_PAYER_INFORMATION,)), 20),
+)
+
+
+def scenario_denial(seed: int, payer_claim_control_number: str, rate: float) -> Denial | None:
+    """Whether the scenario denies this claim, and why: drawn from the seed and the claim number alone, so the
+    same seed and requests deny the same claims whatever else happened in between."""
+    if rate <= 0:
+        return None
+    rng = random.Random(f"{seed}:denial:{payer_claim_control_number}")
+    if rng.random() >= rate:
+        return None
+    denials, weights = zip(*_SCENARIO_DENIALS, strict=True)
+    chosen: Denial = rng.choices(denials, weights=weights)[0]
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +126,13 @@ class Adjudication:
     received_on: date
     adjudicated_on: date
     plan_year: int
-    reversed: bool = False  # set on an original once a replacement or void has reversed it
+    reversed_on: date | None = None  # set on an original once a replacement or void has reversed it
     remarks: list[Rarc] = field(default_factory=list)
+
+    @property
+    def reversed(self) -> bool:
+        """True once a replacement or void has reversed this claim's payment."""
+        return self.reversed_on is not None
 
     @property
     def charge(self) -> Decimal:
@@ -164,6 +206,13 @@ def _allowed(line: ClaimLine, multiplier: Decimal) -> Decimal:
     return min(allowed, line.charge)
 
 
+def _service_type(claim: ReceivedClaim, line: ClaimLine) -> ServiceType:
+    if claim.institutional:
+        revenue_codes = [code for other in claim.lines if (code := other.billed_revenue_code)]
+        return institutional_service_type(revenue_codes, claim.place_of_service)
+    return service_type_for(line.procedure_code, claim.place_of_service)
+
+
 def adjudicate(
     claim: ReceivedClaim,
     *,
@@ -174,32 +223,46 @@ def adjudicate(
     paid_keys: set[DuplicateKey],
     received_on: date,
     today: date,
+    denial: Denial | None = None,
 ) -> Adjudication:
-    """Adjudicate one accepted claim, moving the member's accumulators by the cost share it assigns."""
+    """Adjudicate one accepted claim, moving the member's accumulators by the cost share it assigns.
+
+    ``denial`` (from the scenario) denies every line that the payer's rules would otherwise pay."""
     payer = population.payers[claim.payer_id]
     plan = population.plan_of(member)
     provider_in_network = population.in_network(claim.rendering_npi or claim.billing_npi)
     late = (received_on - claim.first_service_date).days > payer.timely_filing_days
     results: list[LineResult] = []
+    # A copay is per visit: what the first lines of a visit did not use is taken from its next lines, never twice.
+    copay_left: dict[tuple[ServiceType, date], Decimal] = {}
     for line in claim.lines:
-        service_type = service_type_for(line.procedure_code, claim.place_of_service)
+        service_type = _service_type(claim, line)
         emergency = service_type is ServiceType.EMERGENCY
         network = Network.IN if provider_in_network or emergency or not plan.network_applies else Network.OUT
         tier = plan.tier(network is Network.IN)
         if late:
             results.append(_denied(line, Carc.TIMELY_FILING, (), network))
             continue
-        denial = _line_denial(line, claim, member, population, paid_keys)
-        if denial is None and tier is None:
-            denial = Carc.OUT_OF_NETWORK, ()
-        if denial is not None or tier is None:
-            reason, remarks = denial or (Carc.OUT_OF_NETWORK, ())
+        line_denial = _line_denial(line, claim, member, population, paid_keys)
+        if line_denial is None and tier is None:
+            line_denial = Carc.OUT_OF_NETWORK, ()
+        if line_denial is None and denial is not None:
+            line_denial = denial
+        if line_denial is not None or tier is None:
+            reason, remarks = line_denial or (Carc.OUT_OF_NETWORK, ())
             results.append(_denied(line, reason, remarks, network))
             continue
         allowed = _allowed(line, payer.fee_multiplier)
         accumulator = accumulators.get(member.key, line.service_date.year, network)
-        share = patient_share(allowed, tier.cost_share(service_type), tier, accumulator)
-        accumulators.apply(member.key, line.service_date.year, network, share)
+        family = accumulators.family(member.family_key, line.service_date.year, network)
+        cost_share = tier.cost_share(service_type)
+        if cost_share.copay is not None:
+            visit = (service_type, line.service_date)
+            cost_share = CostShare(copay=copay_left.get(visit, cost_share.copay))
+        share = patient_share(allowed, cost_share, tier, accumulator, family)
+        if cost_share.copay is not None:
+            copay_left[visit] = cost_share.copay - share.copay
+        accumulators.apply(member, line.service_date.year, network, share)
         adjustments = []
         if line.charge > allowed:
             adjustments.append(LineAdjustment(CO, Carc.FEE_SCHEDULE, line.charge - allowed))
@@ -243,11 +306,9 @@ def reverse(
     accumulators and its lines no longer counted as paid (so the corrected claim is not a duplicate)."""
     for result in original.lines:
         if not result.denied:
-            accumulators.apply(
-                original.member.key, result.line.service_date.year, result.network, result.share.negated()
-            )
+            accumulators.apply(original.member, result.line.service_date.year, result.network, result.share.negated())
             paid_keys.discard(duplicate_key(original.member, result.line))
-    original.reversed = True
+    original.reversed_on = today
     return Adjudication(
         claim=original.claim,
         member=original.member,

@@ -35,6 +35,12 @@ class ClaimLine:
     units: Decimal
     service_date: date
     line_control_number: str | None  # REF*6R, echoed in the 835
+    revenue_code: str | None = None  # SV201 of an institutional line (SVC04 in the 835 when a HCPCS code is billed)
+
+    @property
+    def billed_revenue_code(self) -> str | None:
+        """The NUBC revenue code of an institutional line, whether or not a HCPCS code came with it."""
+        return self.procedure_code if self.qualifier == "NU" else self.revenue_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,7 @@ class ReceivedClaim:
     original_claim_number: str | None  # REF*F8
     prior_authorization: str | None  # REF*G1
     lines: list[ClaimLine]
+    institutional: bool = False  # from an 837I: place_of_service holds the facility type code (UB-04 bill type)
     rendering_missing_npi: bool = False
     member: Member | None = None  # set by the front-end edits when the patient is found
     problems: list[FrontEndProblem] = field(default_factory=list)
@@ -85,6 +92,11 @@ class ReceivedClaim:
     def last_service_date(self) -> date:
         """Latest line date of service."""
         return max(line.service_date for line in self.lines)
+
+    @property
+    def type_of_bill(self) -> str | None:
+        """Facility type code + frequency code of an institutional claim (e.g. 131), None for a professional one."""
+        return self.place_of_service + self.frequency_code if self.institutional else None
 
 
 def _name(nm1: Nm1) -> tuple[str, str]:
@@ -109,10 +121,12 @@ def received_claim(context: ClaimContext | InstitutionalClaimContext, today: dat
         service = line.service
         line_date = line.service_date or claim_date
         control = next((r.value for r in line.references if r.qualifier == "6R"), None)
+        revenue_code = None
         if isinstance(service, Sv1):
             qualifier, code = service.procedure_qualifier, service.procedure_code
         elif service.procedure_code:
             qualifier, code = service.procedure_qualifier or "HC", service.procedure_code
+            revenue_code = service.revenue_code
         else:
             qualifier, code = "NU", service.revenue_code  # revenue-code-only institutional line
         lines.append(
@@ -125,6 +139,7 @@ def received_claim(context: ClaimContext | InstitutionalClaimContext, today: dat
                 units=service.units,
                 service_date=line_date,
                 line_control_number=control,
+                revenue_code=revenue_code,
             )
         )
     subscriber_nm1 = context.subscriber.subscriber.name
@@ -159,6 +174,7 @@ def received_claim(context: ClaimContext | InstitutionalClaimContext, today: dat
         original_claim_number=references.get("F8"),
         prior_authorization=references.get("G1"),
         lines=lines,
+        institutional=isinstance(context, InstitutionalClaimContext),
     )
 
 

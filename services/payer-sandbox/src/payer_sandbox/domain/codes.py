@@ -57,10 +57,14 @@ class Carc(StrEnum):
     DEDUCTIBLE = "1"
     COINSURANCE = "2"
     COPAY = "3"
+    DIAGNOSIS_INCONSISTENT = "11"  # the procedure is inconsistent with the diagnosis
+    LACKS_INFORMATION = "16"  # claim lacks information or has billing errors (the RARC says which)
     DUPLICATE = "18"
+    OTHER_PAYER_PRIMARY = "22"  # may be covered by another payer per coordination of benefits
     COVERAGE_TERMINATED = "27"
     TIMELY_FILING = "29"
     FEE_SCHEDULE = "45"
+    NOT_MEDICALLY_NECESSARY = "50"
     NON_COVERED = "96"
     BUNDLED = "97"
     PRIOR_AUTHORIZATION = "197"
@@ -74,6 +78,9 @@ class Rarc(StrEnum):
 
     BUNDLED_COMPONENT = "M15"  # separately billed services bundled as components of the same procedure
     MISSING_AUTHORIZATION = "M62"  # missing/incomplete/invalid treatment authorization code
+    MISSING_DIAGNOSIS = "M76"  # missing/incomplete/invalid diagnosis or condition
+    PRIMARY_PAYER_INFORMATION = "MA04"  # secondary payment cannot be considered without the primary's information
+    INCOMPLETE_CLAIM = "MA130"  # incomplete/invalid information, unprocessable: submit a new claim
     NOT_COVERED_SAME_SESSION = "M80"  # not covered when performed during the same session as another service
     PATIENT_INELIGIBLE = "N30"  # patient ineligible for this service
     CONSULT_PLAN_DOCUMENTS = "N130"  # consult plan benefit documents for restrictions
@@ -81,8 +88,16 @@ class Rarc(StrEnum):
 
 
 class ClaimStatusCategory(StrEnum):
-    """STC01-1 277CA categories the sandbox answers with."""
+    """STC01-1 claim status categories (code list 507) the sandbox answers 277CAs and 277s with."""
 
-    ACCEPTED = "A2"
+    ACCEPTED = "A2"  # accepted into the adjudication system
     RETURNED_UNPROCESSABLE = "A3"
+    NOT_FOUND = "A4"  # the claim cannot be found in the adjudication system
     REJECTED_INVALID = "A7"
+    PENDING = "P1"  # in process: in the adjudication system, no remittance yet
+    PAID = "F1"  # finalized, payment made
+    DENIED = "F2"  # finalized, denied
+    REVISED = "F3"  # finalized, adjudication since changed (reversed by a replacement or void)
+    NO_PAYMENT = "F4"  # finalized, adjudication complete with no payment forthcoming
+    SEARCH_UNSUCCESSFUL = "D0"  # the member asked about is unknown: no claims can be searched
+    REQUEST_ERROR = "E0"  # the request itself cannot be answered (e.g. a payer id the sandbox does not know)

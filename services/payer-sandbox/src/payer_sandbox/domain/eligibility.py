@@ -2,7 +2,8 @@
 
 The answer follows 005010X279A1 the way payers use it: request problems are AAA segments at the level they
 concern (payer 2100A, subscriber 2100C, dependent 2100D), benefits are EB loops per service type and network tier
-with the remaining deductible and out-of-pocket amounts (EB06 = 29) taken from the accumulators.
+with the remaining deductible and out-of-pocket amounts (EB06 = 29) taken from the accumulators: the member's own
+(EB02 = IND) and, for a member of a family on a family plan, the family's together (EB02 = FAM).
 """
 
 from __future__ import annotations
@@ -84,10 +85,11 @@ def _eb(
     percent: Decimal | None = None,
     in_network: InNetworkCode | None = None,
     plan_description: str | None = None,
+    coverage_level: str = "IND",
 ) -> EligibilityBenefitLoop:
     benefit = Eb(
         benefit_code=code,
-        coverage_level="IND",
+        coverage_level=coverage_level,
         service_type_codes=[service_type.value],
         insurance_type=plan.insurance_type,
         plan_description=plan_description,
@@ -144,37 +146,46 @@ def _tier_benefits(
 def _accumulator_benefits(
     plan: Plan, tier: NetworkTier, network: Network, member: Member, context: EligibilityContext
 ) -> list[EligibilityBenefitLoop]:
-    accumulator = context.accumulators.get(member.key, context.today.year, network)
+    year = context.today.year
+    accumulator = context.accumulators.get(member.key, year, network)
+    family = context.accumulators.family(member.family_key, year, network)
+    on_family_plan = len(context.population.family(member.payer_id, member.member_id)) > 1
     flag = _network_code(plan, network)
-    general = ST.HEALTH_BENEFIT_PLAN
-    loops = []
+    # (benefit, coverage level, yearly amount, remaining amount) for each limit that applies
+    limits: list[tuple[EligibilityBenefitCode, str, Decimal, Decimal]] = []
     if tier.deductible > 0:
-        for period, amount in (
-            (TimePeriodCode.CALENDAR_YEAR, tier.deductible),
-            (TimePeriodCode.REMAINING, accumulator.deductible_remaining(tier)),
-        ):
-            loops.append(
-                _eb(
-                    EligibilityBenefitCode.DEDUCTIBLE, plan, general, time_period=period, amount=amount, in_network=flag
-                )
-            )
+        limits.append(
+            (EligibilityBenefitCode.DEDUCTIBLE, "IND", tier.deductible, accumulator.deductible_remaining(tier))
+        )
     remaining = accumulator.out_of_pocket_remaining(tier)
     if tier.out_of_pocket_max is not None and remaining is not None:
-        for period, amount in (
-            (TimePeriodCode.CALENDAR_YEAR, tier.out_of_pocket_max),
-            (TimePeriodCode.REMAINING, remaining),
-        ):
-            loops.append(
-                _eb(
-                    EligibilityBenefitCode.OUT_OF_POCKET_STOP_LOSS,
-                    plan,
-                    general,
-                    time_period=period,
-                    amount=amount,
-                    in_network=flag,
-                )
+        limits.append((EligibilityBenefitCode.OUT_OF_POCKET_STOP_LOSS, "IND", tier.out_of_pocket_max, remaining))
+    family_deductible_left = family.family_deductible_remaining(tier)
+    if on_family_plan and tier.family_deductible and family_deductible_left is not None:
+        limits.append((EligibilityBenefitCode.DEDUCTIBLE, "FAM", tier.family_deductible, family_deductible_left))
+    family_stop_loss_left = family.family_out_of_pocket_remaining(tier)
+    if on_family_plan and tier.family_out_of_pocket_max is not None and family_stop_loss_left is not None:
+        limits.append(
+            (
+                EligibilityBenefitCode.OUT_OF_POCKET_STOP_LOSS,
+                "FAM",
+                tier.family_out_of_pocket_max,
+                family_stop_loss_left,
             )
-    return loops
+        )
+    return [
+        _eb(
+            code,
+            plan,
+            ST.HEALTH_BENEFIT_PLAN,
+            time_period=period,
+            amount=amount,
+            in_network=flag,
+            coverage_level=level,
+        )
+        for code, level, yearly, left in limits
+        for period, amount in ((TimePeriodCode.CALENDAR_YEAR, yearly), (TimePeriodCode.REMAINING, left))
+    ]
 
 
 def member_benefits(

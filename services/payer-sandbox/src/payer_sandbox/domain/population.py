@@ -63,11 +63,16 @@ class CostShare:
 
 @dataclass(frozen=True, slots=True)
 class NetworkTier:
-    """Benefits for one network tier: deductible, out-of-pocket maximum and cost share by service type."""
+    """Benefits for one network tier: deductible, out-of-pocket maximum and cost share by service type.
+
+    Family plans also have family amounts, met by the whole family together (embedded: each person still stops
+    at the individual amount, and once the family amount is met nobody in the family pays more)."""
 
     deductible: Decimal
     out_of_pocket_max: Decimal | None  # None: no stop-loss (Medicare Part B)
     cost_shares: Mapping[ServiceType, CostShare]
+    family_deductible: Decimal | None = None  # None: individual coverage only
+    family_out_of_pocket_max: Decimal | None = None
 
     def cost_share(self, service_type: ServiceType) -> CostShare:
         """Cost share of a service type, falling back to the plan-wide (30) one."""
@@ -141,6 +146,11 @@ class Member:
         """Unique id of the person within the sandbox (accumulators are kept per person)."""
         return f"{self.payer_id}:{self.member_id}:{self.person_code}"
 
+    @property
+    def family_key(self) -> str:
+        """Unique id of the subscriber's family (family accumulators are kept per family)."""
+        return f"{self.payer_id}:{self.member_id}"
+
     def covered_on(self, day: date) -> bool:
         """True when coverage is in force on ``day``."""
         return self.coverage_start <= day and (self.coverage_end is None or day <= self.coverage_end)
@@ -209,8 +219,16 @@ def make_npi(prefix9: str) -> str:
     return next(prefix9 + str(d) for d in range(10) if npi_is_valid(prefix9 + str(d)))
 
 
-def _tier(deductible: str, oop: str | None, shares: dict[ServiceType, CostShare]) -> NetworkTier:
-    return NetworkTier(Decimal(deductible), Decimal(oop) if oop else None, MappingProxyType(dict(shares)))
+def _tier(deductible: str, oop: str | None, shares: dict[ServiceType, CostShare], family: bool = False) -> NetworkTier:
+    """A tier; ``family``: with family amounts of twice the individual ones, the usual commercial design."""
+    individual, stop_loss = Decimal(deductible), Decimal(oop) if oop else None
+    return NetworkTier(
+        individual,
+        stop_loss,
+        MappingProxyType(dict(shares)),
+        family_deductible=individual * 2 if family else None,
+        family_out_of_pocket_max=stop_loss * 2 if family and stop_loss is not None else None,
+    )
 
 
 def _copay(amount: str) -> CostShare:
@@ -270,8 +288,8 @@ def _payers() -> dict[str, Payer]:
         plan_id="PPO-GOLD",
         name="SANDBOX GOLD PPO",
         insurance_type="PR",
-        in_network=_tier("1500.00", "6000.00", ppo_in),
-        out_of_network=_tier("3000.00", "12000.00", ppo_out),
+        in_network=_tier("1500.00", "6000.00", ppo_in, family=True),
+        out_of_network=_tier("3000.00", "12000.00", ppo_out, family=True),
         network_applies=True,
         prior_auth_procedures=_AUTH_IMAGING_SURGERY,
         non_covered_procedures=_COMMERCIAL_EXCLUDED,
@@ -284,8 +302,9 @@ def _payers() -> dict[str, Payer]:
             "3000.00",
             "8000.00",
             {**ppo_in, ST.HEALTH_BENEFIT_PLAN: _coins("0.30"), ST.OFFICE_VISIT: _copay("40.00")},
+            family=True,
         ),
-        out_of_network=_tier("6000.00", "16000.00", {**ppo_out, ST.HEALTH_BENEFIT_PLAN: _coins("0.50")}),
+        out_of_network=_tier("6000.00", "16000.00", {**ppo_out, ST.HEALTH_BENEFIT_PLAN: _coins("0.50")}, family=True),
         network_applies=True,
         prior_auth_procedures=_AUTH_IMAGING_SURGERY,
         non_covered_procedures=_COMMERCIAL_EXCLUDED,
@@ -305,6 +324,7 @@ def _payers() -> dict[str, Payer]:
                 ST.MENTAL_HEALTH: _copay("20.00"),
                 ST.PHARMACY: _copay("5.00"),
             },
+            family=True,
         ),
         out_of_network=None,
         network_applies=True,
@@ -391,6 +411,14 @@ def _anchors(plan_year: int) -> list[Member]:
             relationship=Relationship.CHILD,
             first_name="LUCAS",
             birth_date=date(2015, 7, 20),
+            sex=GenderCode.MALE,
+        ),
+        replace(
+            lopez,
+            person_code="02",
+            relationship=Relationship.SPOUSE,
+            first_name="CARLOS",
+            birth_date=date(1982, 5, 2),
             sex=GenderCode.MALE,
         ),
         Member(

@@ -19,6 +19,7 @@ __all__ = [
     "NcciPair",
     "base_fee",
     "diagnosis_problem",
+    "institutional_service_type",
     "ncci_pair",
     "service_type_for",
 ]
@@ -63,6 +64,21 @@ def service_type_for(procedure_code: str, place_of_service: str) -> ServiceType:
     if re.fullmatch(r"992[01][1-5]", procedure_code):
         return ServiceType.OFFICE_VISIT
     return ServiceType.HEALTH_BENEFIT_PLAN
+
+
+def institutional_service_type(revenue_codes: list[str], facility_type: str) -> ServiceType:
+    """The benefit category of a whole institutional visit (UB-04), from its revenue codes and facility type.
+
+    An emergency room visit (revenue 045x) is emergency care for every line of the bill, the way plans apply one
+    ER copay per visit; 0456 is urgent care; any other hospital bill, inpatient (11x, 12x) or outpatient, is
+    hospital care."""
+    if "0456" in revenue_codes:
+        return ServiceType.URGENT_CARE
+    if any(code.startswith("045") for code in revenue_codes):
+        return ServiceType.EMERGENCY
+    if facility_type == "13" and all(code.startswith(("090", "091")) for code in revenue_codes):
+        return ServiceType.MENTAL_HEALTH  # outpatient behavioral health
+    return ServiceType.HOSPITAL
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,7 @@ def _service_line(result: LineResult) -> ServicePaymentLoop:
         modifiers=list(line.modifiers),
         line_charge=line.charge,
         paid_amount=result.paid,
+        revenue_code=line.revenue_code,
         units_paid=line.units if line.units != 1 else None,
     )
     return ServicePaymentLoop(
