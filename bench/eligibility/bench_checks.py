@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -21,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_271 = ROOT / "shared" / "tests" / "x12" / "samples" / "271_benefits_and_errors.x12"
 Sender = Callable[[], Awaitable[bool]]
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIA = {"first_name": "Maria", "last_name": "Rivera", "birth_date": "1980-03-15", "member_id": "W123456789"}
 
 INSTANT_PAYER = """
@@ -153,14 +156,48 @@ async def create_tenant(directory_url: str) -> tuple[str, str]:
         await database.dispose()
 
 
-async def main(rate: float, seconds: float, concurrency: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="claimflow-bench-elig-"))
-    payer_port, api_port = free_port(), free_port()
+async def databases(kind: str) -> tuple[str, str, list[str]]:
+    """(eligibility URL, directory URL, PostgreSQL databases to drop afterwards)."""
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="claimflow-bench-elig-"))
+        return f"sqlite+aiosqlite:///{folder / 'eligibility.db'}", f"sqlite+aiosqlite:///{folder / 'directory.db'}", []
+    import asyncpg
+
+    names = [f"bench_elig_{uuid.uuid4().hex[:8]}", f"bench_dir_{uuid.uuid4().hex[:8]}"]
+    connection = await asyncpg.connect(LOCAL_POSTGRES)
+    try:
+        for name in names:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+    return f"{base}/{names[0]}", f"{base}/{names[1]}", names
+
+
+async def drop(names: list[str]) -> None:
+    """Drop the benchmark's PostgreSQL databases."""
+    if not names:
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(LOCAL_POSTGRES)
+    try:
+        for name in names:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def main(rate: float, seconds: float, concurrency: int, database: str, processes: int) -> None:
+    if database == "sqlite" and processes > 1:
+        raise SystemExit("SQLite has one writer: use --database postgresql with several API processes")
+    payer_port = free_port()
+    api_ports = [free_port() for _ in range(processes)]
     payer = await asyncio.create_subprocess_exec(sys.executable, "-c", INSTANT_PAYER, str(payer_port), str(SAMPLE_271))
-    directory_url = f"sqlite+aiosqlite:///{folder / 'directory.db'}"
+    eligibility_url, directory_url, created = await databases(database)
     practice_id, token = await create_tenant(directory_url)
     env = dict(os.environ) | {
-        "CLAIMFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'eligibility.db'}",
+        "CLAIMFLOW_DATABASE_URL": eligibility_url,
         "CLAIMFLOW_DIRECTORY_URL": directory_url,
         "CLAIMFLOW_AUTO_MIGRATE": "true",
         "CLAIMFLOW_ELIGIBILITY_CACHE_MINUTES": "0",
@@ -169,15 +206,20 @@ async def main(rate: float, seconds: float, concurrency: int) -> None:
             {"default": {"kind": "sandbox", "base_url": f"http://127.0.0.1:{payer_port}"}}
         ),
     }
-    api = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "claimflow", "run", "eligibility-svc", "api", "--port", str(api_port)),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-    )
+    apis = []
+    for index, api_port in enumerate(api_ports):
+        apis.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "claimflow", "run", "eligibility-svc", "api", "--port", str(api_port)),
+                env=env | {"CLAIMFLOW_AUTO_MIGRATE": "true" if index == 0 else "false"},
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+        )
+        await wait_http(f"http://127.0.0.1:{api_port}/healthz")  # the first one migrates before the others start
+    turn = itertools.cycle(api_ports)
     try:
         await wait_http(f"http://127.0.0.1:{payer_port}/")
-        await wait_http(f"http://127.0.0.1:{api_port}/healthz")
         body = {
             "practice_id": practice_id,
             "provider_npi": "1234567893",
@@ -193,7 +235,7 @@ async def main(rate: float, seconds: float, concurrency: int) -> None:
 
             async def via_claimflow() -> bool:
                 response = await client.post(
-                    f"http://127.0.0.1:{api_port}/v1/eligibility-checks",
+                    f"http://127.0.0.1:{next(turn)}/v1/eligibility-checks",
                     json=body,
                     headers={"Authorization": f"Bearer {token}"},
                 )
@@ -211,12 +253,13 @@ async def main(rate: float, seconds: float, concurrency: int) -> None:
                 throughput = await closed_loop(send, concurrency, seconds / 2)
                 results.append(Measured(name, latencies, errors, throughput))
     finally:
-        api.terminate()
-        payer.terminate()
-        await api.wait()
-        await payer.wait()
+        for process in [*apis, payer]:
+            process.terminate()
+            await process.wait()
+        await drop(created)
     floor, ours = results
-    print(f"open loop {rate:g} req/s for {seconds:g} s; closed loop {concurrency} in flight for {seconds / 2:g} s")
+    print(f"{database}, {processes} API process(es); open loop {rate:g} req/s for {seconds:g} s; "
+          f"closed loop {concurrency} in flight for {seconds / 2:g} s")  # fmt: skip
     print("| path | requests | p50 ms | p99 ms | mean ms | errors | max checks/s |")
     print("|---|---|---|---|---|---|---|")
     for result in results:
@@ -234,5 +277,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--processes", type=int, default=1, help="API processes behind a round-robin client")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rate, arguments.seconds, arguments.concurrency))
+    asyncio.run(main(arguments.rate, arguments.seconds, arguments.concurrency, arguments.database, arguments.processes))
