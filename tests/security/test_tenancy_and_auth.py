@@ -81,7 +81,14 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("claims-svc", "GET", "/v1/claims/{claim_id}"): Case(ENCOUNTER_READERS, "claim"),
     ("claims-svc", "GET", "/v1/claims/{claim_id}/x12"): Case(frozenset({Role.BILLER}), "claim"),
     ("claims-svc", "POST", "/v1/claims/{claim_id}/scrub"): Case(frozenset({Role.BILLER}), "claim"),
+    ("claims-svc", "POST", "/v1/claims/{claim_id}/corrections"): Case(
+        frozenset({Role.BILLER}), "claim", body_kind="claim_correction"
+    ),
     ("claims-svc", "POST", "/v1/claim-submissions"): Case(frozenset({Role.BILLER}), body_kind="submit"),
+    ("claims-svc", "GET", "/v1/practices/{practice_id}/fee-schedule"): Case(frozenset({Role.BILLER}), "practice"),
+    ("claims-svc", "PUT", "/v1/practices/{practice_id}/fee-schedule"): Case(
+        frozenset({Role.BILLER}), "practice", body_kind="fees"
+    ),
     ("remit-svc", "GET", "/v1/open-claims"): Case(frozenset({Role.BILLER, Role.OPS})),
     ("remit-svc", "GET", "/v1/open-claims/{claim_id}"): Case(frozenset({Role.BILLER, Role.OPS}), "open_claim"),
 }
@@ -216,6 +223,7 @@ async def world(stack: Stack) -> World:
         "work_item": item_id,
         "query": asked.json()["id"],
         "batch": batch.json()["id"],
+        "practice": a.practice_id,
     }
     return World(a, b, objects)
 
@@ -244,6 +252,8 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "batch": {"practice_id": world.a.practice_id, "items": [eligibility_body(world.a)]},
         "fhir_eligibility": FHIR_ELIGIBILITY,
         "submit": {"claim_ids": []},
+        "claim_correction": {"kind": "resubmission", "reason": "tenant check"},
+        "fees": {"entries": [{"procedure_code": "99213", "amount": "100.00", "effective_from": "2026-01-01"}]},
     }
     body = bodies[case.body_kind]
     path = _path(template, case, world) + (f"?{case.query}" if case.query else "")

@@ -54,6 +54,7 @@ class ServiceContext:
     broker_ok: bool = False
     extras: dict[str, object] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def run_in_background(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         """Run a task for the life of the process (cancelled at shutdown)."""
@@ -163,6 +164,8 @@ def build_app(
             for task in context.background:
                 task.cancel()
             await asyncio.gather(*context.background, return_exceptions=True)
+            for close in reversed(context.closers):
+                await close()
             await database.dispose()
             await directory.dispose()
 

@@ -46,6 +46,7 @@ async def _start(context: ServiceContext) -> None:
         batch_size=settings.claims_batch_size,
     )
     connectors = ConnectorRouter(settings.connector_routing)
+    context.closers.append(connectors.aclose)
     pipeline = ClaimPipeline(context, config, connectors, SqlControlNumberAllocator(context.database))
     context.extras[PIPELINE_KEY] = pipeline
     context.run_in_background(pipeline.run_forever(settings.claims_pipeline_idle_seconds), name="claims-pipeline")

@@ -167,3 +167,114 @@ async def test_other_tenant_cannot_see_or_submit_the_claim(stack: Stack) -> None
     assert refused.status_code == 409
     still = await client.get(f"/v1/claims/{claim['id']}", headers=owner.headers(Role.BILLER))
     assert still.json()["status"] == "ready"
+
+
+async def correction(stack: Stack, tenant: TenantFixture, claim_id: str, body: dict[str, Any]) -> Any:
+    return await stack.client("claims-svc").post(
+        f"/v1/claims/{claim_id}/corrections", json=body, headers=tenant.headers(Role.BILLER)
+    )
+
+
+async def test_rejected_claim_is_fixed_and_resubmitted_then_accepted(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    body = billable_encounter(tenant)
+    body["patient"] = {**body["patient"], "member_id": "W000000000"}
+    claim = await claim_for(stack, tenant, body, {"ready"})
+    assert (await submit(stack, tenant, [claim["id"]], f"k-{uuid.uuid4().hex}")).status_code == 201
+    await claim_status(stack, tenant, claim["id"], {"rejected"})
+
+    void_refused = await correction(stack, tenant, claim["id"], {"kind": "void", "reason": "wrong patient"})
+    assert void_refused.status_code == 409, "a claim the payer never accepted cannot be voided"
+    fixed = await correction(
+        stack,
+        tenant,
+        claim["id"],
+        {"kind": "resubmission", "reason": "member id from the card", "member_id": "W123456789"},
+    )
+    assert fixed.status_code == 201, fixed.text
+    new = fixed.json()
+    assert (new["frequency_code"], new["original_claim_id"], new["status"]) == ("1", claim["id"], "draft")
+    assert new["patient_control_number"] != claim["patient_control_number"]
+    again = await correction(stack, tenant, claim["id"], {"kind": "resubmission", "reason": "twice"})
+    assert again.status_code == 409
+
+    ready = await claim_status(stack, tenant, new["id"], {"ready", "held"})
+    assert ready["status"] == "ready", ready["findings"]
+    assert (await submit(stack, tenant, [new["id"]], f"k-{uuid.uuid4().hex}")).status_code == 201
+    accepted = await claim_status(stack, tenant, new["id"], {"accepted", "rejected"})
+    assert accepted["status"] == "accepted", accepted["rejection"]
+    original = (
+        await stack.client("claims-svc").get(f"/v1/claims/{claim['id']}", headers=tenant.headers(Role.BILLER))
+    ).json()
+    assert original["corrected_by"] == new["id"]
+    assert await outbox_types(stack, new["id"]) == [
+        "claimflow.claim-resubmitted",
+        "claimflow.claim-submitted",
+        "claimflow.claim-accepted",
+    ]
+
+
+async def test_accepted_claim_is_replaced_and_the_replacement_voided(stack: Stack, pyx12_errors: Pyx12Check) -> None:
+    tenant = await stack.create_tenant()
+    claim = await claim_for(stack, tenant, billable_encounter(tenant), {"ready"})
+    assert (await submit(stack, tenant, [claim["id"]], f"k-{uuid.uuid4().hex}")).status_code == 201
+    accepted = await claim_status(stack, tenant, claim["id"], {"accepted", "rejected"})
+    assert accepted["status"] == "accepted"
+
+    lines = [
+        {"line_number": 1, "procedure_code": "99214", "units": "1", "diagnosis_pointers": [1, 2], "charge": "180.00"}
+    ]
+    replaced = await correction(
+        stack,
+        tenant,
+        claim["id"],
+        {"kind": "replacement", "reason": "level of service corrected", "service_lines": lines},
+    )
+    assert replaced.status_code == 201, replaced.text
+    replacement = replaced.json()
+    assert (replacement["frequency_code"], replacement["payer_claim_number"]) == ("7", accepted["payer_claim_number"])
+    assert replacement["total_charge"] == "180.00"
+    await claim_status(stack, tenant, replacement["id"], {"ready"})
+    assert (await submit(stack, tenant, [replacement["id"]], f"k-{uuid.uuid4().hex}")).status_code == 201
+    x12 = await stack.client("claims-svc").get(
+        f"/v1/claims/{replacement['id']}/x12", headers=tenant.headers(Role.BILLER)
+    )
+    assert f"REF*F8*{accepted['payer_claim_number']}" in x12.text
+    assert "*11:B:7*" in x12.text
+    assert pyx12_errors(x12.text) == []
+    replacement_accepted = await claim_status(stack, tenant, replacement["id"], {"accepted", "rejected"})
+    assert replacement_accepted["status"] == "accepted", replacement_accepted["rejection"]
+
+    voided = await correction(stack, tenant, replacement["id"], {"kind": "void", "reason": "billed to the wrong payer"})
+    assert voided.status_code == 201, voided.text
+    assert voided.json()["frequency_code"] == "8"
+    changes_on_void = await correction(
+        stack, tenant, claim["id"], {"kind": "void", "reason": "oops", "member_id": "W123456789"}
+    )
+    assert changes_on_void.status_code == 400
+
+
+async def test_missing_charges_come_from_the_practice_fee_schedule(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    body = billable_encounter(tenant)
+    body["lines"] = [{"procedure_code": "99213", "units": "1", "diagnosis_pointers": [1, 2]}]
+    held = await claim_for(stack, tenant, body, {"ready", "held"})
+    assert [f["code"] for f in held["findings"]] == ["CHARGE_MISSING"]
+    client = stack.client("claims-svc")
+    biller = tenant.headers(Role.BILLER)
+    url = f"/v1/practices/{tenant.practice_id}/fee-schedule"
+    entries = [
+        {"procedure_code": "99213", "amount": "100.00", "effective_from": "2026-01-01"},
+        {"procedure_code": "99213", "amount": "110.00", "effective_from": "2026-01-01", "payer_id": "60054"},
+    ]
+    stored = await client.put(url, json={"entries": entries}, headers=biller)
+    assert stored.status_code == 200, stored.text
+    assert {(e["payer_id"], e["amount"]) for e in stored.json()} == {(None, "100.00"), ("60054", "110.00")}
+    rescrubbed = await client.post(f"/v1/claims/{held['id']}/scrub", headers=biller)
+    assert rescrubbed.status_code == 200, rescrubbed.text
+    claim = rescrubbed.json()
+    assert claim["status"] == "ready", claim["findings"]
+    assert claim["total_charge"] == "110.00"
+    assert claim["service_lines"][0]["charge"] == "110.00"
+    other = await stack.create_tenant()
+    assert (await client.get(url, headers=other.headers(Role.BILLER))).status_code == 404

@@ -30,16 +30,7 @@ async def _start(context: ServiceContext) -> None:
         context.database, context.outbox, exchanger, concurrency=settings.eligibility_batch_concurrency
     )
     context.run_in_background(processor.run_forever(), name="eligibility-processor")
-    context.run_in_background(_close_on_cancel(connectors), name="eligibility-connectors")
-
-
-async def _close_on_cancel(connectors: ConnectorRouter) -> None:
-    import asyncio
-
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await connectors.aclose()
+    context.closers.append(connectors.aclose)
 
 
 def create_app(settings: EligibilitySettings | None = None) -> FastAPI:

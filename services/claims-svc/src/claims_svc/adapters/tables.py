@@ -23,7 +23,7 @@ class Claim(ClaimsTable, table=True):
 
     __tablename__ = "claim"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "encounter_id", "encounter_version", name="uq_claim_encounter"),
+        UniqueConstraint("tenant_id", "encounter_id", "encounter_version", "correction", name="uq_claim_encounter"),
         Index("ix_claim_patient_control_number", "tenant_id", "patient_control_number", unique=True),
     )
 
@@ -61,6 +61,10 @@ class Claim(ClaimsTable, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     rejection: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    # Corrections: 0 for the claim built from the encounter, then 1, 2... for each replacement/void/resubmission.
+    correction: int = 0
+    original_claim_id: str | None = Field(default=None, max_length=40)
+    corrected_by: str | None = Field(default=None, max_length=40)
 
 
 class ClaimSubmission(ClaimsTable, table=True):
@@ -81,6 +85,27 @@ class ClaimSubmission(ClaimsTable, table=True):
     error: str | None = Field(default=None, max_length=500)
     x12: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class FeeScheduleEntry(ClaimsTable, table=True):
+    """A practice's charge for a procedure (optionally per payer and modifier), effective from a date."""
+
+    __tablename__ = "fee_schedule_entry"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "practice_id", "payer_key", "procedure_code", "modifier", "effective_from", name="uq_fee"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(index=True, max_length=64)
+    practice_id: str = Field(max_length=64)
+    payer_key: str = Field(default="*", max_length=80, description="payer id, or * for every payer")
+    procedure_code: str = Field(max_length=5)
+    modifier: str = Field(default="", max_length=2)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    effective_from: date
+    effective_to: date | None = None
 
 
 class MailboxCursor(ClaimsTable, table=True):

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from claimflow_events import ServiceLine
+from claimflow_events.types import IcdCode, Modifier, Money, ProcedureCode
 from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
-from claimflow_kit.errors import Conflict, NotFound
+from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claims_svc.adapters.repositories import ClaimRepository
-from claims_svc.adapters.tables import Claim, ClaimSubmission
-from claims_svc.service.pipeline import ClaimPipeline
+from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry
+from claims_svc.domain.fees import Fee
+from claims_svc.service.pipeline import ClaimPipeline, Correction
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
@@ -54,6 +57,8 @@ class ClaimOut(BaseModel):
     submitted_at: datetime | None
     acknowledged_at: datetime | None
     rejection: list[dict[str, object]]
+    original_claim_id: str | None
+    corrected_by: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -62,6 +67,16 @@ class SubmitIn(BaseModel):
     """Which ready claims to send now (all the tenant's ready claims when omitted)."""
 
     claim_ids: list[str] | None = Field(default=None, max_length=5000)
+
+
+class CorrectionIn(BaseModel):
+    """A replacement (frequency 7) or void (8) of an accepted claim, or a resubmission of a rejected one."""
+
+    kind: Literal["replacement", "void", "resubmission"]
+    reason: str = Field(min_length=3, max_length=500)
+    diagnosis_codes: list[IcdCode] | None = Field(default=None, min_length=1, max_length=12)
+    service_lines: list[ServiceLine] | None = Field(default=None, min_length=1, max_length=50)
+    member_id: str | None = Field(default=None, min_length=2, max_length=80)
 
 
 class SubmissionOut(BaseModel):
@@ -147,6 +162,95 @@ async def scrub_claim(
 ) -> ClaimOut:
     """Run the scrubber again on a held claim (after its practice or payer data was fixed)."""
     return _out(await pipeline(context).rescrub(principal.tenant_id, claim_id))
+
+
+@router.post("/claims/{claim_id}/corrections", response_model=ClaimOut, status_code=status.HTTP_201_CREATED)
+async def correct_claim(
+    claim_id: str, body: CorrectionIn, context: ContextDep, principal: Annotated[Principal, require_roles(Role.BILLER)]
+) -> ClaimOut:
+    """Start a corrected claim (it is scrubbed, then submitted like any other); the original links to it."""
+    if body.kind == "void" and (body.diagnosis_codes or body.service_lines or body.member_id):
+        raise InvalidInput("a void repeats the original claim; send changes with a replacement")
+    corrected = await pipeline(context).correct(
+        principal.tenant_id,
+        claim_id,
+        Correction(
+            kind=body.kind,
+            reason=body.reason,
+            diagnosis_codes=list(body.diagnosis_codes) if body.diagnosis_codes else None,
+            service_lines=[line.model_dump(mode="json") for line in body.service_lines] if body.service_lines else None,
+            member_id=body.member_id,
+        ),
+    )
+    return _out(corrected)
+
+
+class FeeIn(BaseModel):
+    """One fee schedule entry; ``payer_id`` omitted means every payer, ``modifier`` omitted means any."""
+
+    procedure_code: ProcedureCode
+    amount: Money
+    effective_from: date
+    effective_to: date | None = None
+    payer_id: str | None = Field(default=None, max_length=80)
+    modifier: Modifier | None = None
+
+
+class FeeScheduleIn(BaseModel):
+    """Entries to add or update."""
+
+    entries: list[FeeIn] = Field(min_length=1, max_length=10000)
+
+
+class FeeOut(BaseModel):
+    """A stored entry."""
+
+    procedure_code: str
+    amount: Decimal
+    effective_from: date
+    effective_to: date | None
+    payer_id: str | None
+    modifier: str | None
+
+
+def _fees_out(rows: list[FeeScheduleEntry]) -> list[FeeOut]:
+    return [
+        FeeOut(
+            procedure_code=r.procedure_code,
+            amount=r.amount,
+            effective_from=r.effective_from,
+            effective_to=r.effective_to,
+            payer_id=None if r.payer_key == "*" else r.payer_key,
+            modifier=r.modifier or None,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/practices/{practice_id}/fee-schedule", response_model=list[FeeOut])
+async def get_fee_schedule(
+    practice_id: str, context: ContextDep, principal: Annotated[Principal, require_roles(Role.BILLER)]
+) -> list[FeeOut]:
+    """The practice's charges per procedure (used when an encounter comes without charges)."""
+    return _fees_out(await pipeline(context).fee_schedule(principal.tenant_id, practice_id))
+
+
+@router.put("/practices/{practice_id}/fee-schedule", response_model=list[FeeOut])
+async def put_fee_schedule(
+    practice_id: str,
+    body: FeeScheduleIn,
+    context: ContextDep,
+    principal: Annotated[Principal, require_roles(Role.BILLER)],
+) -> list[FeeOut]:
+    """Add or update entries (effective-dated, optionally per payer and modifier)."""
+    for entry in body.entries:
+        if entry.effective_to is not None and entry.effective_to < entry.effective_from:
+            raise InvalidInput(f"{entry.procedure_code}: effective_to is before effective_from")
+    fees = [
+        Fee(e.payer_id or "*", e.procedure_code, e.modifier or "", e.amount, e.effective_from, e.effective_to)
+        for e in body.entries
+    ]
+    return _fees_out(await pipeline(context).set_fees(principal.tenant_id, practice_id, fees))
 
 
 @router.post(

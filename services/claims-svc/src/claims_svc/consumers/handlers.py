@@ -22,7 +22,9 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
     """Start a draft claim for the coded encounter version (one claim per version); the pipeline scrubs it."""
     repository = ClaimRepository(context.session, context.tenant_id)
     existing = await repository.find(
-        col(Claim.encounter_id) == event.encounter_id, col(Claim.encounter_version) == event.encounter_version
+        col(Claim.encounter_id) == event.encounter_id,
+        col(Claim.encounter_version) == event.encounter_version,
+        col(Claim.correction) == 0,
     )
     if existing is not None:
         return

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from claimflow_connect.errors import ConnectorError
@@ -30,6 +31,7 @@ from claimflow_events import (
     ClaimAccepted,
     ClaimLineSubmitted,
     ClaimRejected,
+    ClaimResubmitted,
     ClaimSubmitted,
     RejectionReason,
     ServiceLine,
@@ -44,8 +46,9 @@ from claimflow_x12.envelope import ControlNumberAllocator, allocate_envelope
 from claimflow_x12.guides.ack_999 import Acknowledgment999
 from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
 from claimflow_x12.writer import write_interchange
-from claims_svc.adapters.tables import Claim, ClaimSubmission, MailboxCursor
+from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, MailboxCursor
 from claims_svc.domain.claim import Address, BillingProvider, ClaimLine, Payer, Person, ProfessionalClaim
+from claims_svc.domain.fees import Fee, charge_for
 from claims_svc.domain.scrub import PayerRules, ScrubContext, scrub
 from claims_svc.domain.x12_837p import Parties, build_837p
 
@@ -62,6 +65,17 @@ class ClaimStatus:
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What a biller asks for: the kind, why, and what changes (nothing changes for a void)."""
+
+    kind: str  # replacement, void, resubmission
+    reason: str
+    diagnosis_codes: list[str] | None = None
+    service_lines: list[dict[str, object]] | None = None
+    member_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,20 +172,20 @@ class ClaimPipeline:
         self.config = config
         self.connectors = connectors
         self.allocator = allocator
-        self._practices: dict[str, tuple[float, Practice]] = {}
+        self._practices: dict[tuple[str, str], tuple[float, Practice]] = {}
         self._submit_lock = asyncio.Lock()
 
     # --- scrubbing ---------------------------------------------------------------------------------------
 
     async def _practice(self, tenant_id: str, practice_id: str) -> Practice | None:
-        hit = self._practices.get(practice_id)
+        hit = self._practices.get((tenant_id, practice_id))  # keyed by tenant: never another tenant's practice
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         async with self.context.directory.transaction() as session:
             practices = await Directory(session).practices(tenant_id)
         found = next((p for p in practices if p.id == practice_id), None)
         if found is not None:
-            self._practices[practice_id] = (time.monotonic() + 30.0, found)
+            self._practices[(tenant_id, practice_id)] = (time.monotonic() + 30.0, found)
         return found
 
     async def scrub_drafts(self, limit: int = 200) -> int:
@@ -206,6 +220,7 @@ class ClaimPipeline:
                      "fix": "Add the practice to the tenant.", "line_number": None}
                 ]  # fmt: skip
             else:
+                await self._fill_charges(session, claim)
                 domain = to_domain(claim, practice, self.config.payers)
                 duplicate = await self._duplicate_of(session, claim)
                 context = ScrubContext(
@@ -217,6 +232,82 @@ class ClaimPipeline:
             claim.updated_at = utcnow()
             session.add(claim)
             return claim
+
+    async def _fill_charges(self, session: Any, claim: Claim) -> None:
+        """Charges from the practice's fee schedule for lines the EHR sent without one."""
+        lines = service_lines(claim)
+        missing = {line.procedure_code for line in lines if line.charge is None}
+        if not missing:
+            return
+        rows = await session.exec(
+            select(FeeScheduleEntry).where(
+                FeeScheduleEntry.tenant_id == claim.tenant_id,
+                FeeScheduleEntry.practice_id == claim.practice_id,
+                col(FeeScheduleEntry.procedure_code).in_(sorted(missing)),
+            )
+        )
+        fees = [
+            Fee(r.payer_key, r.procedure_code, r.modifier, r.amount, r.effective_from, r.effective_to)
+            for r in rows.all()
+        ]
+        filled = []
+        for line in lines:
+            if line.charge is None:
+                charge = charge_for(
+                    fees,
+                    payer_id=claim.payer_id or "",
+                    procedure_code=line.procedure_code,
+                    modifiers=line.modifiers,
+                    day=claim.date_of_service,
+                    units=line.units,
+                )
+                line = line.model_copy(update={"charge": charge})
+            filled.append(line)
+        claim.service_lines = [line.model_dump(mode="json") for line in filled]
+        claim.total_charge = sum((line.charge or Decimal(0) for line in filled), Decimal(0))
+
+    async def fee_schedule(self, tenant_id: str, practice_id: str) -> list[FeeScheduleEntry]:
+        """A practice's fee schedule (404 for another tenant's practice)."""
+        if await self._practice(tenant_id, practice_id) is None:
+            raise NotFound("Practice", practice_id)
+        async with self.context.database.transaction() as session:
+            rows = await session.exec(
+                select(FeeScheduleEntry)
+                .where(FeeScheduleEntry.tenant_id == tenant_id, FeeScheduleEntry.practice_id == practice_id)
+                .order_by(col(FeeScheduleEntry.procedure_code), col(FeeScheduleEntry.effective_from))
+            )
+            return list(rows.all())
+
+    async def set_fees(self, tenant_id: str, practice_id: str, fees: Sequence[Fee]) -> list[FeeScheduleEntry]:
+        """Add or update fee schedule entries (same payer, code, modifier and start date = the same entry)."""
+        if await self._practice(tenant_id, practice_id) is None:
+            raise NotFound("Practice", practice_id)
+        async with self.context.database.transaction() as session:
+            for fee in fees:
+                row = (
+                    await session.exec(
+                        select(FeeScheduleEntry).where(
+                            FeeScheduleEntry.tenant_id == tenant_id,
+                            FeeScheduleEntry.practice_id == practice_id,
+                            FeeScheduleEntry.payer_key == fee.payer_key,
+                            FeeScheduleEntry.procedure_code == fee.procedure_code,
+                            FeeScheduleEntry.modifier == fee.modifier,
+                            FeeScheduleEntry.effective_from == fee.effective_from,
+                        )
+                    )
+                ).first() or FeeScheduleEntry(
+                    tenant_id=tenant_id,
+                    practice_id=practice_id,
+                    payer_key=fee.payer_key,
+                    procedure_code=fee.procedure_code,
+                    modifier=fee.modifier,
+                    amount=fee.amount,
+                    effective_from=fee.effective_from,
+                )
+                row.amount = fee.amount
+                row.effective_to = fee.effective_to
+                session.add(row)
+        return await self.fee_schedule(tenant_id, practice_id)
 
     async def _duplicate_of(self, session: Any, claim: Claim) -> str | None:
         sent = (ClaimStatus.SUBMITTING, ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED)
@@ -571,6 +662,90 @@ class ClaimPipeline:
             correlation_id=claim.correlation_id,
         )
 
+    # --- corrections ---------------------------------------------------------------------------------------
+
+    async def correct(self, tenant_id: str, claim_id: str, request: Correction) -> Claim:
+        """A new claim that replaces, voids or resubmits ``claim_id``; it goes through the scrubber like any claim.
+
+        Replacement (7) and void (8) need the payer's claim number of an accepted claim (REF*F8); a claim the
+        clearinghouse rejected never reached the payer, so it is resubmitted as a new original (1).
+        """
+        async with self.context.database.transaction() as session:
+            original = await session.get(Claim, claim_id)
+            if original is None or original.tenant_id != tenant_id:
+                raise NotFound("Claim", claim_id)
+            if original.corrected_by is not None:
+                raise Conflict(f"claim {claim_id} was already corrected by {original.corrected_by}")
+            if request.kind == "resubmission":
+                if original.status not in (ClaimStatus.REJECTED, ClaimStatus.HELD):
+                    raise Conflict(
+                        f"only rejected or held claims are resubmitted as new; {claim_id} is {original.status}"
+                    )
+                frequency = "1"
+            else:
+                if original.status != ClaimStatus.ACCEPTED or not original.payer_claim_number:
+                    raise Conflict(
+                        f"a {request.kind} needs a claim the payer accepted (with its claim number); "
+                        f"{claim_id} is {original.status}"
+                    )
+                frequency = "7" if request.kind == "replacement" else "8"
+            latest = (
+                await session.exec(
+                    select(func.max(col(Claim.correction))).where(
+                        Claim.tenant_id == tenant_id,
+                        Claim.encounter_id == original.encounter_id,
+                        Claim.encounter_version == original.encounter_version,
+                    )
+                )
+            ).one()
+            parties = dict(original.parties or {})
+            if request.member_id is not None:
+                parties["member_id"] = request.member_id
+            lines = request.service_lines if request.service_lines is not None else original.service_lines
+            corrected = Claim(
+                id=f"clm_{uuid.uuid4().hex}",
+                tenant_id=tenant_id,
+                encounter_id=original.encounter_id,
+                encounter_version=original.encounter_version,
+                practice_id=original.practice_id,
+                patient_id=original.patient_id,
+                payer_id=original.payer_id,
+                claim_kind=original.claim_kind,
+                date_of_service=original.date_of_service,
+                status=ClaimStatus.DRAFT,
+                total_charge=sum((ServiceLine.model_validate(line).charge or Decimal(0) for line in lines), Decimal(0)),
+                diagnosis_codes=request.diagnosis_codes or original.diagnosis_codes,
+                service_lines=lines,
+                correlation_id=original.correlation_id,
+                patient_control_number=f"CF{uuid.uuid4().hex[:18].upper()}",
+                parties=parties,
+                rendering_npi=original.rendering_npi,
+                billing_npi=original.billing_npi,
+                place_of_service=original.place_of_service,
+                frequency_code=frequency,
+                payer_claim_number=original.payer_claim_number if frequency in ("7", "8") else None,
+                prior_authorization=original.prior_authorization,
+                correction=int(latest or 0) + 1,
+                original_claim_id=original.id,
+            )
+            session.add(corrected)
+            original.corrected_by = corrected.id
+            original.updated_at = utcnow()
+            session.add(original)
+            self.context.outbox.add(
+                session,
+                ClaimResubmitted(
+                    claim_id=corrected.id,
+                    original_claim_id=original.id,
+                    claim_frequency_code=frequency,
+                    reason=request.reason,
+                    resubmitted_at=utcnow(),
+                ),
+                tenant_id=tenant_id,
+                correlation_id=original.correlation_id,
+            )
+            return corrected
+
     # --- background loop ---------------------------------------------------------------------------------
 
     async def run_once(self) -> int:
@@ -637,4 +812,4 @@ def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
     )
 
 
-__all__ = ["ClaimPipeline", "ClaimStatus", "PipelineConfig", "submitted_event", "to_domain"]
+__all__ = ["ClaimPipeline", "ClaimStatus", "Correction", "PipelineConfig", "submitted_event", "to_domain"]
