@@ -80,6 +80,9 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("claims-svc", "GET", "/v1/claims"): Case(ENCOUNTER_READERS),
     ("claims-svc", "GET", "/v1/claims/{claim_id}"): Case(ENCOUNTER_READERS, "claim"),
     ("claims-svc", "GET", "/v1/claims/{claim_id}/x12"): Case(frozenset({Role.BILLER}), "claim"),
+    ("claims-svc", "GET", "/v1/claims/{claim_id}/timeline"): Case(
+        frozenset({Role.BILLER, Role.CODER, Role.OPS}), "claim"
+    ),
     ("claims-svc", "POST", "/v1/claims/{claim_id}/scrub"): Case(frozenset({Role.BILLER}), "claim"),
     ("claims-svc", "POST", "/v1/claims/{claim_id}/corrections"): Case(
         frozenset({Role.BILLER}), "claim", body_kind="claim_correction"

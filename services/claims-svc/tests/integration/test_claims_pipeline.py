@@ -108,6 +108,31 @@ async def test_clean_claim_is_submitted_accepted_and_its_837_passes_pyx12(
     assert accepted["interchange_control_number"] == submission["interchange_control_number"]
     assert await outbox_types(stack, claim["id"]) == ["claimflow.claim-submitted", "claimflow.claim-accepted"]
 
+    expected = [
+        "claimflow.encounter-received",
+        "claimflow.encounter-coded",
+        "claimflow.claim-submitted",
+        "claimflow.claim-accepted",
+    ]
+
+    async def full_timeline() -> list[dict[str, Any]] | None:
+        response = await stack.client("claims-svc").get(
+            f"/v1/claims/{claim['id']}/timeline", headers=tenant.headers(Role.OPS)
+        )
+        entries: list[dict[str, Any]] = response.json()
+        return entries if [e["event_type"] for e in entries] == expected else None
+
+    timeline = await eventually(full_timeline)
+    assert [e["source"].rsplit("/", 1)[-1] for e in timeline] == [
+        "coding-svc",
+        "coding-svc",
+        "claims-svc",
+        "claims-svc",
+    ]
+    other = await stack.create_tenant()
+    hidden = await stack.client("claims-svc").get(f"/v1/claims/{claim['id']}/timeline", headers=other.headers(Role.OPS))
+    assert hidden.status_code == 404
+
 
 async def test_claim_missing_billing_data_is_held_with_the_fix(stack: Stack) -> None:
     tenant = await stack.create_tenant()

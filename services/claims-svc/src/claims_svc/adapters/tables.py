@@ -108,6 +108,21 @@ class FeeScheduleEntry(ClaimsTable, table=True):
     effective_to: date | None = None
 
 
+class TimelineEntry(ClaimsTable, table=True):
+    """One event of an encounter's cycle, from any service (ids and types only: the minimum a timeline needs)."""
+
+    __tablename__ = "timeline_entry"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(index=True, max_length=64)
+    correlation_id: str = Field(index=True, max_length=64)
+    event_type: str = Field(max_length=128)
+    source: str = Field(max_length=200)
+    subject: str = Field(max_length=255)
+    occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    summary: str | None = Field(default=None, max_length=300)
+
+
 class MailboxCursor(ClaimsTable, table=True):
     """How far a tenant's responses have been read from one connector mailbox."""
 

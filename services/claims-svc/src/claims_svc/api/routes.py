@@ -18,7 +18,7 @@ from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claims_svc.adapters.repositories import ClaimRepository
-from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry
+from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, TimelineEntry
 from claims_svc.domain.fees import Fee
 from claims_svc.service.pipeline import ClaimPipeline, Correction
 
@@ -135,6 +135,34 @@ async def list_claims(
     for claim in claims:
         audit(session, principal, AuditAction.READ, "Claim", claim.id, patient_id=claim.patient_id)
     return [_out(c) for c in claims]
+
+
+class TimelineEntryOut(BaseModel):
+    """One event of the claim's cycle, from whichever service published it."""
+
+    occurred_at: datetime
+    event_type: str
+    source: str
+    subject: str
+    event_id: str
+    summary: str | None
+
+
+@router.get("/claims/{claim_id}/timeline", response_model=list[TimelineEntryOut])
+async def claim_timeline(
+    claim_id: str,
+    session: SessionDep,
+    principal: Annotated[Principal, require_roles(Role.BILLER, Role.CODER, Role.OPS)],
+) -> list[TimelineEntryOut]:
+    """Every event of the claim's encounter cycle across services, oldest first (intake, eligibility, coding,
+    submission, acknowledgments, remittance)."""
+    claim = await ClaimRepository(session, principal.tenant_id).get(claim_id)
+    rows = await session.exec(
+        select(TimelineEntry)
+        .where(TimelineEntry.tenant_id == principal.tenant_id, TimelineEntry.correlation_id == claim.correlation_id)
+        .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.event_id))
+    )
+    return [TimelineEntryOut.model_validate(row, from_attributes=True) for row in rows.all()]
 
 
 @router.get(

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlmodel import col
 
-from claimflow_events import EncounterCoded
+from claimflow_events import ALL_PAYLOADS, EncounterCoded, EventPayload
 from claimflow_kit.consumer import EventContext, Subscription
 from claims_svc.adapters.repositories import ClaimRepository
-from claims_svc.adapters.tables import Claim
+from claims_svc.adapters.tables import Claim, TimelineEntry
 
 
 def patient_control_number() -> str:
@@ -53,6 +53,31 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
     )
 
 
+_SUMMARY_FIELDS = ("status", "payer_id", "claim_frequency_code", "source", "total_charge", "paid_amount")
+
+
+async def record_on_timeline(context: EventContext, event: EventPayload) -> None:
+    """Note any event of the cycle on the timeline of its correlation id (once: the inbox drops redeliveries)."""
+    envelope = context.envelope
+    data = event.model_dump(mode="json")
+    summary = ", ".join(f"{k}={data[k]}" for k in _SUMMARY_FIELDS if data.get(k) not in (None, "", []))
+    context.session.add(
+        TimelineEntry(
+            event_id=str(envelope.id),
+            tenant_id=context.tenant_id,
+            correlation_id=envelope.correlationid,
+            event_type=envelope.type,
+            source=envelope.source,
+            subject=envelope.subject,
+            occurred_at=envelope.time,
+            summary=summary[:300] or None,
+        )
+    )
+
+
 def subscriptions() -> list[Subscription]:
     """What the claims worker consumes."""
-    return [Subscription("claim-builder", {EncounterCoded: on_encounter_coded})]
+    return [
+        Subscription("claim-builder", {EncounterCoded: on_encounter_coded}),
+        Subscription("claim-timeline", dict.fromkeys(ALL_PAYLOADS, record_on_timeline)),
+    ]
