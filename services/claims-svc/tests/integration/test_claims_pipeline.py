@@ -122,6 +122,16 @@ async def test_clean_claim_is_submitted_accepted_and_its_837_passes_pyx12(
         entries: list[dict[str, Any]] = response.json()
         return entries if [e["event_type"] for e in entries] == expected else None
 
+    fhir = await stack.client("claims-svc").get(f"/v1/fhir/Claim/{claim['id']}", headers=tenant.headers(Role.BILLER))
+    assert fhir.status_code == 200, fhir.text
+    assert fhir.headers["content-type"].startswith("application/fhir+json")
+    resource = fhir.json()
+    assert (resource["resourceType"], resource["total"]["value"]) == ("Claim", 125.0)
+    assert [d["diagnosisCodeableConcept"]["coding"][0]["code"] for d in resource["diagnosis"]] == ["J20.9", "R05.9"]
+    assert resource["patient"]["identifier"]["value"] == claim["patient_id"]
+    assert "Lopez" not in fhir.text, "the FHIR claim names the patient by id only"
+    assert resource["insurance"][0]["claimResponse"]["identifier"]["value"] == accepted["payer_claim_number"]
+
     timeline = await eventually(full_timeline)
     assert [e["source"].rsplit("/", 1)[-1] for e in timeline] == [
         "coding-svc",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, cast
@@ -17,6 +18,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claims_svc.adapters.fhir import claim_resource
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, TimelineEntry
 from claims_svc.domain.fees import Fee
@@ -146,6 +148,20 @@ class TimelineEntryOut(BaseModel):
     subject: str
     event_id: str
     summary: str | None
+
+
+@router.get(
+    "/fhir/Claim/{claim_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/fhir+json": {}}, "description": "A FHIR R4 Claim"}},
+)
+async def get_fhir_claim(
+    claim_id: str, session: SessionDep, principal: Annotated[Principal, require_roles(*READERS)]
+) -> Response:
+    """The claim as a FHIR R4 Claim resource (the ClaimFlow claim id, or its FHIR id with a dash)."""
+    claim = await ClaimRepository(session, principal.tenant_id).get(claim_id.replace("clm-", "clm_", 1))
+    audit(session, principal, AuditAction.READ, "Claim", claim.id, patient_id=claim.patient_id)
+    return Response(json.dumps(claim_resource(claim)), media_type="application/fhir+json")
 
 
 @router.get("/claims/{claim_id}/timeline", response_model=list[TimelineEntryOut])

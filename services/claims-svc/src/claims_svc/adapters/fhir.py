@@ -1,0 +1,106 @@
+"""A claim as a FHIR R4 (4.0.1) ``Claim`` resource, for EHRs and patient-record systems that read FHIR.
+
+Minimum necessary: the patient is referenced by ClaimFlow's patient id, not by name; codes, amounts, dates,
+payer and provider identifiers are included. Validated with the fhir.resources R4B model before it is returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B.claim import Claim as FhirClaim
+
+from claimflow_events import ServiceLine
+from claims_svc.adapters.tables import Claim
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CPT = "http://www.ama-assn.org/go/cpt"
+HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+NPI = "http://hl7.org/fhir/sid/us-npi"
+_STATUS = {"voided": "cancelled"}
+
+
+def _money(value: Any) -> dict[str, Any]:
+    return {"value": float(value), "currency": "USD"}
+
+
+def claim_resource(claim: Claim) -> dict[str, Any]:
+    """The FHIR R4 Claim for a stored claim (professional claims: type ``professional``)."""
+    lines = [ServiceLine.model_validate(line) for line in claim.service_lines]
+    resource: dict[str, Any] = {
+        "resourceType": "Claim",
+        "id": claim.id.replace("_", "-"),
+        "identifier": [
+            {"system": "urn:claimflow:claim", "value": claim.id},
+            {"system": "urn:claimflow:patient-control-number", "value": claim.patient_control_number or claim.id},
+        ],
+        "status": "cancelled" if claim.frequency_code == "8" else "active",
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                    "code": "institutional" if claim.claim_kind == "institutional" else "professional",
+                }
+            ]
+        },
+        "use": "claim",
+        "patient": {"identifier": {"system": "urn:claimflow:patient", "value": claim.patient_id}},
+        "created": claim.created_at.isoformat(),
+        "provider": {"identifier": {"system": NPI, "value": claim.billing_npi or ""}},
+        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
+        "insurer": {"identifier": {"system": "urn:claimflow:payer", "value": claim.payer_id or ""}},
+        "insurance": [
+            {
+                "sequence": 1,
+                "focal": True,
+                "coverage": {"display": f"payer {claim.payer_id}"},
+                **(
+                    {"claimResponse": {"identifier": {"value": claim.payer_claim_number}}}
+                    if claim.payer_claim_number
+                    else {}
+                ),
+            }
+        ],
+        "diagnosis": [
+            {"sequence": index, "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": code}]}}
+            for index, code in enumerate(claim.diagnosis_codes, start=1)
+        ],
+        "item": [
+            {
+                "sequence": line.line_number,
+                "diagnosisSequence": list(line.diagnosis_pointers),
+                "productOrService": {
+                    "coding": [
+                        {
+                            "system": CPT if line.procedure_code[0].isdigit() else HCPCS,
+                            "code": line.procedure_code,
+                        }
+                    ]
+                },
+                **(
+                    {"modifier": [{"coding": [{"code": modifier}]} for modifier in line.modifiers]}
+                    if line.modifiers
+                    else {}
+                ),
+                "servicedDate": claim.date_of_service.isoformat(),
+                "locationCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set",
+                            "code": claim.place_of_service or "11",
+                        }
+                    ]
+                },
+                "quantity": {"value": float(line.units)},
+                **({"net": _money(line.charge)} if line.charge is not None else {}),
+            }
+            for line in lines
+        ],
+        "total": _money(claim.total_charge),
+    }
+    if claim.original_claim_id:
+        resource["related"] = [
+            {"claim": {"identifier": {"system": "urn:claimflow:claim", "value": claim.original_claim_id}}}
+        ]
+    FhirClaim.model_validate(resource)
+    return resource
