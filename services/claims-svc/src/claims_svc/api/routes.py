@@ -311,23 +311,9 @@ async def submit_claims(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100)] = None,
 ) -> list[SubmissionOut]:
     """Send ready claims now, one 837 per payer; repeat the request with the same Idempotency-Key safely."""
-    the_pipeline = pipeline(context)
-    before = await _existing(context, principal.tenant_id, idempotency_key)
-    submissions = await the_pipeline.submit(
+    submissions, replayed = await pipeline(context).submit(
         principal.tenant_id, claim_ids=body.claim_ids, idempotency_key=idempotency_key
     )
-    if before:
+    if replayed:
         response.status_code = status.HTTP_200_OK
     return [_submission_out(s) for s in submissions]
-
-
-async def _existing(context: ServiceContext, tenant_id: str, key: str | None) -> bool:
-    if key is None:
-        return False
-    async with context.database.transaction() as session:
-        rows = await session.exec(
-            select(ClaimSubmission.id).where(
-                ClaimSubmission.tenant_id == tenant_id, col(ClaimSubmission.idempotency_key).startswith(f"{key}#")
-            )
-        )
-        return rows.first() is not None

@@ -335,8 +335,11 @@ class ClaimPipeline:
         *,
         claim_ids: Sequence[str] | None = None,
         idempotency_key: str | None = None,
-    ) -> list[ClaimSubmission]:
-        """Submit ready claims (all of the tenant's, or the given ones) as one 837 per payer."""
+    ) -> tuple[list[ClaimSubmission], bool]:
+        """Submit ready claims (all of the tenant's, or the given ones) as one 837 per payer.
+
+        Returns the submissions and whether they were made earlier under the same Idempotency-Key.
+        """
         async with self._submit_lock:
             if idempotency_key:
                 async with self.context.database.transaction() as session:
@@ -351,12 +354,13 @@ class ClaimPipeline:
                         ).all()
                     )
                 if earlier:
-                    return earlier
+                    return earlier, True
             prepared = await self._prepare(tenant_id, claim_ids, idempotency_key)
             for submission in prepared:
                 await self._send(submission.id)
             async with self.context.database.transaction() as session:
-                return [s for s in [await session.get(ClaimSubmission, p.id) for p in prepared] if s is not None]
+                stored = [await session.get(ClaimSubmission, p.id) for p in prepared]
+            return [s for s in stored if s is not None], False
 
     async def _prepare(
         self, tenant_id: str, claim_ids: Sequence[str] | None, idempotency_key: str | None
@@ -494,7 +498,7 @@ class ClaimPipeline:
         sent = 0
         for tenant_id in sorted(tenants):
             try:
-                sent += len(await self.submit(tenant_id))
+                sent += len((await self.submit(tenant_id))[0])
             except ConnectorError as exc:
                 logger.warning("auto-submit for a tenant failed: %s", exc.error_code)
         return sent

@@ -25,6 +25,7 @@ from eligibility_svc.api.schemas import (
     KeyFiguresOut,
     ProblemOut,
 )
+from eligibility_svc.service.checks import result_from_json
 from eligibility_svc.service.requests import batch_progress, check_now, status_counts, submit_batch, tenant_practices
 
 router = APIRouter(prefix="/v1", tags=["eligibility"])
@@ -32,20 +33,6 @@ router = APIRouter(prefix="/v1", tags=["eligibility"])
 READERS = (Role.EHR_INTEGRATION, Role.BILLER, Role.CODER)
 REQUESTERS = (Role.EHR_INTEGRATION, Role.BILLER)
 _FINAL = {"active", "inactive", "not-found", "rejected", "unavailable", "timeout", "error"}
-
-
-def _figure(benefits: list[dict[str, Any]], kind: str, service_type: str, *, remaining: bool = False) -> str | None:
-    for wanted in (service_type, "30"):
-        for benefit in benefits:
-            if (
-                benefit["kind"] == kind
-                and benefit["service_type_code"] == wanted
-                and benefit["in_network"] in (True, None)
-                and (kind in ("copay", "coinsurance") or (benefit["time_period"] == "29") == remaining)
-            ):
-                value = benefit["percent"] if kind == "coinsurance" else benefit["amount"]
-                return str(value) if value is not None else None
-    return None
 
 
 def check_out(check: CoverageCheck, *, cached: bool = False) -> EligibilityCheckOut:
@@ -56,14 +43,20 @@ def check_out(check: CoverageCheck, *, cached: bool = False) -> EligibilityCheck
     main = service_types[0]
     figures = None
     if check.status == "active":
+        parsed = result_from_json(result)
+
+        def figure(kind: str, *, remaining: bool = False) -> str | None:
+            value = parsed.figure(kind, main, remaining=remaining)
+            return str(value) if value is not None else None
+
         figures = KeyFiguresOut(
             service_type_code=main,
-            copay=_figure(benefits, "copay", main),
-            coinsurance_percent=_figure(benefits, "coinsurance", main),
-            deductible=_figure(benefits, "deductible", main),
-            deductible_remaining=_figure(benefits, "deductible", main, remaining=True),
-            out_of_pocket=_figure(benefits, "out_of_pocket", main),
-            out_of_pocket_remaining=_figure(benefits, "out_of_pocket", main, remaining=True),
+            copay=figure("copay"),
+            coinsurance_percent=figure("coinsurance"),
+            deductible=figure("deductible"),
+            deductible_remaining=figure("deductible", remaining=True),
+            out_of_pocket=figure("out_of_pocket"),
+            out_of_pocket_remaining=figure("out_of_pocket", remaining=True),
         )
     error = (
         {"code": check.error_code, "message": check.error_message}
