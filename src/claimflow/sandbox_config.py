@@ -8,7 +8,12 @@ from typing import Any
 SANDBOX_PAYERS: dict[str, dict[str, Any]] = {
     "60054": {"name": "Sandbox Commercial PPO", "member_id_pattern": r"^W[0-9]{9}$", "timely_filing_days": 90},
     "HMO01": {"name": "Sandbox HMO", "member_id_pattern": r"^H[0-9]{8}$", "timely_filing_days": 180},
-    "MCARE": {"name": "Sandbox Medicare", "member_id_pattern": r"^[1-9][A-Z0-9]{10}$", "timely_filing_days": 365},
+    "MCARE": {
+        "name": "Sandbox Medicare",
+        "member_id_pattern": r"^[1-9][A-Z0-9]{10}$",
+        "timely_filing_days": 365,
+        "appeal_window_days": 120,  # redetermination: 120 days from the initial determination
+    },
     "MCAID": {"name": "Sandbox Medicaid", "member_id_pattern": r"^[0-9]{12}$", "timely_filing_days": 365},
 }
 
@@ -20,7 +25,7 @@ def sandbox_routing(base_url: str) -> dict[str, Any]:
 
 def connector_settings(service: str, base_url: str) -> dict[str, Any]:
     """Settings overrides that connect one service to the sandbox (empty for services without a connector)."""
-    if service == "eligibility-svc":
+    if service in ("eligibility-svc", "remit-svc"):
         return {"connector_routing": sandbox_routing(base_url)}
     if service == "claims-svc":
         return {"connector_routing": sandbox_routing(base_url), "payers": SANDBOX_PAYERS}

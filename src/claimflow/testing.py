@@ -39,6 +39,7 @@ FAST_SETTINGS: dict[str, Any] = {
 SERVICE_FAST_SETTINGS: dict[str, dict[str, Any]] = {
     "coding-svc": {"codeset_refresh_seconds": 0.2},
     "claims-svc": {"claims_batch_window_seconds": None, "claims_pipeline_idle_seconds": 0.1},
+    "remit-svc": {"remit_poll_seconds": 0.2},
     "eligibility-svc": {
         "eligibility_deadline_seconds": 3.0,
         "eligibility_first_backoff_seconds": 0.05,

@@ -95,6 +95,15 @@ CASES: dict[tuple[str, str, str], Case] = {
     ),
     ("remit-svc", "GET", "/v1/open-claims"): Case(frozenset({Role.BILLER, Role.OPS})),
     ("remit-svc", "GET", "/v1/open-claims/{claim_id}"): Case(frozenset({Role.BILLER, Role.OPS}), "open_claim"),
+    ("remit-svc", "POST", "/v1/remittances"): Case(frozenset({Role.BILLER}), body=True),
+    ("remit-svc", "GET", "/v1/remittances"): Case(frozenset({Role.BILLER, Role.OPS})),
+    ("remit-svc", "GET", "/v1/remittances/{remittance_id}"): Case(frozenset({Role.BILLER, Role.OPS}), "remittance"),
+    ("remit-svc", "GET", "/v1/remittances/{remittance_id}/x12"): Case(frozenset({Role.BILLER, Role.OPS}), "remittance"),
+    ("remit-svc", "GET", "/v1/unmatched-payments"): Case(frozenset({Role.BILLER, Role.OPS})),
+    ("remit-svc", "POST", "/v1/unmatched-payments/{payment_id}/match"): Case(
+        frozenset({Role.BILLER}), "claim_payment", body_kind="match"
+    ),
+    ("remit-svc", "GET", "/v1/claims/{claim_id}/ledger"): Case(frozenset({Role.BILLER, Role.OPS}), "open_claim"),
 }
 
 
@@ -159,6 +168,36 @@ FHIR_ELIGIBILITY: dict[str, Any] = {
 }
 
 
+# Two claim-level payments for patient control numbers nobody billed: both wait in the unmatched queue.
+UNMATCHED_835 = (
+    "~".join(
+        [
+            "ISA*00*          *00*          *ZZ*PAYERSANDBOX   *ZZ*CLAIMFLOW      *261120*1200*^*00501*000000777*0*P*:",
+            "GS*HP*PAYERSANDBOX*CLAIMFLOW*20261120*1200*777*X*005010X221A1",
+            "ST*835*0001*005010X221A1",
+            "BPR*I*150.00*C*ACH*CCP*01*071000013*DA*900000001*1999999999**01*071000039*DA*800000001*20261120",
+            "TRN*1*TENANCY777*1999999999",
+            "N1*PR*SANDBOX HEALTH PLAN",
+            "N3*PO BOX 1000",
+            "N4*SANDBOX CITY*IL*60601",
+            "REF*2U*60054",
+            "N1*PE*PRACTICE ONE*XX*1234567893",
+            "LX*1",
+            "CLP*UNKNOWN01*1*100.00*80.00**12*PAYU1*11*1",
+            "CAS*CO*45*20.00",
+            "NM1*QC*1*DOE*JANE****MI*W1",
+            "CLP*UNKNOWN02*1*100.00*70.00**12*PAYU2*11*1",
+            "CAS*CO*45*30.00",
+            "NM1*QC*1*DOE*JOHN****MI*W2",
+            "SE*16*0001",
+            "GE*1*777",
+            "IEA*1*000000777",
+        ]
+    )
+    + "~"
+)
+
+
 @pytest_asyncio.fixture(scope="module")
 async def world(stack: Stack) -> World:
     a = await stack.create_tenant("a")
@@ -219,6 +258,14 @@ async def world(stack: Stack) -> World:
             )
     finally:
         await remit.dispose()
+    uploaded = await stack.client("remit-svc").post(
+        "/v1/remittances",
+        content=UNMATCHED_835.encode(),
+        headers={**a.headers(Role.BILLER), "Content-Type": "application/edi-x12"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    unmatched = await json_list(stack.client("remit-svc"), "/v1/unmatched-payments", a.headers(Role.BILLER))
+    assert len(unmatched) == 2, "one to match by hand, one left in the queue for the list check"
     objects = {
         "encounter": encounter_id,
         "check": await eventually(check_id),
@@ -228,6 +275,8 @@ async def world(stack: Stack) -> World:
         "query": asked.json()["id"],
         "batch": batch.json()["id"],
         "practice": a.practice_id,
+        "remittance": uploaded.json()["remittances"][0]["remittance_id"],
+        "claim_payment": unmatched[0]["id"],
     }
     return World(a, b, objects)
 
@@ -256,6 +305,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "batch": {"practice_id": world.a.practice_id, "items": [eligibility_body(world.a)]},
         "fhir_eligibility": FHIR_ELIGIBILITY,
         "submit": {"claim_ids": []},
+        "match": {"claim_id": world.objects["open_claim"]},
         "claim_correction": {"kind": "resubmission", "reason": "tenant check"},
         "fees": {"entries": [{"procedure_code": "99213", "amount": "100.00", "effective_from": "2026-01-01"}]},
     }

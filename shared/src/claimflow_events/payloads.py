@@ -210,6 +210,7 @@ class ClaimSubmitted(EventPayload):
     lines: tuple[ClaimLineSubmitted, ...] = Field(min_length=1)
     interchange_control_number: str = Field(description="ISA13 of the interchange that carried the claim.")
     submitted_at: datetime
+    rendering_provider_npi: Npi | None = Field(default=None, description="2310B; AR is aged per provider.")
 
 
 class AcknowledgmentSource(StrEnum):

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from claimflow_kit.app import build_app
-from remit_svc.api.routes import router
+from claimflow_connect.routing import ConnectorRouter
+from claimflow_kit.app import ServiceContext, build_app
+from remit_svc.api.routes import POSTER_KEY, router
 from remit_svc.config import RemitSettings
+from remit_svc.service.posting import RemittancePoster
+
+
+async def _start(context: ServiceContext) -> None:
+    """Build the poster and keep reading connector mailboxes in the background."""
+    settings = context.settings
+    assert isinstance(settings, RemitSettings)
+    connectors = ConnectorRouter(settings.connector_routing)
+    context.closers.append(connectors.aclose)
+    poster = RemittancePoster(context, connectors)
+    context.extras[POSTER_KEY] = poster
+    context.run_in_background(poster.run_forever(settings.remit_poll_seconds), name="remit-mailboxes")
 
 
 def create_app(settings: RemitSettings | None = None) -> FastAPI:
@@ -17,4 +30,5 @@ def create_app(settings: RemitSettings | None = None) -> FastAPI:
         description="835 remittance posting, patient balances, deposit reconciliation and accounts receivable.",
         routers=[router],
         migrations_package="remit_svc",
+        on_startup=_start,
     )

@@ -813,6 +813,7 @@ def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
         lines=lines,
         interchange_control_number=claim.interchange_control_number or "",
         submitted_at=now,
+        rendering_provider_npi=claim.rendering_npi,
     )
 
 

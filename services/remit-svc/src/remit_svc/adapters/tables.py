@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from claimflow_kit.tables import UtcDateTime, utcnow
+from claimflow_kit.tables import BigId, UtcDateTime, utcnow
 
 remit_registry = registry()
+
+
+def _money(nullable: bool = False) -> Column[Decimal]:
+    return Column(Numeric(14, 2), nullable=nullable)
 
 
 class RemitTable(SQLModel, registry=remit_registry):
@@ -19,7 +23,7 @@ class RemitTable(SQLModel, registry=remit_registry):
 
 
 class OpenClaim(RemitTable, table=True):
-    """A submitted claim awaiting its remittance: what 835 claim payments are matched against."""
+    """A submitted claim: what 835 claim payments are matched against, and its standing in AR."""
 
     __tablename__ = "open_claim"
     __table_args__ = (UniqueConstraint("tenant_id", "patient_control_number", name="uq_open_claim_pcn"),)
@@ -32,6 +36,129 @@ class OpenClaim(RemitTable, table=True):
     total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    practice_id: str = Field(default="", max_length=40)
+    rendering_provider_npi: str | None = Field(default=None, max_length=10)
+    correlation_id: str = Field(default="", max_length=64)
+    service_date: date | None = None
+    lines: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # open, paid, partially_paid, patient_responsibility, denied, reversed, replaced
+    status: str = Field(default="open", max_length=24)
+    acknowledgment: str | None = Field(default=None, max_length=16, description="accepted / rejected (first answer).")
+    first_paid_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class RemittanceFile(RemitTable, table=True):
+    """An 835 file as received (kept for audit); the same bytes twice are one file."""
+
+    __tablename__ = "remittance_file"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256", name="uq_remittance_file_sha"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    sha256: str = Field(max_length=64)
+    source: str = Field(max_length=200, description="upload, or the connector mailbox it came from.")
+    filename: str | None = Field(default=None, max_length=255)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16, description="read, or unreadable (errors kept).")
+    errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Remittance(RemitTable, table=True):
+    """One ERA (835 transaction set): one payment or notification from a payer to a payee."""
+
+    __tablename__ = "remittance"
+    __table_args__ = (UniqueConstraint("tenant_id", "fingerprint", name="uq_remittance_fingerprint"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    file_id: str = Field(max_length=40)
+    transaction_index: int = Field(description="Position of the 835 within its file (0-based).")
+    fingerprint: str = Field(max_length=64)
+    payer_id: str = Field(max_length=80)
+    payer_name: str | None = Field(default=None, max_length=60)
+    trace_number: str = Field(index=True, max_length=50)
+    payment_amount: Decimal = Field(sa_column=_money())
+    handling_code: str = Field(max_length=2)
+    payment_method: str = Field(max_length=3)
+    payment_date: date
+    payee_npi: str | None = Field(default=None, max_length=10)
+    status: str = Field(max_length=16, description="posted, or held (not posted; see held_reason).")
+    held_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    claim_count: int = 0
+    posted_claims: int = 0
+    unmatched_claims: int = 0
+    provider_adjustment_total: Decimal = Field(default=Decimal("0"), sa_column=_money())
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ClaimPaymentRecord(RemitTable, table=True):
+    """One 835 claim payment and what became of it: posted, waiting for a match, or informational."""
+
+    __tablename__ = "claim_payment"
+    __table_args__ = (Index("ix_claim_payment_state", "tenant_id", "state"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    remittance_id: str = Field(index=True, max_length=40)
+    claim_index: int = Field(description="Position of the claim payment within its ERA (0-based).")
+    claim_id: str | None = Field(default=None, index=True, max_length=40)
+    patient_control_number: str = Field(max_length=38)
+    payer_id: str = Field(max_length=80)
+    status_code: str = Field(max_length=2, description="CLP02.")
+    outcome: str | None = Field(default=None, max_length=24)
+    charge: Decimal = Field(sa_column=_money())
+    paid: Decimal = Field(sa_column=_money())
+    patient_responsibility: Decimal = Field(sa_column=_money())
+    denied_amount: Decimal = Field(default=Decimal("0"), sa_column=_money())
+    payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    state: str = Field(max_length=16, description="posted, unmatched, informational.")
+    unmatched_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    matched_by: str | None = Field(default=None, max_length=16, description="auto, fallback, or the user's id.")
+    posted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class LedgerEntry(RemitTable, table=True):
+    """One signed ledger amount; the entries of one journal sum to zero."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        Index("ix_ledger_claim", "tenant_id", "claim_id"),
+        Index("ix_ledger_patient", "tenant_id", "patient_id", "account"),
+        Index("ix_ledger_account", "tenant_id", "account"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    tenant_id: str = Field(max_length=64)
+    journal_id: str = Field(index=True, max_length=40)
+    account: str = Field(max_length=32)
+    kind: str = Field(max_length=24)
+    amount: Decimal = Field(sa_column=_money())
+    claim_id: str | None = Field(default=None, max_length=40)
+    line_item_control_number: str | None = Field(default=None, max_length=50)
+    patient_id: str | None = Field(default=None, max_length=40)
+    payer_id: str | None = Field(default=None, max_length=80)
+    practice_id: str | None = Field(default=None, max_length=40)
+    remittance_id: str | None = Field(default=None, index=True, max_length=40)
+    group_code: str | None = Field(default=None, max_length=2)
+    carc: str | None = Field(default=None, max_length=5)
+    memo: str | None = Field(default=None, max_length=120)
+    effective_date: date
+    posted_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class MailboxCursor(RemitTable, table=True):
+    """How far a tenant's 835s have been read from one connector mailbox."""
+
+    __tablename__ = "mailbox_cursor"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    route: str = Field(primary_key=True, max_length=200)
+    cursor: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
 remit_metadata = remit_registry.metadata

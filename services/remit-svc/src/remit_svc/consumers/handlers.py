@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from sqlmodel import col
 
-from claimflow_events import ClaimSubmitted
+from claimflow_events import ClaimAccepted, ClaimRejected, ClaimSubmitted
 from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
+from remit_svc.service.posting import RemittancePoster
 
 
 async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> None:
-    """Remember the submitted claim so its 835 payment can be matched by patient control number."""
+    """Remember the claim so its 835 payment can be matched, and open its charges on the ledger."""
     repository = OpenClaimRepository(context.session, context.tenant_id)
     if await repository.find(col(OpenClaim.id) == event.claim_id) is not None:
         return
-    repository.add(
+    claim = repository.add(
         OpenClaim(
             id=event.claim_id,
             tenant_id=context.tenant_id,
@@ -24,10 +26,48 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
             patient_id=event.patient_id,
             total_charge=event.total_charge,
             submitted_at=event.submitted_at,
+            practice_id=event.practice_id,
+            rendering_provider_npi=event.rendering_provider_npi,
+            correlation_id=context.envelope.correlationid,
+            service_date=min(line.service_date for line in event.lines),
+            lines=[
+                {
+                    "line_item_control_number": line.line_item_control_number,
+                    "procedure_code": line.procedure_code,
+                    "modifiers": ":".join(line.modifiers),
+                    "charge": str(line.charge),
+                    "service_date": line.service_date.isoformat(),
+                }
+                for line in event.lines
+            ],
         )
     )
+    context.session.add_all(RemittancePoster.open_claim_postings(claim))
+
+
+async def _acknowledged(context: EventContext, claim_id: str, answer: str) -> None:
+    claim = await OpenClaimRepository(context.session, context.tenant_id).find(col(OpenClaim.id) == claim_id)
+    if claim is not None and claim.acknowledgment is None:  # the first answer decides the clean-claim rate
+        claim.acknowledgment = answer
+        claim.updated_at = utcnow()
+        context.session.add(claim)
+
+
+async def on_claim_accepted(context: EventContext, event: ClaimAccepted) -> None:
+    """Record the payer's (or clearinghouse's) first acceptance of the claim."""
+    await _acknowledged(context, event.claim_id, "accepted")
+
+
+async def on_claim_rejected(context: EventContext, event: ClaimRejected) -> None:
+    """Record a front-end rejection."""
+    await _acknowledged(context, event.claim_id, "rejected")
 
 
 def subscriptions() -> list[Subscription]:
     """What the remit worker consumes."""
-    return [Subscription("claim-index", {ClaimSubmitted: on_claim_submitted})]
+    return [
+        Subscription(
+            "claim-index",
+            {ClaimSubmitted: on_claim_submitted, ClaimAccepted: on_claim_accepted, ClaimRejected: on_claim_rejected},
+        )
+    ]

@@ -1,0 +1,608 @@
+"""Payment posting: 835 files in, ledger entries and events out.
+
+Each ERA (835 transaction set) posts in one transaction: its claim payments, its provider-level adjustments, the
+claims' new standing and the outbox events. Duplicates are recognised by the ERA's fingerprint (payer, trace number,
+amounts) under a unique constraint, so a file read twice — uploaded again, redelivered by a mailbox, or posted by
+two processes at once — never posts twice, and a file whose posting was cut short by a crash posts the ERAs it had
+not posted when it is read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_connect.errors import ConnectorError
+from claimflow_connect.models import ResponseKind
+from claimflow_connect.routing import ConnectorRouter
+from claimflow_events import ClaimDenied, PatientBalanceUpdated, PaymentPosted
+from claimflow_events.payloads import EventPayload
+from claimflow_events.types import Adjustment, ClaimAdjustmentGroup, PayerSequence
+from claimflow_kit.app import ServiceContext
+from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.tables import utcnow
+from claimflow_x12 import parse
+from claimflow_x12.guides.remittance_835 import Remittance835
+from claimflow_x12.parser import ParsedTransaction
+from claimflow_x12.validate import validate_transaction
+from remit_svc.adapters.tables import (
+    ClaimPaymentRecord,
+    LedgerEntry,
+    MailboxCursor,
+    OpenClaim,
+    Remittance,
+    RemittanceFile,
+)
+from remit_svc.domain.era import NOT_OUR_CLAIM, PREDETERMINATION, ZERO, CasAmount, ClaimPayment, Era, era_from_835
+from remit_svc.domain.ledger import (
+    Account,
+    EntryKind,
+    Outcome,
+    Posting,
+    adjudicated,
+    charge_postings,
+    claim_payment_postings,
+    classify_adjustment,
+    provider_adjustment_postings,
+    unapplied_postings,
+)
+from remit_svc.domain.matching import BilledLine, LineMatch, match_lines
+
+logger = logging.getLogger(__name__)
+
+_SEQUENCES = {"2": PayerSequence.SECONDARY, "20": PayerSequence.SECONDARY, "3": PayerSequence.TERTIARY}
+_SEQUENCES["21"] = PayerSequence.TERTIARY
+
+
+@dataclass(frozen=True)
+class EraReport:
+    """What became of one ERA of a file."""
+
+    status: str  # posted, held, duplicate, unreadable
+    remittance_id: str | None = None
+    payer_id: str | None = None
+    trace_number: str | None = None
+    payment_amount: Decimal | None = None
+    claims: int = 0
+    posted: int = 0
+    unmatched: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What became of a file."""
+
+    file_id: str
+    remittances: list[EraReport] = field(default_factory=list)
+
+    @property
+    def new(self) -> bool:
+        """True when anything in the file was not seen before."""
+        return any(r.status != "duplicate" for r in self.remittances)
+
+
+def billed_lines(claim: OpenClaim) -> list[BilledLine]:
+    """The claim's lines as claim-submitted billed them."""
+    return [
+        BilledLine(
+            line_item_control_number=line["line_item_control_number"],
+            procedure_code=line["procedure_code"],
+            modifiers=tuple(m for m in line.get("modifiers", "").split(":") if m),
+            charge=Decimal(line["charge"]),
+            service_date=date.fromisoformat(line["service_date"]),
+        )
+        for line in claim.lines
+    ]
+
+
+def ledger_rows(
+    postings: Sequence[Posting],
+    *,
+    tenant_id: str,
+    journal_id: str,
+    effective_date: date,
+    claim: OpenClaim | None = None,
+    payer_id: str | None = None,
+    patient_id: str | None = None,
+    remittance_id: str | None = None,
+) -> list[LedgerEntry]:
+    """Ledger rows for ``postings``, carrying the claim's keys so AR is read without joins."""
+    return [
+        LedgerEntry(
+            tenant_id=tenant_id,
+            journal_id=journal_id,
+            account=p.account.value,
+            kind=p.kind.value,
+            amount=p.amount,
+            claim_id=claim.id if claim else None,
+            line_item_control_number=p.line_item_control_number,
+            patient_id=claim.patient_id if claim else patient_id,
+            payer_id=claim.payer_id if claim else payer_id,
+            practice_id=claim.practice_id if claim else None,
+            remittance_id=remittance_id,
+            group_code=p.group_code,
+            carc=p.carc,
+            memo=p.memo,
+            effective_date=effective_date,
+        )
+        for p in postings
+    ]
+
+
+async def patient_balance(session: AsyncSession, tenant_id: str, patient_id: str) -> Decimal:
+    """What the guarantor owes now (patient AR)."""
+    total = (
+        await session.exec(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.tenant_id == tenant_id,
+                LedgerEntry.patient_id == patient_id,
+                LedgerEntry.account == Account.PATIENT_AR.value,
+            )
+        )
+    ).one()
+    return Decimal(total).quantize(Decimal("0.01"))
+
+
+def _contract(items: Sequence[tuple[CasAmount, str | None]]) -> tuple[Adjustment, ...]:
+    """CAS amounts as the event contract carries them."""
+    return tuple(
+        Adjustment(
+            group_code=ClaimAdjustmentGroup(cas.group_code),
+            carc=cas.carc,
+            amount=cas.amount,
+            line_item_control_number=control_number,
+        )
+        for cas, control_number in items
+    )
+
+
+def _journal() -> str:
+    return f"jnl_{uuid.uuid4().hex}"
+
+
+class RemittancePoster:
+    """Reads 835s (uploads and connector mailboxes) and posts them."""
+
+    def __init__(self, context: ServiceContext, connectors: ConnectorRouter | None = None) -> None:
+        self.context = context
+        self.connectors = connectors
+
+    # --- files ---------------------------------------------------------------------------------------------
+
+    async def ingest(
+        self, tenant_id: str, content: bytes, *, source: str = "upload", filename: str | None = None
+    ) -> IngestReport:
+        """Post every ERA of an 835 file; raise InvalidInput (nothing stored) when the file holds no readable 835."""
+        result = parse(content)
+        remittances = [
+            pt for group in result.groups for pt in group.transactions if pt.header.transaction_set_id == "835"
+        ]
+        if not remittances:
+            problems = "; ".join(str(e) for e in result.errors[:10]) or "the file holds no 835 transaction set"
+            raise InvalidInput(
+                f"not an 835 remittance file: {problems}", extra={"errors": [str(e) for e in result.errors[:50]]}
+            )
+        file_id = await self._store_file(tenant_id, content, source, filename, "read", [])
+        reports = []
+        for index, parsed in enumerate(remittances):
+            reports.append(await self._post_era(tenant_id, file_id, index, parsed))
+        return IngestReport(file_id, reports)
+
+    async def _store_file(
+        self, tenant_id: str, content: bytes, source: str, filename: str | None, status: str, errors: list[str]
+    ) -> str:
+        digest = hashlib.sha256(content).hexdigest()
+        for _ in range(2):
+            try:
+                async with self.context.database.transaction() as session:
+                    existing = (
+                        await session.exec(
+                            select(RemittanceFile).where(
+                                RemittanceFile.tenant_id == tenant_id, RemittanceFile.sha256 == digest
+                            )
+                        )
+                    ).first()
+                    if existing is not None:
+                        return existing.id
+                    row = RemittanceFile(
+                        id=f"rmf_{uuid.uuid4().hex}",
+                        tenant_id=tenant_id,
+                        sha256=digest,
+                        source=source,
+                        filename=filename,
+                        content=content.decode("utf-8", errors="replace"),
+                        status=status,
+                        errors=errors,
+                    )
+                    session.add(row)
+                    return row.id
+            except IntegrityError:
+                continue  # the same file stored by another request a moment ago: read it back
+        raise Conflict("the same remittance file is being stored concurrently; retry")
+
+    async def _post_era(self, tenant_id: str, file_id: str, index: int, parsed: ParsedTransaction) -> EraReport:
+        transaction = parsed.transaction
+        if not isinstance(transaction, Remittance835):
+            reason = "; ".join(str(e) for e in parsed.errors[:10]) or "the 835 could not be read"
+            return EraReport("unreadable", reason=reason)
+        era = era_from_835(transaction)
+        problems = [str(e) for e in parsed.errors] + [str(e) for e in validate_transaction(transaction)]
+        try:
+            async with self.context.database.transaction() as session:
+                duplicate = (
+                    await session.exec(
+                        select(Remittance).where(
+                            Remittance.tenant_id == tenant_id, Remittance.fingerprint == era.fingerprint
+                        )
+                    )
+                ).first()
+                if duplicate is not None:
+                    return self._report(duplicate, "duplicate", f"already received as {duplicate.id}")
+                remittance = Remittance(
+                    id=f"era_{uuid.uuid4().hex}",
+                    tenant_id=tenant_id,
+                    file_id=file_id,
+                    transaction_index=index,
+                    fingerprint=era.fingerprint,
+                    payer_id=era.payer_id,
+                    payer_name=(era.payer_name or "")[:60] or None,
+                    trace_number=era.trace_number,
+                    payment_amount=era.payment_amount,
+                    handling_code=era.handling_code,
+                    payment_method=era.payment_method,
+                    payment_date=era.payment_date,
+                    payee_npi=era.payee_npi,
+                    status="held" if problems else "posted",
+                    held_reason="; ".join(problems) if problems else None,
+                    claim_count=len(era.claims),
+                    provider_adjustment_total=sum((p.amount for p in era.provider_adjustments), ZERO),
+                )
+                session.add(remittance)
+                if not problems:
+                    await self._post_contents(session, remittance, era)
+                return self._report(remittance, remittance.status, remittance.held_reason)
+        except IntegrityError:
+            return EraReport(
+                "duplicate", payer_id=era.payer_id, trace_number=era.trace_number, reason="posted concurrently"
+            )
+
+    @staticmethod
+    def _report(remittance: Remittance, status: str, reason: str | None) -> EraReport:
+        return EraReport(
+            status,
+            remittance.id,
+            remittance.payer_id,
+            remittance.trace_number,
+            remittance.payment_amount,
+            remittance.claim_count,
+            remittance.posted_claims,
+            remittance.unmatched_claims,
+            reason,
+        )
+
+    async def _post_contents(self, session: AsyncSession, remittance: Remittance, era: Era) -> None:
+        tenant_id = remittance.tenant_id
+        plb = provider_adjustment_postings(era)
+        if plb:
+            session.add_all(
+                ledger_rows(
+                    plb, tenant_id=tenant_id, journal_id=_journal(), effective_date=era.payment_date,
+                    payer_id=era.payer_id, remittance_id=remittance.id,
+                )
+            )  # fmt: skip
+        claims = await self._open_claims(session, tenant_id, [c.patient_control_number for c in era.claims])
+        for index, payment in enumerate(era.claims):
+            record = ClaimPaymentRecord(
+                id=f"cpay_{uuid.uuid4().hex}",
+                tenant_id=tenant_id,
+                remittance_id=remittance.id,
+                claim_index=index,
+                patient_control_number=payment.patient_control_number,
+                payer_id=era.payer_id,
+                status_code=payment.status_code,
+                charge=payment.charge,
+                paid=payment.paid,
+                patient_responsibility=payment.patient_responsibility,
+                payer_claim_control_number=payment.payer_claim_control_number,
+                state="unmatched",
+            )
+            session.add(record)
+            if payment.status_code in (NOT_OUR_CLAIM, PREDETERMINATION):
+                record.state = "informational"
+                continue
+            claim = claims.get(payment.patient_control_number)
+            match = match_lines(payment, billed_lines(claim)) if claim is not None else None
+            if claim is None or match is None or not match.complete:
+                record.claim_id = claim.id if claim is not None else None
+                record.unmatched_reason = (
+                    "; ".join(match.unmatched_reasons)
+                    if match is not None
+                    else f"no submitted claim has patient control number {payment.patient_control_number}"
+                )
+                remittance.unmatched_claims += 1
+                if payment.paid:
+                    self._hold_unapplied(session, remittance, era, payment.paid)
+                continue
+            self._post_claim(
+                session, remittance, era, payment, claim, match, record, "fallback" if match.by_fallback else "auto"
+            )
+            remittance.posted_claims += 1
+        await self._publish_patient_balances(session, tenant_id, remittance, era, claims)
+
+    @staticmethod
+    def _hold_unapplied(
+        session: AsyncSession, remittance: Remittance, era: Era, amount: Decimal, *, applying: bool = False
+    ) -> None:
+        session.add_all(
+            ledger_rows(
+                unapplied_postings(amount, applying=applying), tenant_id=remittance.tenant_id, journal_id=_journal(),
+                effective_date=era.payment_date, payer_id=era.payer_id, remittance_id=remittance.id,
+            )
+        )  # fmt: skip
+
+    @staticmethod
+    async def _open_claims(session: AsyncSession, tenant_id: str, numbers: list[str]) -> dict[str, OpenClaim]:
+        found: dict[str, OpenClaim] = {}
+        unique = sorted(set(numbers))
+        for start in range(0, len(unique), 500):
+            rows = await session.exec(
+                select(OpenClaim).where(
+                    OpenClaim.tenant_id == tenant_id,
+                    col(OpenClaim.patient_control_number).in_(unique[start : start + 500]),
+                )
+            )
+            found.update({c.patient_control_number: c for c in rows.all()})
+        return found
+
+    def _post_claim(
+        self,
+        session: AsyncSession,
+        remittance: Remittance,
+        era: Era,
+        payment: ClaimPayment,
+        claim: OpenClaim,
+        match: LineMatch,
+        record: ClaimPaymentRecord,
+        matched_by: str,
+    ) -> None:
+        now = utcnow()
+        postings = claim_payment_postings(payment, match.assigned)
+        session.add_all(
+            ledger_rows(
+                postings, tenant_id=claim.tenant_id, journal_id=_journal(), effective_date=era.payment_date,
+                claim=claim, remittance_id=remittance.id,
+            )
+        )  # fmt: skip
+        facts = adjudicated(payment)
+        record.claim_id = claim.id
+        record.state = "posted"
+        record.outcome = facts.outcome.value
+        record.denied_amount = facts.denied
+        record.matched_by = matched_by
+        record.posted_at = now
+        claim.status = facts.outcome.value
+        if facts.paid > 0 and claim.first_paid_at is None:
+            claim.first_paid_at = now
+        claim.updated_at = now
+        session.add(claim)
+        adjustments = [
+            (cas, control_number)
+            for line, control_number in zip(payment.lines, match.assigned, strict=True)
+            for cas in line.adjustments
+        ] + [(cas, None) for cas in payment.adjustments]
+
+        if facts.outcome is not Outcome.DENIED:
+            self._publish(
+                session,
+                claim,
+                PaymentPosted(
+                    claim_id=claim.id,
+                    patient_control_number=claim.patient_control_number,
+                    payer_id=claim.payer_id,
+                    payer_sequence=_SEQUENCES.get(payment.status_code, PayerSequence.PRIMARY),
+                    era_id=remittance.id,
+                    trace_number=era.trace_number,
+                    payer_claim_control_number=payment.payer_claim_control_number,
+                    claim_status_code=payment.status_code,
+                    total_charge=payment.charge,
+                    paid_amount=payment.paid,
+                    patient_responsibility=facts.patient_responsibility,
+                    deductible=facts.deductible,
+                    coinsurance=facts.coinsurance,
+                    copay=facts.copay,
+                    adjustments=_contract(adjustments),
+                    is_reversal=payment.is_reversal,
+                    crossed_over_to=payment.crossover_payer,
+                    posted_at=now,
+                ),
+            )
+        if facts.denied > 0:
+            denials = [(cas, n) for cas, n in adjustments if classify_adjustment(cas)[1] is EntryKind.DENIAL]
+            self._publish(
+                session,
+                claim,
+                ClaimDenied(
+                    claim_id=claim.id,
+                    patient_control_number=claim.patient_control_number,
+                    payer_id=claim.payer_id,
+                    era_id=remittance.id,
+                    payer_claim_control_number=payment.payer_claim_control_number,
+                    claim_status_code=payment.status_code,
+                    total_charge=payment.charge,
+                    denied_amount=facts.denied,
+                    adjustments=_contract(denials or [(c, n) for c, n in adjustments if c.group_code != "PR"]),
+                    remark_codes=tuple(
+                        dict.fromkeys(
+                            payment.remark_codes + tuple(r for line in payment.lines for r in line.remark_codes)
+                        )
+                    ),
+                    denied_at=now,
+                ),
+            )
+
+    def _publish(self, session: AsyncSession, claim: OpenClaim, payload: EventPayload) -> None:
+        self.context.outbox.add(
+            session, payload, tenant_id=claim.tenant_id, correlation_id=claim.correlation_id or claim.id
+        )
+
+    async def _publish_patient_balances(
+        self, session: AsyncSession, tenant_id: str, remittance: Remittance, era: Era, claims: dict[str, OpenClaim]
+    ) -> None:
+        """One patient-balance-updated per claim whose patient responsibility changed."""
+        for payment in era.claims:
+            claim = claims.get(payment.patient_control_number)
+            if claim is None:
+                continue
+            change = adjudicated(payment).patient_responsibility
+            if not change:
+                continue
+            posted = (
+                await session.exec(
+                    select(func.count()).where(
+                        ClaimPaymentRecord.remittance_id == remittance.id,
+                        ClaimPaymentRecord.claim_id == claim.id,
+                        ClaimPaymentRecord.state == "posted",
+                    )
+                )
+            ).one()
+            if not posted:
+                continue
+            balance = await patient_balance(session, tenant_id, claim.patient_id)
+            self._publish(
+                session,
+                claim,
+                PatientBalanceUpdated(
+                    guarantor_id=claim.patient_id,
+                    patient_id=claim.patient_id,
+                    claim_id=claim.id,
+                    change=change,
+                    balance=balance,
+                    reason="reversal" if payment.is_reversal else "insurance adjudication",
+                    updated_at=utcnow(),
+                ),
+            )
+
+    # --- the unmatched work queue ---------------------------------------------------------------------------
+
+    async def match_manually(self, tenant_id: str, payment_id: str, claim_id: str, user: str) -> ClaimPaymentRecord:
+        """Post an unmatched claim payment to the claim a biller picked; its lines still have to match."""
+        async with self.context.database.transaction() as session:
+            record = await session.get(ClaimPaymentRecord, payment_id)
+            if record is None or record.tenant_id != tenant_id:
+                raise NotFound("ClaimPayment", payment_id)
+            if record.state != "unmatched":
+                raise Conflict(f"claim payment {payment_id} is {record.state}, not unmatched")
+            claim = await session.get(OpenClaim, claim_id)
+            if claim is None or claim.tenant_id != tenant_id:
+                raise NotFound("OpenClaim", claim_id)
+            remittance = await session.get(Remittance, record.remittance_id)
+            assert remittance is not None
+            file = await session.get(RemittanceFile, remittance.file_id)
+            assert file is not None
+            era = self._era_of(file, remittance.transaction_index)
+            payment = era.claims[record.claim_index]
+            match = match_lines(payment, billed_lines(claim))
+            if not match.complete:
+                raise InvalidInput(f"claim {claim_id} does not fit: {'; '.join(match.unmatched_reasons)}")
+            if payment.paid:
+                self._hold_unapplied(session, remittance, era, payment.paid, applying=True)
+            self._post_claim(session, remittance, era, payment, claim, match, record, user[:16])
+            remittance.unmatched_claims -= 1
+            remittance.posted_claims += 1
+            session.add(remittance)
+            session.add(record)
+            return record
+
+    @staticmethod
+    def _era_of(file: RemittanceFile, index: int) -> Era:
+        parsed = [
+            pt
+            for group in parse(file.content.encode()).groups
+            for pt in group.transactions
+            if pt.header.transaction_set_id == "835"
+        ]
+        transaction = parsed[index].transaction
+        assert isinstance(transaction, Remittance835)
+        return era_from_835(transaction)
+
+    # --- claims from claim-submitted ------------------------------------------------------------------------
+
+    @staticmethod
+    def open_claim_postings(claim: OpenClaim) -> list[LedgerEntry]:
+        """The charges a newly submitted claim puts on the ledger."""
+        lines = billed_lines(claim)
+        return ledger_rows(
+            charge_postings(lines),
+            tenant_id=claim.tenant_id,
+            journal_id=_journal(),
+            effective_date=claim.service_date or claim.submitted_at.date(),
+            claim=claim,
+        )
+
+    # --- mailboxes ------------------------------------------------------------------------------------------
+
+    async def poll_mailboxes(self) -> int:
+        """Read new 835s from every mailbox of every tenant with submitted claims; returns ERAs posted."""
+        if self.connectors is None:
+            return 0
+        async with self.context.database.transaction() as session:
+            tenants = sorted(set((await session.exec(select(OpenClaim.tenant_id).distinct())).all()))
+        posted = 0
+        for tenant_id in tenants:
+            for key, connector in self.connectors.mailboxes(tenant_id):
+                async with self.context.database.transaction() as session:
+                    cursor_row = await session.get(MailboxCursor, (tenant_id, key))
+                after = cursor_row.cursor if cursor_row else None
+                try:
+                    items = await connector.fetch_responses(tenant_id, after)
+                except ConnectorError as exc:
+                    logger.warning("mailbox unavailable: %s", exc.error_code)
+                    continue
+                done: list[str] = []
+                for item in items:
+                    if item.kind is ResponseKind.REMITTANCE_835:
+                        posted += await self._ingest_delivered(tenant_id, item.content, f"mailbox:{key}", item.filename)
+                        done.append(item.id)
+                    async with self.context.database.transaction() as session:
+                        row = await session.get(MailboxCursor, (tenant_id, key)) or MailboxCursor(
+                            tenant_id=tenant_id, route=key
+                        )
+                        row.cursor = item.cursor
+                        row.updated_at = utcnow()
+                        session.add(row)
+                if done:
+                    await connector.acknowledge(tenant_id, done)
+        return posted
+
+    async def _ingest_delivered(self, tenant_id: str, content: bytes, source: str, filename: str) -> int:
+        """Post a delivered file; an unreadable one is kept with its errors (nothing is lost) and logged."""
+        try:
+            report = await self.ingest(tenant_id, content, source=source, filename=filename)
+        except InvalidInput as exc:
+            await self._store_file(tenant_id, content, source, filename, "unreadable", [exc.detail])
+            logger.warning("unreadable 835 %s from %s kept for review", filename, source)
+            return 0
+        return sum(1 for r in report.remittances if r.status == "posted")
+
+    async def run_forever(self, idle_seconds: float) -> None:
+        """Keep reading mailboxes (errors are logged and the round retried)."""
+        while True:
+            try:
+                await self.poll_mailboxes()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("remittance mailbox round failed; retrying")
+            await asyncio.sleep(idle_seconds)

@@ -1,0 +1,520 @@
+"""835 posting to the exact cent: hand-computed scenarios, first through the pure rules, then end to end.
+
+Every scenario's expected figures were worked out by hand from the 835 below (the comments show the sums).
+Claims billed (patient control number, line item control number, procedure, charge, date of service 2026-11-02):
+
+    CFA001  CFA001-1 99214 200.00, CFA001-2 81002 25.00     CFD001  CFD001-1 99213 120.00
+    CFB001  CFB001-1 99213 150.00                            CFE001  CFE001-1 99214:25 150.00, CFE001-2 36415 20.00
+    CFC001  CFC001-1 99215 300.00                            CFF001  CFF001-1 99213 100.00
+    CFG001  CFG001-1 99212  100.00
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from claimflow.testing import Stack, TenantFixture
+from claimflow_events import ClaimLineSubmitted, ClaimSubmitted
+from claimflow_kit.app import ServiceContext
+from claimflow_kit.directory import Role
+from claimflow_kit.tables import OutboxMessage
+from claimflow_kit.testing import eventually
+from claimflow_x12 import parse
+from claimflow_x12.guides.remittance_835 import Remittance835
+from remit_svc.adapters.tables import LedgerEntry, Remittance
+from remit_svc.domain.era import Era, era_from_835
+from remit_svc.domain.ledger import Account, Outcome, adjudicated, claim_payment_postings, totals
+from remit_svc.domain.matching import BilledLine, match_lines
+
+DOS = date(2026, 11, 2)
+BILLED: dict[str, list[tuple[str, str, Decimal]]] = {
+    "CFA001": [("99214", "", Decimal("200.00")), ("81002", "", Decimal("25.00"))],
+    "CFB001": [("99213", "", Decimal("150.00"))],
+    "CFC001": [("99215", "", Decimal("300.00"))],
+    "CFD001": [("99213", "", Decimal("120.00"))],
+    "CFE001": [("99214", "25", Decimal("150.00")), ("36415", "", Decimal("20.00"))],
+    "CFF001": [("99213", "", Decimal("100.00"))],
+    "CFG001": [("99212", "", Decimal("100.00"))],
+}
+
+
+def billed(pcn: str) -> list[BilledLine]:
+    return [
+        BilledLine(f"{pcn}-{n}", code, tuple(m for m in [modifier] if m), charge, DOS)
+        for n, (code, modifier, charge) in enumerate(BILLED[pcn], start=1)
+    ]
+
+
+def interchange(body: list[str], control: str) -> str:
+    """Wrap one 835's segments (BPR..PLB) in ST/SE, GS/GE and ISA/IEA; SE01 counts ST..SE."""
+    st = ["ST*835*0001*005010X221A1", *body]
+    segments = [
+        f"ISA*00*          *00*          *ZZ*PAYERSANDBOX   *ZZ*CLAIMFLOW      *261120*1200*^*00501*{control}*0*P*:",
+        f"GS*HP*PAYERSANDBOX*CLAIMFLOW*20261120*1200*{int(control)}*X*005010X221A1",
+        *st,
+        f"SE*{len(st) + 1}*0001",
+        f"GE*1*{int(control)}",
+        f"IEA*1*{control}",
+    ]
+    return "~".join(segments) + "~"
+
+
+def header(total: str, trace: str) -> list[str]:
+    handling = "I" if Decimal(total) > 0 else "H"
+    method = "ACH*CCP*01*071000013*DA*900000001*1999999999**01*071000039*DA*800000001" if handling == "I" else "NON*"
+    return [
+        f"BPR*{handling}*{total}*C*{method}*20261120",
+        f"TRN*1*{trace}*1999999999",
+        "REF*EV*CLAIMFLOW",
+        "DTM*405*20261120",
+        "N1*PR*SANDBOX HEALTH PLAN",
+        "N3*PO BOX 1000",
+        "N4*SANDBOX CITY*IL*60601",
+        "REF*2U*60054",
+        "N1*PE*PRACTICE ONE*XX*1234567893",
+        "LX*1",
+    ]
+
+
+def patient(last: str) -> str:
+    return f"NM1*QC*1*{last}*PAT****MI*W{last}"
+
+
+# ERA 1: full pay, partial pay (deductible + coinsurance), denial, original payment of D, dropped modifier, unknown.
+ERA_1 = interchange(
+    [
+        *header("542.00", "EFT1001"),  # 180 + 56 + 0 + 100 + 126 + 80 = 542.00
+        # A: 200-40=160, 25-5=20 → paid 180, contractual 45
+        "CLP*CFA001*1*225.00*180.00**12*PAYA1*11*1",
+        patient("ALPHA"),
+        "SVC*HC:99214*200.00*160.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*40.00",
+        "REF*6R*CFA001-1",
+        "SVC*HC:81002*25.00*20.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*5.00",
+        "REF*6R*CFA001-2",
+        # B: 150 - 50 (CO45) - 30 (PR1 deductible) - 14 (PR2 coinsurance) = 56
+        "CLP*CFB001*1*150.00*56.00*44.00*12*PAYB1*11*1",
+        patient("BRAVO"),
+        "SVC*HC:99213*150.00*56.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*50.00",
+        "CAS*PR*1*30.00**2*14.00",
+        "REF*6R*CFB001-1",
+        # C: denied, no authorization (CO 197), claim level only
+        "CLP*CFC001*4*300.00*0.00**12*PAYC1*11*1",
+        "CAS*CO*197*300.00",
+        patient("CHARLIE"),
+        "MOA***N54",
+        # D: 120 - 20 = 100 (reversed and corrected in ERA 2)
+        "CLP*CFD001*1*120.00*100.00**12*PAYD1*11*1",
+        patient("DELTA"),
+        "SVC*HC:99213*120.00*100.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*20.00",
+        "REF*6R*CFD001-1",
+        # E: the payer dropped modifier 25 and returned no REF*6R: matched on code + date + charge. 150-40 + 20-4 = 126
+        "CLP*CFE001*1*170.00*126.00**12*PAYE1*11*1",
+        patient("ECHO"),
+        "SVC*HC:99214*150.00*110.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*40.00",
+        "SVC*HC:36415*20.00*16.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*4.00",
+        # Z: nobody billed this patient control number → unmatched work queue, its 80.00 held as unapplied cash
+        "CLP*CFZ999*1*100.00*80.00**12*PAYZ1*11*1",
+        patient("ZULU"),
+        "SVC*HC:99212*100.00*80.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*20.00",
+    ],
+    "000000901",
+)
+
+# ERA 2: D reversed (CLP02 22) and re-adjudicated with a copay, F paid, PLB recoupment 25.00 and interest 3.10.
+ERA_2 = interchange(
+    [
+        *header("48.10", "EFT1002"),  # -100 + 90 + 80 - (25.00 - 3.10) = 48.10
+        "CLP*CFD001*22*-120.00*-100.00**12*PAYD1*11*1",
+        patient("DELTA"),
+        "SVC*HC:99213*-120.00*-100.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*-20.00",
+        "REF*6R*CFD001-1",
+        # D corrected: 120 - 20 (CO45) - 10 (PR3 copay) = 90
+        "CLP*CFD001*1*120.00*90.00*10.00*12*PAYD2*11*1",
+        patient("DELTA"),
+        "SVC*HC:99213*120.00*90.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*20.00",
+        "CAS*PR*3*10.00",
+        "REF*6R*CFD001-1",
+        "CLP*CFF001*1*100.00*80.00**12*PAYF1*11*1",
+        patient("FOXTROT"),
+        "SVC*HC:99213*100.00*80.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*20.00",
+        "REF*6R*CFF001-1",
+        "PLB*1234567893*20261231*WO:PAYX0*25.00*L6*-3.10",
+    ],
+    "000000902",
+)
+
+# ERA 3: does not balance (100 - 10 ≠ 80): held, nothing posted.
+ERA_3 = interchange(
+    [
+        *header("80.00", "EFT1003"),
+        "CLP*CFG001*1*100.00*80.00**12*PAYG1*11*1",
+        patient("GOLF"),
+        "SVC*HC:99212*100.00*80.00**1",
+        "DTM*472*20261102",
+        "CAS*CO*45*10.00",
+        "REF*6R*CFG001-1",
+    ],
+    "000000903",
+)
+
+
+def era(text: str) -> Era:
+    (transaction,) = parse(text).transactions
+    assert isinstance(transaction, Remittance835)
+    return era_from_835(transaction)
+
+
+def post_pure(text: str) -> dict[str, dict[Account, Decimal]]:
+    """Post an ERA with the pure rules; balances per claim (unknown claims are skipped)."""
+    out: dict[str, dict[Account, Decimal]] = {}
+    for payment in era(text).claims:
+        if payment.patient_control_number not in BILLED:
+            continue
+        match = match_lines(payment, billed(payment.patient_control_number))
+        assert match.complete, match.unmatched_reasons
+        postings = claim_payment_postings(payment, match.assigned)
+        assert sum(p.amount for p in postings) == 0, "every posting is balanced"
+        merged = out.setdefault(payment.patient_control_number, {})
+        for account, amount in totals(postings).items():
+            merged[account] = merged.get(account, Decimal(0)) + amount
+    return out
+
+
+# --- the pure rules ------------------------------------------------------------------------------------------
+
+
+def test_full_partial_denied_and_fallback_payments_post_to_the_cent() -> None:
+    posted = post_pure(ERA_1)
+    cash, contractual, patient_ar, denied, insurance = (
+        Account.PAYER_CASH,
+        Account.CONTRACTUAL,
+        Account.PATIENT_AR,
+        Account.DENIED_AR,
+        Account.INSURANCE_AR,
+    )
+    assert posted["CFA001"] == {cash: Decimal("180.00"), contractual: Decimal("45.00"), insurance: Decimal("-225.00")}
+    assert posted["CFB001"] == {
+        cash: Decimal("56.00"),
+        contractual: Decimal("50.00"),
+        patient_ar: Decimal("44.00"),
+        insurance: Decimal("-150.00"),
+    }
+    assert posted["CFC001"] == {denied: Decimal("300.00"), insurance: Decimal("-300.00")}
+    assert posted["CFE001"][cash] == Decimal("126.00")
+
+
+def test_outcomes_and_patient_split() -> None:
+    payments = {p.patient_control_number: p for p in era(ERA_1).claims}
+    b = adjudicated(payments["CFB001"])
+    assert (b.outcome, b.deductible, b.coinsurance, b.copay, b.patient_responsibility) == (
+        Outcome.PAID,
+        Decimal("30.00"),
+        Decimal("14.00"),
+        Decimal("0"),
+        Decimal("44.00"),
+    )
+    c = adjudicated(payments["CFC001"])
+    assert (c.outcome, c.denied) == (Outcome.DENIED, Decimal("300.00"))
+    assert adjudicated(payments["CFA001"]).outcome is Outcome.PAID
+    assert adjudicated(era(ERA_2).claims[0]).outcome is Outcome.REVERSED
+
+
+def test_reversal_and_correction_net_to_the_corrected_adjudication() -> None:
+    first, second = post_pure(ERA_1)["CFD001"], post_pure(ERA_2)["CFD001"]
+    net = {a: first.get(a, Decimal(0)) + second.get(a, Decimal(0)) for a in {*first, *second}}
+    # 100 paid, -100 reversed, 90 paid again; contractual 20 - 20 + 20; copay 10 on the correction.
+    assert net[Account.PAYER_CASH] == Decimal("90.00")
+    assert net[Account.CONTRACTUAL] == Decimal("20.00")
+    assert net[Account.PATIENT_AR] == Decimal("10.00")
+    assert net[Account.INSURANCE_AR] == Decimal("-120.00"), "the 120.00 charge is settled exactly once"
+
+
+def test_dropped_modifier_matches_on_code_date_and_charge_and_a_stranger_line_does_not() -> None:
+    payment = next(p for p in era(ERA_1).claims if p.patient_control_number == "CFE001")
+    match = match_lines(payment, billed("CFE001"))
+    assert match.assigned == ("CFE001-1", "CFE001-2")
+    assert match.by_fallback == 2
+    other = match_lines(payment, billed("CFA001"))
+    assert not other.complete
+    assert len(other.unmatched_reasons) == 2
+    assert "36415" in other.unmatched_reasons[1]
+
+
+def test_provider_adjustments_and_payment_total() -> None:
+    remittance = era(ERA_2)
+    assert remittance.payment_amount == Decimal("48.10")
+    assert [(p.reason_code, p.reference, p.amount) for p in remittance.provider_adjustments] == [
+        ("WO", "PAYX0", Decimal("25.00")),
+        ("L6", None, Decimal("-3.10")),
+    ]
+    assert era(ERA_1).fingerprint != era(ERA_2).fingerprint
+    assert era(ERA_1).fingerprint == era(ERA_1.replace("000000901", "000000911")).fingerprint, (
+        "a resent ERA with new envelope control numbers is the same remittance"
+    )
+
+
+# --- end to end: claim-submitted over the broker, 835 upload, ledger, events ----------------------------------
+
+
+async def submit_claims(stack: Stack, tenant: TenantFixture, suffix: str) -> dict[str, str]:
+    """Publish claim-submitted for every billed claim through claims-svc's outbox; returns pcn → claim id."""
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    ids: dict[str, str] = {}
+    async with context.database.transaction() as session:
+        for pcn, lines in BILLED.items():
+            claim_id = f"clm_{suffix}_{pcn.lower()}"
+            ids[pcn] = claim_id
+            event = ClaimSubmitted(
+                claim_id=claim_id,
+                encounter_ids=(f"enc_{suffix}_{pcn}",),
+                practice_id=tenant.practice_id,
+                patient_id=f"pat_{pcn.lower()}",
+                payer_id="60054",
+                patient_control_number=pcn,
+                claim_frequency_code="1",
+                total_charge=sum((charge for _, _, charge in lines), Decimal(0)),
+                lines=tuple(
+                    ClaimLineSubmitted(
+                        line_item_control_number=f"{pcn}-{n}",
+                        procedure_code=code,
+                        modifiers=tuple(m for m in [modifier] if m),
+                        units=Decimal(1),
+                        charge=charge,
+                        service_date=DOS,
+                    )
+                    for n, (code, modifier, charge) in enumerate(lines, start=1)
+                ),
+                interchange_control_number="000000123",
+                submitted_at=datetime(2026, 11, 3, tzinfo=UTC),
+                rendering_provider_npi="1234567893",
+            )
+            context.outbox.add(session, event, tenant_id=tenant.id, correlation_id=f"corr-{claim_id}")
+    return ids
+
+
+async def upload(stack: Stack, tenant: TenantFixture, text: str) -> Any:
+    return await stack.client("remit-svc").post(
+        "/v1/remittances",
+        content=text.encode(),
+        headers={**tenant.headers(Role.BILLER), "Content-Type": "application/edi-x12"},
+    )
+
+
+async def ledger(stack: Stack, tenant: TenantFixture, claim_id: str) -> dict[str, Any]:
+    response = await stack.client("remit-svc").get(f"/v1/claims/{claim_id}/ledger", headers=tenant.headers(Role.BILLER))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def assert_ledger_balances(stack: Stack, tenant_id: str) -> None:
+    """The whole ledger sums to zero, and each posted ERA's cash equals its BPR02."""
+    database = stack.database("remit-svc")
+    try:
+        async with database.transaction() as session:
+            total = (
+                await session.exec(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.tenant_id == tenant_id))
+            ).one()
+            assert Decimal(total or 0) == 0
+            posted = (
+                await session.exec(
+                    select(Remittance).where(Remittance.tenant_id == tenant_id, Remittance.status == "posted")
+                )
+            ).all()
+            for remittance in posted:
+                cash = (
+                    await session.exec(
+                        select(func.sum(LedgerEntry.amount)).where(
+                            LedgerEntry.remittance_id == remittance.id, LedgerEntry.account == "payer_cash"
+                        )
+                    )
+                ).one()
+                assert Decimal(cash or 0) == remittance.payment_amount, remittance.trace_number
+    finally:
+        await database.dispose()
+
+
+async def remit_events(stack: Stack, tenant_id: str) -> list[tuple[str, dict[str, Any]]]:
+    database = stack.database("remit-svc")
+    try:
+        async with database.transaction() as session:
+            rows = await session.exec(
+                select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id).order_by(col(OutboxMessage.id))
+            )
+            return [(r.event_type, json.loads(r.envelope)) for r in rows.all()]
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.integration
+async def test_835_upload_posts_every_scenario_and_the_ledger_balances(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    ids = await submit_claims(stack, tenant, uuid.uuid4().hex[:8])
+
+    async def indexed() -> bool:
+        response = await stack.client("remit-svc").get("/v1/open-claims?limit=500", headers=tenant.headers(Role.OPS))
+        return len(response.json()) == len(BILLED) or None  # type: ignore[return-value]
+
+    await eventually(indexed)
+    a_before = await ledger(stack, tenant, ids["CFA001"])
+    assert a_before["balances"] == {"insurance_ar": "225.00", "charges": "-225.00"}
+    await assert_ledger_balances(stack, tenant.id)
+
+    first = await upload(stack, tenant, ERA_1)
+    assert first.status_code == 201, first.text
+    (report,) = first.json()["remittances"]
+    assert (report["status"], report["claims"], report["posted"], report["unmatched"]) == ("posted", 6, 5, 1)
+    await assert_ledger_balances(stack, tenant.id)
+
+    a = await ledger(stack, tenant, ids["CFA001"])
+    assert a["outstanding"] == "0.00"
+    assert a["balances"]["payer_cash"] == "180.00"
+    assert a["balances"]["contractual_adjustment"] == "45.00"
+    b = await ledger(stack, tenant, ids["CFB001"])
+    assert (b["balances"]["patient_ar"], b["outstanding"]) == ("44.00", "44.00")
+    assert sorted((e["kind"], e["amount"]) for e in b["entries"] if e["account"] == "patient_ar") == [
+        ("coinsurance", "14.00"),
+        ("deductible", "30.00"),
+    ]
+    c = await ledger(stack, tenant, ids["CFC001"])
+    assert (c["balances"]["denied_ar"], c["balances"]["insurance_ar"], c["outstanding"]) == ("300.00", "0.00", "300.00")
+    e = await ledger(stack, tenant, ids["CFE001"])
+    assert {x["line_item_control_number"] for x in e["entries"] if x["kind"] == "payment"} == {"CFE001-1", "CFE001-2"}
+
+    # The same file again: nothing posts twice.
+    again = await upload(stack, tenant, ERA_1)
+    assert again.status_code == 200
+    assert [r["status"] for r in again.json()["remittances"]] == ["duplicate"]
+    assert (await ledger(stack, tenant, ids["CFA001"]))["entries"] == a["entries"]
+
+    # The unknown claim waits in the work queue with its money held as unapplied cash.
+    queue = (await stack.client("remit-svc").get("/v1/unmatched-payments", headers=tenant.headers(Role.BILLER))).json()
+    assert [(q["patient_control_number"], q["paid"]) for q in queue] == [("CFZ999", "80.00")]
+    assert "CFZ999" in queue[0]["unmatched_reason"]
+
+    second = await upload(stack, tenant, ERA_2)
+    assert second.status_code == 201, second.text
+    assert second.json()["remittances"][0]["status"] == "posted"
+    await assert_ledger_balances(stack, tenant.id)
+    d = await ledger(stack, tenant, ids["CFD001"])
+    assert (d["balances"]["payer_cash"], d["balances"]["patient_ar"], d["balances"]["insurance_ar"]) == (
+        "90.00",
+        "10.00",
+        "0.00",
+    )
+
+    third = await upload(stack, tenant, ERA_3)
+    (held,) = third.json()["remittances"]
+    assert held["status"] == "held"
+    assert "BPR02" not in held["reason"]
+    assert "CFG001" in held["reason"]
+    g = await ledger(stack, tenant, ids["CFG001"])
+    assert g["balances"] == {"insurance_ar": "100.00", "charges": "-100.00"}, "a held ERA posts nothing"
+    listed = await stack.client("remit-svc").get("/v1/remittances?status=held", headers=tenant.headers(Role.OPS))
+    assert [r["trace_number"] for r in listed.json()] == ["EFT1003"]
+
+    events = await remit_events(stack, tenant.id)
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for event_type, envelope in events:
+        by_type.setdefault(event_type, []).append(envelope["data"])
+    posted = {(p["patient_control_number"], p["claim_status_code"]): p for p in by_type["claimflow.payment-posted"]}
+    assert set(posted) == {
+        ("CFA001", "1"),
+        ("CFB001", "1"),
+        ("CFD001", "1"),
+        ("CFD001", "22"),
+        ("CFE001", "1"),
+        ("CFF001", "1"),
+    }, "one payment-posted per posted claim payment, none for the denial"
+    bravo = posted[("CFB001", "1")]
+    assert (bravo["paid_amount"], bravo["deductible"], bravo["coinsurance"], bravo["patient_responsibility"]) == (
+        "56.00",
+        "30.00",
+        "14.00",
+        "44.00",
+    )
+    assert posted[("CFD001", "22")]["is_reversal"] is True
+    (denial,) = by_type["claimflow.claim-denied"]
+    assert (denial["claim_id"], denial["denied_amount"], denial["remark_codes"]) == (ids["CFC001"], "300.00", ["N54"])
+    assert [(a["group_code"], a["carc"]) for a in denial["adjustments"]] == [("CO", "197")]
+    balances = by_type["claimflow.patient-balance-updated"]
+    assert sorted((b["patient_id"], b["change"], b["balance"]) for b in balances) == [
+        ("pat_cfb001", "44.00", "44.00"),
+        ("pat_cfd001", "10.00", "10.00"),
+    ]
+    correlations = {e["data"]["claim_id"]: e["correlationid"] for t, e in events if "claim_id" in e["data"]}
+    assert correlations[ids["CFA001"]] == f"corr-{ids['CFA001']}", "events carry the claim's correlation id"
+
+    # A biller matches the stranger by hand: claim F does not fit (99213, not 99212), claim G does.
+    refused = await stack.client("remit-svc").post(
+        f"/v1/unmatched-payments/{queue[0]['id']}/match",
+        json={"claim_id": ids["CFF001"]},
+        headers=tenant.headers(Role.BILLER),
+    )
+    assert refused.status_code == 400
+    assert "99212" in refused.text
+    fits = await stack.client("remit-svc").post(
+        f"/v1/unmatched-payments/{queue[0]['id']}/match",
+        json={"claim_id": ids["CFG001"]},
+        headers=tenant.headers(Role.BILLER),
+    )
+    assert fits.status_code == 200, fits.text
+    assert (fits.json()["state"], fits.json()["claim_id"]) == ("posted", ids["CFG001"])
+    g = await ledger(stack, tenant, ids["CFG001"])
+    assert (g["balances"]["payer_cash"], g["balances"]["insurance_ar"]) == ("80.00", "0.00")
+    await assert_ledger_balances(stack, tenant.id)
+
+    # Another tenant sees none of it.
+    stranger = await stack.create_tenant()
+    hidden = await stack.client("remit-svc").get(
+        f"/v1/claims/{ids['CFA001']}/ledger", headers=stranger.headers(Role.BILLER)
+    )
+    assert hidden.status_code == 404
+    elsewhere = await upload(stack, stranger, ERA_1)
+    assert elsewhere.status_code == 201
+    assert elsewhere.json()["remittances"][0]["unmatched"] == 6, "another tenant's claims never match"
+
+
+@pytest.mark.integration
+async def test_malformed_and_foreign_files_are_refused_with_the_reason(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    garbage = await upload(stack, tenant, "this is not X12")
+    assert garbage.status_code == 400
+    assert "835" in garbage.json()["detail"]
+    empty = await upload(stack, tenant, "")
+    assert empty.status_code == 400
+    not_835 = ERA_3.replace("ST*835", "ST*837").replace("GS*HP", "GS*HC")
+    refused = await upload(stack, tenant, not_835)
+    assert refused.status_code == 400
+    unauthorised = await stack.client("remit-svc").post(
+        "/v1/remittances", content=ERA_3.encode(), headers=tenant.headers(Role.EHR_INTEGRATION)
+    )
+    assert unauthorised.status_code == 403
