@@ -16,14 +16,14 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -92,6 +92,47 @@ class Outbox:
             )
         )
         return envelope
+
+    async def add_many(
+        self, session: AsyncSession, events: Sequence[tuple[EventPayload, str]], *, tenant_id: str
+    ) -> list[EventEnvelope]:
+        """Stage many ``(payload, correlation id)`` events in one multi-row insert, in order.
+
+        For bulk work (an ERA of a thousand claims): building an ORM object per row costs more than the rest of
+        the posting. Rows get ascending ids in list order, so per-aggregate order is kept as with ``add``.
+        """
+        if not events:
+            return []
+        traceparent = traceparent_var.get()
+        now = utcnow()
+        envelopes = [
+            self.catalog.envelope(
+                payload, tenant_id=tenant_id, source=self.source, correlation_id=correlation_id, traceparent=traceparent
+            )
+            for payload, correlation_id in events
+        ]
+        rows = [
+            {
+                "event_id": str(envelope.id),
+                "tenant_id": tenant_id,
+                "event_type": envelope.type,
+                "topic": type(payload).topic.value,
+                "message_key": envelope.subject,
+                "envelope": envelope.model_dump_json(),
+                "created_at": now,
+                "sent_at": None,
+                "lease_owner": None,
+                "lease_until": None,
+                "attempts": 0,
+                "last_error": None,
+                "kafka_partition": None,
+                "kafka_offset": None,
+            }
+            for envelope, (payload, _) in zip(envelopes, events, strict=True)
+        ]
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        await session.exec(insert(table), params=rows)
+        return envelopes
 
 
 async def outbox_backlog(session: AsyncSession) -> int:

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
+from sqlalchemy import func
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_kit.repository import TenantRepository
-from remit_svc.adapters.tables import ClaimPaymentRecord, LedgerEntry, OpenClaim, Remittance
+from remit_svc.adapters.tables import (
+    ClaimPaymentRecord,
+    Deposit,
+    LedgerEntry,
+    OpenClaim,
+    PatientPayment,
+    Remittance,
+)
+from remit_svc.domain.ledger import RECEIVABLES, Account, EntryKind
+from remit_svc.domain.receivables import (
+    ZERO,
+    Adjudication,
+    ClaimActivity,
+    ClaimFacts,
+    ClaimReceivable,
+    PatientItem,
+    PeriodMoney,
+)
+from remit_svc.domain.reconciliation import DepositFact, EraFact
 
 
 class OpenClaimRepository(TenantRepository[OpenClaim]):
@@ -47,3 +70,318 @@ class LedgerRepository:
             .order_by(col(LedgerEntry.id))
         )
         return rows.all()
+
+
+class DepositRepository(TenantRepository[Deposit]):
+    """Bank deposits of one tenant."""
+
+    model = Deposit
+    resource_name = "Deposit"
+
+
+class PatientPaymentRepository(TenantRepository[PatientPayment]):
+    """Patient payments and refunds of one tenant."""
+
+    model = PatientPayment
+    resource_name = "PatientPayment"
+
+
+_CHUNK = 500
+_RECEIVABLES = [a.value for a in RECEIVABLES]
+
+
+def _cents(value: object) -> Decimal:
+    return Decimal(str(value or 0)).quantize(ZERO)
+
+
+class ReceivablesRepository:
+    """The ledger sums of one tenant that AR aging, statements and KPIs are computed from.
+
+    ``through`` limits a query to entries effective on or before that day (a charge is effective on its date of
+    service, an 835 on its payment date, a patient payment on the day it was received); None reads everything.
+    """
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _ledger(self, through: date | None) -> list[ColumnElement[bool]]:
+        conditions = [col(LedgerEntry.tenant_id) == self.tenant_id]
+        if through is not None:
+            conditions.append(col(LedgerEntry.effective_date) <= through)
+        return conditions
+
+    async def claims(self, claim_ids: Iterable[str]) -> dict[str, OpenClaim]:
+        """The tenant's claims with these ids."""
+        unique = sorted(set(claim_ids))
+        found: dict[str, OpenClaim] = {}
+        for start in range(0, len(unique), _CHUNK):
+            rows = await self.session.exec(
+                select(OpenClaim).where(
+                    OpenClaim.tenant_id == self.tenant_id, col(OpenClaim.id).in_(unique[start : start + _CHUNK])
+                )
+            )
+            found.update({c.id: c for c in rows.all()})
+        return found
+
+    async def latest_claim_of(self, patient_id: str) -> OpenClaim | None:
+        """The patient's most recently submitted claim (None: the tenant has no such patient)."""
+        rows = await self.session.exec(
+            select(OpenClaim)
+            .where(OpenClaim.tenant_id == self.tenant_id, OpenClaim.patient_id == patient_id)
+            .order_by(col(OpenClaim.submitted_at).desc(), col(OpenClaim.id).desc())
+            .limit(1)
+        )
+        return rows.first()
+
+    async def claim_receivables(self, through: date | None) -> list[ClaimReceivable]:
+        """Every claim with money outstanding in insurance, denied or patient AR."""
+        rows = await self.session.exec(
+            select(LedgerEntry.claim_id, LedgerEntry.account, func.sum(LedgerEntry.amount))
+            .where(
+                *self._ledger(through),
+                col(LedgerEntry.claim_id).is_not(None),
+                col(LedgerEntry.account).in_(_RECEIVABLES),
+            )
+            .group_by(col(LedgerEntry.claim_id), col(LedgerEntry.account))
+        )
+        sums: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        for claim_id, account, total in rows.all():
+            if claim_id is not None and _cents(total):
+                sums[claim_id][account] = _cents(total)
+        claims = await self.claims(sums)
+        return [
+            ClaimReceivable(
+                claim_id=claim.id,
+                patient_id=claim.patient_id,
+                payer_id=claim.payer_id,
+                practice_id=claim.practice_id,
+                provider_npi=claim.rendering_provider_npi,
+                service_date=service_date_of(claim),
+                insurance=sums[claim.id].get(Account.INSURANCE_AR.value, ZERO),
+                denied=sums[claim.id].get(Account.DENIED_AR.value, ZERO),
+                patient=sums[claim.id].get(Account.PATIENT_AR.value, ZERO),
+            )
+            for claim in claims.values()
+        ]
+
+    async def patient_items(self, through: date | None, patient_id: str | None = None) -> list[PatientItem]:
+        """Patient AR posted on claims (from 835 patient responsibility), per claim."""
+        conditions = [
+            *self._ledger(through),
+            col(LedgerEntry.account) == Account.PATIENT_AR.value,
+            col(LedgerEntry.claim_id).is_not(None),
+        ]
+        if patient_id is not None:
+            conditions.append(col(LedgerEntry.patient_id) == patient_id)
+        rows = await self.session.exec(
+            select(LedgerEntry.claim_id, func.sum(LedgerEntry.amount))
+            .where(*conditions)
+            .group_by(col(LedgerEntry.claim_id))
+        )
+        sums = {claim_id: _cents(total) for claim_id, total in rows.all() if claim_id is not None and _cents(total)}
+        claims = await self.claims(sums)
+        return [
+            PatientItem(claim.patient_id, claim.id, service_date_of(claim), sums[claim.id]) for claim in claims.values()
+        ]
+
+    async def on_account(self, through: date | None, patient_id: str | None = None) -> dict[str, Decimal]:
+        """Per patient, patient AR not posted on a claim: payments (negative) and refunds taken on account."""
+        conditions = [
+            *self._ledger(through),
+            col(LedgerEntry.account) == Account.PATIENT_AR.value,
+            col(LedgerEntry.claim_id).is_(None),
+            col(LedgerEntry.patient_id).is_not(None),
+        ]
+        if patient_id is not None:
+            conditions.append(col(LedgerEntry.patient_id) == patient_id)
+        rows = await self.session.exec(
+            select(LedgerEntry.patient_id, func.sum(LedgerEntry.amount))
+            .where(*conditions)
+            .group_by(col(LedgerEntry.patient_id))
+        )
+        return {patient: _cents(total) for patient, total in rows.all() if patient is not None and _cents(total)}
+
+    async def claim_activity(
+        self, patient_id: str, through: date | None
+    ) -> tuple[list[ClaimActivity], dict[str, Decimal]]:
+        """Each of the patient's claims summed by what the money was, and each claim's patient AR."""
+        rows = await self.session.exec(
+            select(LedgerEntry.claim_id, LedgerEntry.account, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+            .where(
+                *self._ledger(through),
+                col(LedgerEntry.patient_id) == patient_id,
+                col(LedgerEntry.claim_id).is_not(None),
+            )
+            .group_by(col(LedgerEntry.claim_id), col(LedgerEntry.account), col(LedgerEntry.kind))
+        )
+        sums: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+        for claim_id, account, kind, total in rows.all():
+            if claim_id is not None:
+                sums[claim_id][(account, kind)] = _cents(total)
+        claims = await self.claims(sums)
+        activities: list[ClaimActivity] = []
+        patient_ar: dict[str, Decimal] = {}
+        for claim in claims.values():
+            money = sums[claim.id]
+            patient_ar[claim.id] = _sum(money, Account.PATIENT_AR)
+            activities.append(
+                ClaimActivity(
+                    claim_id=claim.id,
+                    patient_control_number=claim.patient_control_number,
+                    payer_id=claim.payer_id,
+                    service_date=service_date_of(claim),
+                    charges=-_sum(money, Account.CHARGES),
+                    insurance_paid=_sum(money, Account.PAYER_CASH, EntryKind.PAYMENT),
+                    adjustments=_sum(money, Account.CONTRACTUAL) + _sum(money, Account.OTHER_ADJUSTMENT),
+                    deductible=_sum(money, Account.PATIENT_AR, EntryKind.DEDUCTIBLE),
+                    coinsurance=_sum(money, Account.PATIENT_AR, EntryKind.COINSURANCE),
+                    copay=_sum(money, Account.PATIENT_AR, EntryKind.COPAY),
+                    other_patient=_sum(money, Account.PATIENT_AR, EntryKind.PATIENT_OTHER),
+                    pending_insurance=_sum(money, Account.INSURANCE_AR) + _sum(money, Account.DENIED_AR),
+                )
+            )
+        return activities, patient_ar
+
+    async def receivables_total(self, through: date) -> Decimal:
+        """The ledger balance of insurance, denied and patient AR on ``through``."""
+        total = (
+            await self.session.exec(
+                select(func.sum(LedgerEntry.amount)).where(
+                    *self._ledger(through), col(LedgerEntry.account).in_(_RECEIVABLES)
+                )
+            )
+        ).one()
+        return _cents(total)
+
+    async def period_money(self, start: date, end: date) -> PeriodMoney:
+        """Charges, contractual adjustments and payments effective in ``start``..``end``."""
+        rows = await self.session.exec(
+            select(LedgerEntry.account, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+            .where(
+                col(LedgerEntry.tenant_id) == self.tenant_id,
+                col(LedgerEntry.effective_date) >= start,
+                col(LedgerEntry.effective_date) <= end,
+                col(LedgerEntry.account).in_(
+                    [
+                        Account.CHARGES.value,
+                        Account.CONTRACTUAL.value,
+                        Account.PAYER_CASH.value,
+                        Account.PATIENT_CASH.value,
+                    ]
+                ),
+            )
+            .group_by(col(LedgerEntry.account), col(LedgerEntry.kind))
+        )
+        sums = {(account, kind): _cents(total) for account, kind, total in rows.all()}
+        return PeriodMoney(
+            charges=-_sum(sums, Account.CHARGES, EntryKind.CHARGE),
+            contractual=_sum(sums, Account.CONTRACTUAL),
+            payer_payments=_sum(sums, Account.PAYER_CASH, EntryKind.PAYMENT),
+            patient_payments=_sum(sums, Account.PATIENT_CASH),
+        )
+
+    async def claim_facts(self, start: date, end: date) -> list[ClaimFacts]:
+        """Claims submitted in ``start``..``end`` or first paid then, with their first payment date."""
+        first_paid = (
+            select(LedgerEntry.claim_id, func.min(LedgerEntry.effective_date))
+            .where(
+                col(LedgerEntry.tenant_id) == self.tenant_id,
+                col(LedgerEntry.account) == Account.PAYER_CASH.value,
+                col(LedgerEntry.kind) == EntryKind.PAYMENT.value,
+                col(LedgerEntry.amount) > 0,
+                col(LedgerEntry.claim_id).is_not(None),
+            )
+            .group_by(col(LedgerEntry.claim_id))
+        )
+        paid_on = {claim_id: day for claim_id, day in (await self.session.exec(first_paid)).all() if claim_id}
+        submitted = await self.session.exec(
+            select(OpenClaim).where(
+                OpenClaim.tenant_id == self.tenant_id,
+                col(OpenClaim.submitted_at) >= datetime.combine(start, time.min, UTC),
+                col(OpenClaim.submitted_at) < datetime.combine(end + timedelta(days=1), time.min, UTC),
+            )
+        )
+        claims = {c.id: c for c in submitted.all()}
+        claims.update(await self.claims(c for c, day in paid_on.items() if start <= _day(day) <= end))
+        return [
+            ClaimFacts(
+                claim_id=claim.id,
+                service_date=service_date_of(claim),
+                submitted_on=claim.submitted_at.astimezone(UTC).date(),
+                acknowledgment=claim.acknowledgment,
+                first_paid_on=_day(paid_on[claim.id]) if claim.id in paid_on else None,
+            )
+            for claim in claims.values()
+        ]
+
+    async def adjudications(self, start: date, end: date) -> list[Adjudication]:
+        """Claim payments posted from ERAs paid in ``start``..``end``, with the CARCs each moved to denied AR."""
+        rows = await self.session.exec(
+            select(
+                ClaimPaymentRecord.claim_id,
+                ClaimPaymentRecord.remittance_id,
+                ClaimPaymentRecord.outcome,
+                col(Remittance.payment_date),
+            )
+            .join(Remittance, col(Remittance.id) == col(ClaimPaymentRecord.remittance_id))
+            .where(
+                col(ClaimPaymentRecord.tenant_id) == self.tenant_id,
+                col(Remittance.tenant_id) == self.tenant_id,
+                col(ClaimPaymentRecord.state) == "posted",
+                col(Remittance.payment_date) >= start,
+                col(Remittance.payment_date) <= end,
+            )
+        )
+        payments = [(c, r, o, d) for c, r, o, d in rows.all() if c is not None and o is not None]
+        denial_rows = await self.session.exec(
+            select(LedgerEntry.claim_id, LedgerEntry.remittance_id, LedgerEntry.carc)
+            .where(
+                col(LedgerEntry.tenant_id) == self.tenant_id,
+                col(LedgerEntry.account) == Account.DENIED_AR.value,
+                col(LedgerEntry.kind) == EntryKind.DENIAL.value,
+                col(LedgerEntry.amount) > 0,
+                col(LedgerEntry.effective_date) >= start,
+                col(LedgerEntry.effective_date) <= end,
+            )
+            .distinct()
+        )
+        carcs: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for claim_id, remittance_id, carc in denial_rows.all():
+            if claim_id and remittance_id and carc:
+                carcs[(claim_id, remittance_id)].add(carc)
+        return [
+            Adjudication(claim_id, outcome, paid_on, tuple(sorted(carcs.get((claim_id, remittance_id), ()))))
+            for claim_id, remittance_id, outcome, paid_on in payments
+        ]
+
+    async def remittance_facts(self) -> list[EraFact]:
+        """Every ERA's payment (posted or held)."""
+        rows = await self.session.exec(select(Remittance).where(Remittance.tenant_id == self.tenant_id))
+        return [
+            EraFact(r.id, r.trace_number, r.payer_id, r.payment_amount, r.payment_date, r.status) for r in rows.all()
+        ]
+
+    async def deposit_facts(self) -> list[DepositFact]:
+        """Every recorded deposit."""
+        rows = await self.session.exec(select(Deposit).where(Deposit.tenant_id == self.tenant_id))
+        return [DepositFact(d.id, d.trace_number, d.amount, d.deposit_date, d.payer_id) for d in rows.all()]
+
+
+def _sum(money: dict[tuple[str, str], Decimal], account: Account, *kinds: EntryKind) -> Decimal:
+    """The total of ``account`` (of ``kinds`` only, when given) in sums keyed by (account, kind)."""
+    return sum((v for (a, k), v in money.items() if a == account.value and (not kinds or k in kinds)), ZERO)
+
+
+def service_date_of(claim: OpenClaim) -> date:
+    """The claim's first date of service (claims indexed before it was recorded age from submission)."""
+    return claim.service_date or claim.submitted_at.astimezone(UTC).date()
+
+
+def _day(value: date | datetime | str) -> date:
+    """A date as read back from an aggregate (SQLite returns MIN(date) as text)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

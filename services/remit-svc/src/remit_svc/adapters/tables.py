@@ -161,4 +161,49 @@ class MailboxCursor(RemitTable, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
+class Deposit(RemitTable, table=True):
+    """A bank deposit (EFT or check) that 835 payments are reconciled against; recorded once per tenant."""
+
+    __tablename__ = "deposit"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "trace_number", "amount", "deposit_date", name="uq_deposit_identity"),
+        Index("ix_deposit_trace", "tenant_id", "trace_number"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    trace_number: str = Field(max_length=50, description="The EFT trace or check number the bank shows (TRN02).")
+    amount: Decimal = Field(sa_column=_money())
+    deposit_date: date
+    payer_id: str | None = Field(default=None, max_length=80)
+    method: str = Field(max_length=8, description="ACH, CHK, FWT (wire), VCC (virtual card) or OTH.")
+    recorded_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class PatientPayment(RemitTable, table=True):
+    """A payment from (or refund to) a guarantor, taken on account; its ledger journal is ``journal_id``."""
+
+    __tablename__ = "patient_payment"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_patient_payment_idempotency"),
+        UniqueConstraint("tenant_id", "kind", "reference", name="uq_patient_payment_reference"),
+        Index("ix_patient_payment_patient", "tenant_id", "patient_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    patient_id: str = Field(max_length=40)
+    guarantor_id: str = Field(max_length=40, description="Who pays; the patient until guarantors are modelled.")
+    kind: str = Field(max_length=8, description="payment or refund.")
+    amount: Decimal = Field(sa_column=_money(), description="Positive; a refund gives money back.")
+    method: str = Field(max_length=16)
+    reference: str | None = Field(default=None, max_length=64, description="Check number, card authorization...")
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    received_on: date
+    journal_id: str = Field(max_length=40)
+    recorded_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
 remit_metadata = remit_registry.metadata
