@@ -518,3 +518,33 @@ async def test_malformed_and_foreign_files_are_refused_with_the_reason(stack: St
         "/v1/remittances", content=ERA_3.encode(), headers=tenant.headers(Role.EHR_INTEGRATION)
     )
     assert unauthorised.status_code == 403
+
+
+def test_a_split_era_is_two_remittances_and_a_resent_one_is_a_duplicate() -> None:
+    """One check (TRN02 EFT2001) reported in two 835s: same trace, different claims — neither is a duplicate."""
+    part_a = interchange(
+        [
+            *header("100.00", "EFT2001"),
+            "CLP*CFD001*1*120.00*100.00**12*PAYD1*11*1",
+            patient("DELTA"),
+            "SVC*HC:99213*120.00*100.00**1",
+            "CAS*CO*45*20.00",
+            "REF*6R*CFD001-1",
+        ],
+        "000000921",
+    )
+    part_b = interchange(
+        [
+            *header("80.00", "EFT2001"),
+            "CLP*CFF001*1*100.00*80.00**12*PAYF1*11*1",
+            patient("FOXTROT"),
+            "SVC*HC:99213*100.00*80.00**1",
+            "CAS*CO*45*20.00",
+            "REF*6R*CFF001-1",
+        ],
+        "000000922",
+    )
+    first, second = era(part_a), era(part_b)
+    assert first.trace_number == second.trace_number == "EFT2001"
+    assert first.fingerprint != second.fingerprint
+    assert era(part_b.replace("000000922", "000000923")).fingerprint == second.fingerprint
