@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture
-from claimflow_events import ClaimLineSubmitted, ClaimSubmitted
+from claimflow_events import ClaimLineSubmitted, ClaimResubmitted, ClaimSubmitted
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
@@ -490,6 +490,28 @@ async def test_835_upload_posts_every_scenario_and_the_ledger_balances(stack: St
     assert (fits.json()["state"], fits.json()["claim_id"]) == ("posted", ids["CFG001"])
     g = await ledger(stack, tenant, ids["CFG001"])
     assert (g["balances"]["payer_cash"], g["balances"]["insurance_ar"]) == ("80.00", "0.00")
+    await assert_ledger_balances(stack, tenant.id)
+
+    # The denied claim C is corrected and replaced (frequency 7): the original leaves AR, its denial closed.
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    async with context.database.transaction() as session:
+        replaced = ClaimResubmitted(
+            claim_id=f"{ids['CFC001']}_r",
+            original_claim_id=ids["CFC001"],
+            claim_frequency_code="7",
+            reason="authorization number added",
+            resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+        )
+        context.outbox.add(session, replaced, tenant_id=tenant.id, correlation_id=f"corr-{ids['CFC001']}")
+
+    async def closed() -> dict[str, Any] | None:
+        body = await ledger(stack, tenant, ids["CFC001"])
+        return body if body["outstanding"] == "0.00" else None
+
+    c = await eventually(closed)
+    assert (c["balances"]["denied_ar"], c["balances"]["charges"]) == ("0.00", "0.00")
+    standing = await stack.client("remit-svc").get(f"/v1/open-claims/{ids['CFC001']}", headers=tenant.headers(Role.OPS))
+    assert standing.json()["status"] == "replaced"
     await assert_ledger_balances(stack, tenant.id)
 
     # Another tenant sees none of it.

@@ -124,14 +124,18 @@ class ReceivablesRepository:
             found.update({c.id: c for c in rows.all()})
         return found
 
-    async def latest_claim_of(self, patient_id: str) -> OpenClaim | None:
-        """The patient's most recently submitted claim (None: the tenant has no such patient)."""
-        rows = await self.session.exec(
+    async def latest_claim_of(self, patient_id: str, *, lock: bool = False) -> OpenClaim | None:
+        """The patient's most recently submitted claim (None: the tenant has no such patient).
+
+        ``lock`` holds the row until the transaction ends, so postings to one guarantor's account take turns.
+        """
+        query = (
             select(OpenClaim)
             .where(OpenClaim.tenant_id == self.tenant_id, OpenClaim.patient_id == patient_id)
             .order_by(col(OpenClaim.submitted_at).desc(), col(OpenClaim.id).desc())
             .limit(1)
         )
+        rows = await self.session.exec(query.with_for_update() if lock else query)
         return rows.first()
 
     async def claim_receivables(self, through: date | None) -> list[ClaimReceivable]:

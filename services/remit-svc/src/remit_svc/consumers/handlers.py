@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import col
 
-from claimflow_events import ClaimAccepted, ClaimRejected, ClaimSubmitted
+from claimflow_events import ClaimAccepted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
 from claimflow_kit.consumer import EventContext, Subscription
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
-from remit_svc.service.posting import RemittancePoster
+from remit_svc.service.posting import RemittancePoster, close_superseded
 
 
 async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> None:
@@ -63,11 +63,31 @@ async def on_claim_rejected(context: EventContext, event: ClaimRejected) -> None
     await _acknowledged(context, event.claim_id, "rejected")
 
 
+async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -> None:
+    """A replacement (7) or void (8) supersedes the original claim: it leaves AR (the new claim carries the charges)."""
+    if event.claim_frequency_code not in ("7", "8"):
+        return  # a rejected claim sent again as new: the original never reached the payer and has no payment
+    original = await OpenClaimRepository(context.session, context.tenant_id).find(
+        col(OpenClaim.id) == event.original_claim_id
+    )
+    if original is None or original.status in ("replaced", "voided"):
+        return
+    original.status = "replaced" if event.claim_frequency_code == "7" else "voided"
+    original.updated_at = utcnow()
+    context.session.add(original)
+    await close_superseded(context.session, original, event.resubmitted_at.date())
+
+
 def subscriptions() -> list[Subscription]:
     """What the remit worker consumes."""
     return [
         Subscription(
             "claim-index",
-            {ClaimSubmitted: on_claim_submitted, ClaimAccepted: on_claim_accepted, ClaimRejected: on_claim_rejected},
+            {
+                ClaimSubmitted: on_claim_submitted,
+                ClaimAccepted: on_claim_accepted,
+                ClaimRejected: on_claim_rejected,
+                ClaimResubmitted: on_claim_resubmitted,
+            },
         )
     ]

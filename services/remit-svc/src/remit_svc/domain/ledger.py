@@ -62,6 +62,8 @@ class EntryKind(StrEnum):
     PATIENT_PAYMENT = "patient_payment"
     PATIENT_REFUND = "patient_refund"
     UNAPPLIED = "unapplied"
+    CHARGE_REVERSAL = "charge_reversal"  # a replaced or voided claim's charges leave AR
+    ADJUDICATION = "adjudication"  # the insurance AR side of a claim line's payment and adjustments
 
 
 # CARCs that reduce the allowed amount under the contract or the law: written off when posted, not worked.
@@ -93,16 +95,6 @@ def classify_adjustment(adjustment: CasAmount) -> tuple[Account, EntryKind]:
     return Account.DENIED_AR, EntryKind.DENIAL
 
 
-def _pair(
-    target: Account, amount: Decimal, kind: EntryKind, line: str | None, cas: CasAmount | None = None
-) -> list[Posting]:
-    group, carc = (cas.group_code, cas.carc) if cas else (None, None)
-    return [
-        Posting(target, amount, kind, line, group, carc),
-        Posting(Account.INSURANCE_AR, -amount, kind, line, group, carc),
-    ]
-
-
 def charge_postings(lines: Sequence[BilledLine]) -> list[Posting]:
     """A submitted claim's charges open insurance AR, line by line."""
     postings: list[Posting] = []
@@ -114,26 +106,36 @@ def charge_postings(lines: Sequence[BilledLine]) -> list[Posting]:
     return postings
 
 
+def _settle(line: str | None, moves: list[Posting]) -> list[Posting]:
+    """One compound journal: the moves out of insurance AR and the single insurance AR credit they add up to."""
+    total = sum((m.amount for m in moves), ZERO)
+    if not moves:
+        return []
+    return [*moves, Posting(Account.INSURANCE_AR, -total, EntryKind.ADJUDICATION, line)] if total else moves
+
+
 def claim_payment_postings(payment: ClaimPayment, assigned: Sequence[str | None]) -> list[Posting]:
     """Payments and adjustments of one claim payment; ``assigned[i]`` is the billed line of service payment ``i``.
 
-    Money the claim level reports beyond its lines (CLP04 - Σ SVC03, or all of it when the payer sent no lines)
-    and claim-level CAS post to the claim without a line.
+    Each line posts its payment and adjustments to their accounts and one insurance AR credit for their sum (a
+    compound entry rather than a pair per amount: the detail lives on the debit side). Money the claim level
+    reports beyond its lines (CLP04 - Σ SVC03, or all of it when the payer sent no lines) and claim-level CAS post
+    to the claim without a line.
     """
     postings: list[Posting] = []
     for line, control_number in zip(payment.lines, assigned, strict=True):
-        if line.paid:
-            postings += _pair(Account.PAYER_CASH, line.paid, EntryKind.PAYMENT, control_number)
-        for cas in line.adjustments:
-            account, kind = classify_adjustment(cas)
-            postings += _pair(account, cas.amount, kind, control_number, cas)
+        moves = [Posting(Account.PAYER_CASH, line.paid, EntryKind.PAYMENT, control_number)] if line.paid else []
+        moves += [_move(cas, control_number) for cas in line.adjustments]
+        postings += _settle(control_number, moves)
     claim_level_paid = payment.paid - sum((line.paid for line in payment.lines), ZERO)
-    if claim_level_paid:
-        postings += _pair(Account.PAYER_CASH, claim_level_paid, EntryKind.PAYMENT, None)
-    for cas in payment.adjustments:
-        account, kind = classify_adjustment(cas)
-        postings += _pair(account, cas.amount, kind, None, cas)
-    return postings
+    moves = [Posting(Account.PAYER_CASH, claim_level_paid, EntryKind.PAYMENT, None)] if claim_level_paid else []
+    moves += [_move(cas, None) for cas in payment.adjustments]
+    return postings + _settle(None, moves)
+
+
+def _move(cas: CasAmount, line: str | None) -> Posting:
+    account, kind = classify_adjustment(cas)
+    return Posting(account, cas.amount, kind, line, cas.group_code, cas.carc)
 
 
 def provider_adjustment_postings(era: Era) -> list[Posting]:

@@ -204,6 +204,39 @@ def _contract(items: Sequence[tuple[CasAmount, str | None]]) -> tuple[Adjustment
     )
 
 
+SUPERSEDED = ("replaced", "voided")
+
+
+async def close_superseded(session: AsyncSession, claim: OpenClaim, effective_date: date) -> None:
+    """A replaced or voided claim owes nothing: whatever insurance or denied AR it still carries (its charges when
+    the payer had not answered yet, a denial being corrected, or what the payer's reversal reopened) goes back
+    against charges — the replacement claim carries the charges now."""
+    rows = await session.exec(
+        select(LedgerEntry.account, func.sum(LedgerEntry.amount))
+        .where(
+            LedgerEntry.tenant_id == claim.tenant_id,
+            LedgerEntry.claim_id == claim.id,
+            col(LedgerEntry.account).in_([Account.INSURANCE_AR.value, Account.DENIED_AR.value]),
+        )
+        .group_by(col(LedgerEntry.account))
+    )
+    reversal: list[Posting] = []
+    memo = f"claim {claim.status}"
+    for account, total in rows.all():
+        amount = Decimal(total).quantize(Decimal("0.01"))
+        if amount:
+            reversal += [
+                Posting(Account.CHARGES, amount, EntryKind.CHARGE_REVERSAL, memo=memo),
+                Posting(Account(account), -amount, EntryKind.CHARGE_REVERSAL, memo=memo),
+            ]
+    if reversal:
+        session.add_all(
+            ledger_rows(
+                reversal, tenant_id=claim.tenant_id, journal_id=_journal(), effective_date=effective_date, claim=claim
+            )
+        )
+
+
 def _table(model: type[SQLModel]) -> Table:
     """The Core table of a model: multi-row inserts through it skip the ORM's per-row bookkeeping."""
     table: Table = model.__table__  # type: ignore[attr-defined]
@@ -246,7 +279,8 @@ class _Writes:
             effective_date=era.payment_date, claim=claim, remittance_id=remittance.id,
         )  # fmt: skip
         facts = adjudicated(payment)
-        claim.status = facts.outcome.value
+        if claim.status not in SUPERSEDED:  # a replaced or voided claim stays so; its AR is closed in _write
+            claim.status = facts.outcome.value
         if facts.paid > 0 and claim.first_paid_at is None:
             claim.first_paid_at = now
         claim.updated_at = now
@@ -495,6 +529,8 @@ class RemittancePoster:
             await session.exec(insert(_table(LedgerEntry)), params=writes.ledger)
         for claim in writes.claims.values():
             session.add(claim)
+            if claim.status in SUPERSEDED:
+                await close_superseded(session, claim, writes.era.payment_date)
         changed = {claim.patient_id for claim, _, _ in writes.patient_changes}
         balances = await patient_balances(session, writes.remittance.tenant_id, changed) if changed else {}
         events = list(writes.events)

@@ -87,9 +87,9 @@ class DepositRecord:
     method: str
 
 
-async def known_patient(session: AsyncSession, tenant_id: str, patient_id: str) -> OpenClaim:
+async def known_patient(session: AsyncSession, tenant_id: str, patient_id: str, *, lock: bool = False) -> OpenClaim:
     """The patient's latest claim; NotFound when the tenant has never billed this patient."""
-    claim = await ReceivablesRepository(session, tenant_id).latest_claim_of(patient_id)
+    claim = await ReceivablesRepository(session, tenant_id).latest_claim_of(patient_id, lock=lock)
     if claim is None:
         raise NotFound("Patient", patient_id)
     return claim
@@ -118,7 +118,8 @@ class PatientAccounts:
         earlier = await self._earlier(session, tenant_id, money)
         if earlier is not None:
             return PatientMoneyResult(earlier, await patient_balance(session, tenant_id, earlier.patient_id), True)
-        claim = await known_patient(session, tenant_id, money.patient_id)
+        # Locked: a concurrent refund waits, then sees this posting's balance before checking the credit.
+        claim = await known_patient(session, tenant_id, money.patient_id, lock=True)
         refund = money.kind == REFUND
         if refund:
             credit = -await patient_balance(session, tenant_id, money.patient_id)
