@@ -51,11 +51,21 @@ def up(
     port_base: Annotated[int, typer.Option(help="Port of the first service; the others follow.")] = 8001,
     broker_port: Annotated[int, typer.Option(help="Port of the embedded broker (a free one if taken).")] = 9092,
     smoke: Annotated[bool, typer.Option(help="Start, check everything is ready, then stop.")] = False,
+    encounters: Annotated[int, typer.Option(help="Size of the demo day (0: no demo, just run).")] = 200,
+    seed: Annotated[int, typer.Option(help="The same seed plays the same day.")] = 7,
+    keep_running: Annotated[bool, typer.Option(help="Keep the services up after the demo day.")] = False,
 ) -> None:
-    """Run everything locally: embedded Kafka-compatible broker, all services and workers on SQLite."""
+    """Run everything locally (embedded Kafka-compatible broker, all services and workers on SQLite) and play a day
+    of a billing company against it: encounters in, claims out, remittances posted, KPIs printed."""
+    from claimflow.demo import DayOptions
     from claimflow.runtime import run_embedded
 
-    raise typer.Exit(run_embedded(data_dir, port_base=port_base, broker_port=broker_port, smoke=smoke))
+    day = DayOptions(encounters=encounters, seed=seed) if encounters > 0 else None
+    code = run_embedded(
+        data_dir, port_base=port_base, broker_port=broker_port, smoke=smoke, day=day,
+        keep_running=keep_running or day is None,
+    )  # fmt: skip
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -71,7 +81,7 @@ def run(
     if role == "worker":
         from claimflow_kit.worker import run_worker
 
-        run_worker(settings, spec.subscriptions(), migrations_package=spec.package)
+        run_worker(settings, spec.subscriptions(settings), migrations_package=spec.package)
         return
     if role != "api":
         raise typer.BadParameter("role must be 'api' or 'worker'")

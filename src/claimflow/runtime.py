@@ -15,6 +15,7 @@ from types import FrameType
 
 import httpx
 
+from claimflow.demo import DayOptions
 from claimflow.sandbox_config import connector_settings
 from claimflow.services import SERVICES
 from claimflow_kit.embedded import EmbeddedBroker, free_port
@@ -178,6 +179,14 @@ class EmbeddedRuntime:
         return "\n".join(lines)
 
 
+# The demo billing company's client practices: (name, NPI, tax id, street, taxonomy).
+DEMO_PRACTICES = [
+    ("Demo Family Practice", "1234567893", "123456789", "100 Main Street", "207Q00000X"),
+    ("Riverside Internal Medicine", "1245319599", "234567891", "200 River Road", "207R00000X"),
+    ("Lakeview Pediatrics", "1497758544", "345678912", "300 Lake Avenue", "208000000X"),
+]
+
+
 def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
     """Create the demo tenant, a practice and one API key per role on first start; reuse them after."""
     import asyncio
@@ -196,15 +205,14 @@ def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
             async with database.transaction() as session:
                 directory = Directory(session)
                 await directory.create_tenant("demo", "Demo Billing Company")
-                practice = await directory.add_practice(
-                    "demo",
-                    "Demo Family Practice",
-                    "1234567893",
-                    "123456789",
-                    address=("100 Main Street", "Springfield", "IL", "627011234"),
-                    taxonomy_code="207Q00000X",
-                )
-                tokens = {"practice_id": practice.id}
+                practices = [
+                    await directory.add_practice(
+                        "demo", name, npi, tax_id, address=(street, "Springfield", "IL", "627011234"),
+                        taxonomy_code=taxonomy,
+                    )
+                    for name, npi, tax_id, street, taxonomy in DEMO_PRACTICES
+                ]  # fmt: skip
+                tokens = {"practice_id": practices[0].id, "practice_ids": ",".join(p.id for p in practices)}
                 for role in Role:
                     issued = await directory.issue_key("demo", role, f"demo {role.value}")
                     tokens[role.value] = issued.token
@@ -218,8 +226,57 @@ def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
     return tokens
 
 
-def run_embedded(data_dir: Path, *, port_base: int, broker_port: int, smoke: bool) -> int:
-    """Run the embedded stack until Ctrl-C (or, with ``smoke``, until everything is ready)."""
+def play_demo_day(runtime: EmbeddedRuntime, credentials: dict[str, str], options: DayOptions) -> None:
+    """Play a day of billing against the running stack and print what it produced."""
+    import asyncio
+
+    import httpx
+
+    from claimflow.demo import DayOfBilling, DemoTenant, render_summary
+
+    tenant = DemoTenant(
+        "demo",
+        (credentials.get("practice_ids") or credentials["practice_id"]).split(","),
+        {k: v for k, v in credentials.items() if not k.startswith("practice_id")},
+    )
+
+    async def play() -> str:
+        clients = {
+            name: httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60)
+            for name, port in runtime.ports.items()
+        }
+        try:
+            summary = await DayOfBilling(clients, tenant, options).play()
+        finally:
+            for client in clients.values():
+                await client.aclose()
+        return render_summary(summary)
+
+    sys.stdout.write(f"Playing a day of billing: {options.encounters} encounters, seed {options.seed}...\n")
+    sys.stdout.flush()
+    sys.stdout.write(asyncio.run(play()) + "\n")
+    ports = runtime.ports
+    sys.stdout.write(
+        "\nWhere to look:\n"
+        f"  API docs         http://127.0.0.1:{ports['claims-svc']}/docs (each service serves /docs)\n"
+        f"  denials          GET http://127.0.0.1:{ports['claims-svc']}/v1/denials\n"
+        f"  ledger and AR    GET http://127.0.0.1:{ports['remit-svc']}/v1/ar/aging, /v1/kpis, /v1/remittances\n"
+        f"  files and logs   {runtime.data_dir}\n"
+    )
+    sys.stdout.flush()
+
+
+def run_embedded(
+    data_dir: Path,
+    *,
+    port_base: int,
+    broker_port: int,
+    smoke: bool,
+    day: DayOptions | None = None,
+    keep_running: bool = True,
+) -> int:
+    """Run the embedded stack: play ``day`` when given, then keep running until Ctrl-C unless told not to
+    (``smoke``: stop as soon as everything is ready)."""
     runtime = EmbeddedRuntime(data_dir, port_base=port_base, broker_port=broker_port)
     stopping = False
 
@@ -235,11 +292,17 @@ def run_embedded(data_dir: Path, *, port_base: int, broker_port: int, smoke: boo
         runtime.wait_ready()
         sys.stdout.write(runtime.summary(credentials) + "\n")
         sys.stdout.flush()
-        while not stopping and not smoke:
+        if smoke:
+            return 0
+        if day is not None and day.encounters > 0:
+            play_demo_day(runtime, credentials, day)
+            if not keep_running:
+                return 0
+        while not stopping:
             runtime.check_alive()
             time.sleep(0.5)
         return 0
-    except RuntimeError as exc:
+    except (RuntimeError, TimeoutError) as exc:
         sys.stderr.write(f"claimflow: {exc}\n")
         return 1
     finally:

@@ -32,7 +32,7 @@ class ServiceSpec:
     package: str
     settings_type: type[ServiceSettings]
     create_app: Callable[[Any], FastAPI]
-    subscriptions: Callable[[], list[Subscription]]
+    subscriptions: Callable[[Any], list[Subscription]]  # the worker's consumers, given the service's settings
     default_port: int
 
     def settings(self, **overrides: Any) -> ServiceSettings:
@@ -40,15 +40,27 @@ class ServiceSpec:
         return self.settings_type(**overrides)
 
 
+def _without_settings(subscriptions: Callable[[], list[Subscription]]) -> Callable[[Any], list[Subscription]]:
+    """For a service whose consumers need none of its settings."""
+    return lambda _settings: subscriptions()
+
+
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
-        ServiceSpec("coding-svc", "coding_svc", CodingSettings, coding_app, coding_subscriptions, 8001),
         ServiceSpec(
-            "eligibility-svc", "eligibility_svc", EligibilitySettings, eligibility_app, eligibility_subscriptions, 8002
+            "coding-svc", "coding_svc", CodingSettings, coding_app, _without_settings(coding_subscriptions), 8001
+        ),
+        ServiceSpec(
+            "eligibility-svc",
+            "eligibility_svc",
+            EligibilitySettings,
+            eligibility_app,
+            _without_settings(eligibility_subscriptions),
+            8002,
         ),
         ServiceSpec("claims-svc", "claims_svc", ClaimsSettings, claims_app, claims_subscriptions, 8003),
-        ServiceSpec("remit-svc", "remit_svc", RemitSettings, remit_app, remit_subscriptions, 8004),
+        ServiceSpec("remit-svc", "remit_svc", RemitSettings, remit_app, _without_settings(remit_subscriptions), 8004),
     )
 }
 

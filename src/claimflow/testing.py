@@ -176,7 +176,8 @@ class Stack:
     async def start_worker(self, service: str) -> Worker:
         """Start a service's worker (consumers + relay) as a background task."""
         spec = SERVICES[service]
-        worker = Worker(self.settings[service], spec.subscriptions(), migrations_package=spec.package)
+        settings = self.settings[service]
+        worker = Worker(settings, spec.subscriptions(settings), migrations_package=spec.package)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name=f"worker-{service}")
         self.workers[service] = worker

@@ -626,7 +626,7 @@ def test_every_worker_scales_on_the_lag_of_its_real_consumer_groups() -> None:
         assert env["CLAIMFLOW_WORKER_METRICS_PORT"] == str(WORKER_METRICS_PORT)
         expected = {
             (f"{name}.{subscription.name}", payload.topic.value)
-            for subscription in spec.subscriptions()
+            for subscription in spec.subscriptions(spec.settings())
             for payload in subscription.handlers
         }
         matching = [s for s in scaled.values() if s["spec"]["scaleTargetRef"]["name"] == f"{name}-worker"]

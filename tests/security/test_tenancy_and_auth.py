@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,10 +14,13 @@ import pytest
 import pytest_asyncio
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
+from claimflow_events import Adjustment, ClaimDenied, default_catalog
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory, Role
+from claimflow_kit.outbox import Outbox
 from claimflow_kit.testing import eventually
-from remit_svc.adapters.tables import OpenClaim
+from claims_svc.service.denials import record_denial
+from remit_svc.adapters.tables import LedgerEntry, OpenClaim
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +37,11 @@ class Case:
     body_kind: str | None = None
     reference: bool = False  # serves reference data, not a tenant's
     query: str = ""
+    tenant_data: Callable[[Any], object] | None = None  # a summary: the part that shows tenant A's data (empty for B)
 
 
 ENCOUNTER_READERS = frozenset({Role.EHR_INTEGRATION, Role.CODER, Role.BILLER})
+DENIAL_WORKERS = frozenset({Role.BILLER, Role.CODER})
 CASES: dict[tuple[str, str, str], Case] = {
     ("coding-svc", "POST", "/v1/encounters"): Case(frozenset({Role.EHR_INTEGRATION}), body=True),
     ("coding-svc", "POST", "/v1/fhir/encounter-bundles"): Case(frozenset({Role.EHR_INTEGRATION}), body=True),
@@ -104,6 +110,40 @@ CASES: dict[tuple[str, str, str], Case] = {
         frozenset({Role.BILLER}), "claim_payment", body_kind="match"
     ),
     ("remit-svc", "GET", "/v1/claims/{claim_id}/ledger"): Case(frozenset({Role.BILLER, Role.OPS}), "open_claim"),
+    ("remit-svc", "POST", "/v1/deposits"): Case(frozenset({Role.BILLER}), body_kind="deposit"),
+    ("remit-svc", "GET", "/v1/deposits"): Case(frozenset({Role.BILLER, Role.OPS})),
+    ("remit-svc", "GET", "/v1/reconciliation"): Case(
+        frozenset({Role.BILLER, Role.OPS}), tenant_data=lambda r: r["matched"] + r["unreconciled_remittances"]
+    ),
+    ("remit-svc", "POST", "/v1/patient-payments"): Case(frozenset({Role.BILLER}), "patient", body_kind="payment"),
+    ("remit-svc", "POST", "/v1/patient-refunds"): Case(frozenset({Role.BILLER}), "patient", body_kind="refund"),
+    ("remit-svc", "GET", "/v1/patients/{patient_id}/balance"): Case(frozenset({Role.BILLER, Role.OPS}), "patient"),
+    ("remit-svc", "GET", "/v1/patients/{patient_id}/statement"): Case(frozenset({Role.BILLER, Role.OPS}), "patient"),
+    ("remit-svc", "GET", "/v1/patients/{patient_id}/statement.pdf"): Case(
+        frozenset({Role.BILLER, Role.OPS}), "patient"
+    ),
+    ("remit-svc", "GET", "/v1/patient-statements"): Case(frozenset({Role.BILLER, Role.OPS})),
+    ("remit-svc", "GET", "/v1/ar/aging"): Case(frozenset({Role.BILLER, Role.OPS}), tenant_data=lambda r: r["groups"]),
+    ("remit-svc", "GET", "/v1/kpis"): Case(
+        frozenset({Role.BILLER, Role.OPS}), tenant_data=lambda r: int(r["days_to_submission"]["denominator"])
+    ),
+    ("claims-svc", "GET", "/v1/denials"): Case(DENIAL_WORKERS),
+    ("claims-svc", "GET", "/v1/denials/{denial_id}"): Case(DENIAL_WORKERS, "denial"),
+    ("claims-svc", "POST", "/v1/denials/{denial_id}/assignment"): Case(
+        DENIAL_WORKERS, "denial", body_kind="assignment"
+    ),
+    ("claims-svc", "POST", "/v1/denials/{denial_id}/outcome"): Case(
+        DENIAL_WORKERS, "denial", body_kind="denial_outcome"
+    ),
+    ("claims-svc", "POST", "/v1/denials/{denial_id}/appeals"): Case(frozenset({Role.BILLER}), "denial"),
+    ("claims-svc", "GET", "/v1/appeals/{appeal_id}/letter.pdf"): Case(frozenset({Role.BILLER}), "appeal"),
+    ("claims-svc", "POST", "/v1/appeals/{appeal_id}/submission"): Case(
+        frozenset({Role.BILLER}), "appeal", body_kind="appeal_submission"
+    ),
+    ("claims-svc", "POST", "/v1/appeals/{appeal_id}/outcome"): Case(
+        frozenset({Role.BILLER}), "appeal", body_kind="appeal_outcome"
+    ),
+    ("claims-svc", "GET", "/v1/appeals/overturn-rates"): Case(frozenset({Role.BILLER, Role.OPS})),
 }
 
 
@@ -256,6 +296,26 @@ async def world(stack: Stack) -> World:
                     submitted_at=datetime.now(UTC),
                 )
             )
+            # Its charge, then 20.00 of it left to the patient: AR and a balance due for the summaries and lists.
+            for journal, account, amount in [
+                ("jnl_tenancy_1", "insurance_ar", "100.00"),
+                ("jnl_tenancy_1", "charges", "-100.00"),
+                ("jnl_tenancy_2", "patient_ar", "20.00"),
+                ("jnl_tenancy_2", "insurance_ar", "-20.00"),
+            ]:
+                session.add(
+                    LedgerEntry(
+                        tenant_id=a.id,
+                        journal_id=journal,
+                        account=account,
+                        kind="charge" if journal.endswith("1") else "coinsurance",
+                        amount=Decimal(amount),
+                        claim_id=open_claim_id,
+                        patient_id="pat_x",
+                        payer_id="60054",
+                        effective_date=datetime.now(UTC).date(),
+                    )
+                )
     finally:
         await remit.dispose()
     uploaded = await stack.client("remit-svc").post(
@@ -264,12 +324,46 @@ async def world(stack: Stack) -> World:
         headers={**a.headers(Role.BILLER), "Content-Type": "application/edi-x12"},
     )
     assert uploaded.status_code == 201, uploaded.text
+    deposited = await stack.client("remit-svc").post(
+        "/v1/deposits",
+        json={"trace_number": "TENANCY777", "amount": "150.00", "deposit_date": "2026-11-20"},
+        headers=a.headers(Role.BILLER),
+    )
+    assert deposited.status_code == 201, deposited.text
     unmatched = await json_list(stack.client("remit-svc"), "/v1/unmatched-payments", a.headers(Role.BILLER))
     assert len(unmatched) == 2, "one to match by hand, one left in the queue for the list check"
+    claim = await eventually(claim_id)
+    claims_db = stack.database("claims-svc")
+    try:
+        async with claims_db.transaction() as session:
+            denial = await record_denial(
+                session,
+                Outbox(default_catalog(), "/claimflow/tests"),
+                a.id,
+                ClaimDenied(
+                    claim_id=claim,
+                    patient_control_number="CFTENANCY",
+                    payer_id="60054",
+                    era_id="era_tenancy",
+                    claim_status_code="4",
+                    total_charge=Decimal("125.00"),
+                    denied_amount=Decimal("125.00"),
+                    adjustments=(Adjustment(group_code="CO", carc="50", amount=Decimal("125.00")),),
+                    denied_at=datetime.now(UTC),
+                ),
+                appeal_window_days=180,
+            )
+    finally:
+        await claims_db.dispose()
+    assert denial is not None
+    appeal = await stack.client("claims-svc").post(f"/v1/denials/{denial.id}/appeals", headers=a.headers(Role.BILLER))
+    assert appeal.status_code == 201, appeal.text
     objects = {
         "encounter": encounter_id,
         "check": await eventually(check_id),
-        "claim": await eventually(claim_id),
+        "claim": claim,
+        "denial": denial.id,
+        "appeal": appeal.json()["id"],
         "open_claim": open_claim_id,
         "work_item": item_id,
         "query": asked.json()["id"],
@@ -277,12 +371,13 @@ async def world(stack: Stack) -> World:
         "practice": a.practice_id,
         "remittance": uploaded.json()["remittances"][0]["remittance_id"],
         "claim_payment": unmatched[0]["id"],
+        "patient": "pat_x",
     }
     return World(a, b, objects)
 
 
 def _path(template: str, case: Case, world: World) -> str:
-    if case.object_kind is None:
+    if case.object_kind is None or "{" not in template:  # no path parameter: the object is named in the body
         return template
     name = template[template.index("{") + 1 : template.index("}")]
     return template.replace("{" + name + "}", world.objects[case.object_kind])
@@ -308,6 +403,13 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "match": {"claim_id": world.objects["open_claim"]},
         "claim_correction": {"kind": "resubmission", "reason": "tenant check"},
         "fees": {"entries": [{"procedure_code": "99213", "amount": "100.00", "effective_from": "2026-01-01"}]},
+        "deposit": {"trace_number": "TENANCY-DEP", "amount": "10.00", "deposit_date": "2026-11-20"},
+        "payment": {"patient_id": "pat_x", "amount": "5.00", "method": "cash", "reference": "TENANCY-PAY"},
+        "refund": {"patient_id": "pat_x", "amount": "5.00", "method": "cash", "reference": "TENANCY-REFUND"},
+        "assignment": {"assignee": "tenancy-check"},
+        "denial_outcome": {"outcome": "no_action", "note": "tenant check"},
+        "appeal_submission": {"sent_on": "2024-06-03", "method": "fax"},
+        "appeal_outcome": {"outcome": "upheld"},
     }
     body = bodies[case.body_kind]
     path = _path(template, case, world) + (f"?{case.query}" if case.query else "")
@@ -360,7 +462,9 @@ async def test_other_tenants_objects_answer_404(stack: Stack, world: World, key:
 @pytest.mark.parametrize(
     "key",
     sorted(
-        k for k, c in CASES.items() if c.object_kind is None and not c.body and c.body_kind is None and not c.reference
+        k
+        for k, c in CASES.items()
+        if c.object_kind is None and not c.body and c.body_kind is None and not c.reference and not c.tenant_data
     ),
     ids=lambda k: k[2],
 )
@@ -370,6 +474,17 @@ async def test_lists_show_only_the_callers_tenant(stack: Stack, world: World, ke
     assert ours.status_code == theirs.status_code == 200
     assert ours.json(), "tenant A has data in every list"
     assert theirs.json() == []
+
+
+@pytest.mark.parametrize("key", sorted(k for k, c in CASES.items() if c.tenant_data), ids=lambda k: k[2])
+async def test_summaries_count_only_the_callers_tenant(stack: Stack, world: World, key: tuple[str, str, str]) -> None:
+    extract = CASES[key].tenant_data
+    assert extract is not None
+    ours = await _call(stack, key, world, world.a.headers(Role.ADMIN))
+    theirs = await _call(stack, key, world, world.b.headers(Role.ADMIN))
+    assert ours.status_code == theirs.status_code == 200
+    assert extract(ours.json()), "tenant A's data shows in its summary"
+    assert not extract(theirs.json()), theirs.text
 
 
 async def test_other_tenants_practice_cannot_receive_encounters(stack: Stack, world: World) -> None:

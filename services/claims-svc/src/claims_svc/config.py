@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field
 
 from claimflow_connect.routing import RoutingConfig
 from claimflow_kit.config import ServiceSettings
+from claims_svc.domain.denials import DEFAULT_APPEAL_WINDOW_DAYS
 
 
 class PayerSettings(BaseModel):
@@ -13,6 +14,8 @@ class PayerSettings(BaseModel):
     member_id_pattern: str = r"^[0-9A-Z]{2,20}$"
     timely_filing_days: int = Field(default=90, ge=1)
     prior_auth_codes: list[str] = Field(default_factory=list)
+    # Days from the remittance to the last day an appeal may reach the payer (Medicare redetermination: 120).
+    appeal_window_days: int = Field(default=DEFAULT_APPEAL_WINDOW_DAYS, ge=1, le=730)
 
 
 class ClaimsSettings(ServiceSettings):
@@ -36,3 +39,8 @@ class ClaimsSettings(ServiceSettings):
     claims_batch_size: int = Field(default=500, ge=1, le=5000)
     # How often the background pipeline looks for drafts to scrub and acknowledgments to read.
     claims_pipeline_idle_seconds: float = Field(default=5.0, gt=0)
+
+    def appeal_window_for(self, payer_id: str) -> int:
+        """How long the payer gives for an appeal (the default window for payers not configured)."""
+        payer = self.payers.get(payer_id)
+        return payer.appeal_window_days if payer else DEFAULT_APPEAL_WINDOW_DAYS

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from claimflow_connect.routing import ConnectorRouter
 from claimflow_kit.app import ServiceContext, build_app
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
+from claims_svc.api.denials import router as denials_router
 from claims_svc.api.routes import PIPELINE_KEY, router
 from claims_svc.config import ClaimsSettings
 from claims_svc.domain.scrub import PayerRules
@@ -53,12 +54,13 @@ async def _start(context: ServiceContext) -> None:
 
 
 def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
-    """The claims service: claim building, scrubbing, 837 submission and acknowledgments."""
+    """The claims service: claim building, scrubbing, 837 submission, acknowledgments, denials and appeals."""
     return build_app(
         settings or ClaimsSettings(),
         title="ClaimFlow claims-svc",
-        description="Claims from coded encounters: scrubber, 837P submission through a connector, 999/277CA.",
-        routers=[router],
+        description="Claims from coded encounters: scrubber, 837P submission through a connector, 999/277CA, "
+        "denial work queue and appeals.",
+        routers=[router, denials_router],
         migrations_package="claims_svc",
         on_startup=_start,
     )

@@ -9,7 +9,8 @@ from claims_svc.consumers.handlers import subscriptions
 
 def main() -> None:
     """Run the claims worker until SIGINT/SIGTERM."""
-    run_worker(ClaimsSettings(), subscriptions(), migrations_package="claims_svc")
+    settings = ClaimsSettings()
+    run_worker(settings, subscriptions(settings), migrations_package="claims_svc")
 
 
 if __name__ == "__main__":

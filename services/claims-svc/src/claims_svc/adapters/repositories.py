@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from claimflow_kit.repository import TenantRepository
-from claims_svc.adapters.tables import Claim
+from claims_svc.adapters.tables import Appeal, Claim, DenialWorkItem
 
 
 class ClaimRepository(TenantRepository[Claim]):
@@ -11,3 +11,17 @@ class ClaimRepository(TenantRepository[Claim]):
 
     model = Claim
     resource_name = "Claim"
+
+
+class DenialRepository(TenantRepository[DenialWorkItem]):
+    """Denial work items of one tenant."""
+
+    model = DenialWorkItem
+    resource_name = "Denial"
+
+
+class AppealRepository(TenantRepository[Appeal]):
+    """Appeals of one tenant."""
+
+    model = Appeal
+    resource_name = "Appeal"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -65,6 +65,8 @@ class Claim(ClaimsTable, table=True):
     correction: int = 0
     original_claim_id: str | None = Field(default=None, max_length=40)
     corrected_by: str | None = Field(default=None, max_length=40)
+    # Remittance: what the payer paid on the claim so far (reversals subtract).
+    paid_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2), nullable=True))
 
 
 class ClaimSubmission(ClaimsTable, table=True):
@@ -121,6 +123,81 @@ class TimelineEntry(ClaimsTable, table=True):
     subject: str = Field(max_length=255)
     occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     summary: str | None = Field(default=None, max_length=300)
+
+
+class DenialWorkItem(ClaimsTable, table=True):
+    """One denial to work: a claim denied (wholly or in part) on one remittance, classified and routed."""
+
+    __tablename__ = "denial_work_item"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "claim_id", "era_id", name="uq_denial_claim_era"),
+        Index("ix_denial_queue", "tenant_id", "status", "appeal_deadline"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    claim_id: str = Field(max_length=40)
+    era_id: str = Field(max_length=80)
+    practice_id: str = Field(max_length=64)
+    patient_id: str = Field(max_length=40)
+    payer_id: str = Field(max_length=80)
+    patient_control_number: str = Field(max_length=38)
+    payer_claim_number: str | None = Field(default=None, max_length=50)
+    claim_status_code: str = Field(max_length=2)  # CLP02
+    total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    denied_amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    denied_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # Classification (domain/denials.py): every denial reason with its meaning, dominant first.
+    reasons: list[dict[str, object]] = Field(sa_column=Column(JSON, nullable=False))
+    remarks: list[dict[str, object]] = Field(sa_column=Column(JSON, nullable=False))
+    root_cause: str = Field(max_length=32)
+    carc: str | None = Field(default=None, max_length=5)
+    group_code: str | None = Field(default=None, max_length=2)
+    owner: str = Field(max_length=16)
+    recommended_action: str = Field(max_length=500)
+    appealable: bool
+    correctable: bool
+    appeal_deadline: date
+    # Work: open until someone (or the automatic correction) records an outcome.
+    status: str = Field(max_length=16)
+    assignee: str | None = Field(default=None, max_length=100)
+    outcome: str | None = Field(default=None, max_length=32)
+    outcome_note: str | None = Field(default=None, max_length=1000)
+    resolved_by: str | None = Field(default=None, max_length=100)
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    corrected_claim_id: str | None = Field(default=None, max_length=40)
+    correlation_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Appeal(ClaimsTable, table=True):
+    """An appeal of a denial: the generated letter, when and how it was sent, and the payer's decision."""
+
+    __tablename__ = "appeal"
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    denial_id: str = Field(index=True, max_length=40)
+    claim_id: str = Field(max_length=40)
+    patient_id: str = Field(max_length=40)
+    payer_id: str = Field(max_length=80)
+    root_cause: str = Field(max_length=32)
+    level: int = 1
+    status: str = Field(max_length=16)
+    denied_amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    attachments: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    letter_pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    submitted_on: date | None = None
+    submission_method: str | None = Field(default=None, max_length=16)
+    submitted_by: str | None = Field(default=None, max_length=100)
+    outcome: str | None = Field(default=None, max_length=32)
+    recovered_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2), nullable=True))
+    decided_on: date | None = None
+    decided_by: str | None = Field(default=None, max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class MailboxCursor(ClaimsTable, table=True):

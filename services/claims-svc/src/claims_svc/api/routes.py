@@ -51,6 +51,7 @@ class ClaimOut(BaseModel):
     frequency_code: str
     payer_claim_number: str | None
     total_charge: Decimal
+    paid_amount: Decimal | None
     diagnosis_codes: list[str]
     service_lines: list[dict[str, object]]
     findings: list[dict[str, object]]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlmodel import col
 
-from claimflow_events import ALL_PAYLOADS, EncounterCoded, EventPayload
+from claimflow_events import ALL_PAYLOADS, ClaimDenied, EncounterCoded, EventPayload, PaymentPosted
 from claimflow_kit.consumer import EventContext, Subscription
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
+from claims_svc.config import ClaimsSettings
+from claims_svc.service.denials import record_denial, record_payment
 
 
 def patient_control_number() -> str:
@@ -75,9 +78,36 @@ async def record_on_timeline(context: EventContext, event: EventPayload) -> None
     )
 
 
-def subscriptions() -> list[Subscription]:
+@dataclass(frozen=True)
+class AdjudicationHandlers:
+    """What the payer decided (remit-svc's events): claim statuses and the denial work queue."""
+
+    settings: ClaimsSettings
+
+    async def on_claim_denied(self, context: EventContext, event: ClaimDenied) -> None:
+        """Route the denial to the person who fixes it (or correct it at once when no person is needed)."""
+        await record_denial(
+            context.session,
+            context.outbox,
+            context.tenant_id,
+            event,
+            appeal_window_days=self.settings.appeal_window_for(event.payer_id),
+            causation_id=str(context.envelope.id),
+        )
+
+    async def on_payment_posted(self, context: EventContext, event: PaymentPosted) -> None:
+        """Mark the claim paid, partially paid or denied (or back to accepted on a reversal)."""
+        await record_payment(context.session, context.tenant_id, event)
+
+
+def subscriptions(settings: ClaimsSettings) -> list[Subscription]:
     """What the claims worker consumes."""
+    adjudication = AdjudicationHandlers(settings)
     return [
         Subscription("claim-builder", {EncounterCoded: on_encounter_coded}),
+        Subscription(
+            "claim-adjudication",
+            {ClaimDenied: adjudication.on_claim_denied, PaymentPosted: adjudication.on_payment_posted},
+        ),
         Subscription("claim-timeline", dict.fromkeys(ALL_PAYLOADS, record_on_timeline)),
     ]

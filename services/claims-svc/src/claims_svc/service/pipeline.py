@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_connect.errors import ConnectorError
 from claimflow_connect.models import MailboxItem, ResponseKind
@@ -40,6 +41,7 @@ from claimflow_events.payloads import AcknowledgmentSource
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.directory import Directory, Practice
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from claimflow_x12 import parse
 from claimflow_x12.envelope import ControlNumberAllocator, allocate_envelope
@@ -65,6 +67,14 @@ class ClaimStatus:
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    # Adjudicated (835): remit-svc's payment-posted and claim-denied.
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    DENIED = "denied"
+
+
+PAYER_HAS_CLAIM = (ClaimStatus.ACCEPTED, ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED)
+"""Statuses of a claim the payer took in: it can be replaced (7) or voided (8) under the payer's claim number."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +196,13 @@ class ClaimPipeline:
         found = next((p for p in practices if p.id == practice_id), None)
         if found is not None:
             self._practices[(tenant_id, practice_id)] = (time.monotonic() + 30.0, found)
+        return found
+
+    async def practice(self, tenant_id: str, practice_id: str) -> Practice:
+        """The tenant's practice from the directory (404 when the tenant has no such practice)."""
+        found = await self._practice(tenant_id, practice_id)
+        if found is None:
+            raise NotFound("Practice", practice_id)
         return found
 
     async def scrub_drafts(self, limit: int = 200) -> int:
@@ -310,7 +327,7 @@ class ClaimPipeline:
         return await self.fee_schedule(tenant_id, practice_id)
 
     async def _duplicate_of(self, session: Any, claim: Claim) -> str | None:
-        sent = (ClaimStatus.SUBMITTING, ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED)
+        sent = (ClaimStatus.SUBMITTING, ClaimStatus.SUBMITTED, *PAYER_HAS_CLAIM)
         rows = await session.exec(
             select(Claim).where(
                 Claim.tenant_id == claim.tenant_id,
@@ -669,86 +686,9 @@ class ClaimPipeline:
     # --- corrections ---------------------------------------------------------------------------------------
 
     async def correct(self, tenant_id: str, claim_id: str, request: Correction) -> Claim:
-        """A new claim that replaces, voids or resubmits ``claim_id``; it goes through the scrubber like any claim.
-
-        Replacement (7) and void (8) need the payer's claim number of an accepted claim (REF*F8); a claim the
-        clearinghouse rejected never reached the payer, so it is resubmitted as a new original (1).
-        """
+        """A new claim that replaces, voids or resubmits ``claim_id`` (see ``start_correction``)."""
         async with self.context.database.transaction() as session:
-            original = await session.get(Claim, claim_id)
-            if original is None or original.tenant_id != tenant_id:
-                raise NotFound("Claim", claim_id)
-            if original.corrected_by is not None:
-                raise Conflict(f"claim {claim_id} was already corrected by {original.corrected_by}")
-            if request.kind == "resubmission":
-                if original.status not in (ClaimStatus.REJECTED, ClaimStatus.HELD):
-                    raise Conflict(
-                        f"only rejected or held claims are resubmitted as new; {claim_id} is {original.status}"
-                    )
-                frequency = "1"
-            else:
-                if original.status != ClaimStatus.ACCEPTED or not original.payer_claim_number:
-                    raise Conflict(
-                        f"a {request.kind} needs a claim the payer accepted (with its claim number); "
-                        f"{claim_id} is {original.status}"
-                    )
-                frequency = "7" if request.kind == "replacement" else "8"
-            latest = (
-                await session.exec(
-                    select(func.max(col(Claim.correction))).where(
-                        Claim.tenant_id == tenant_id,
-                        Claim.encounter_id == original.encounter_id,
-                        Claim.encounter_version == original.encounter_version,
-                    )
-                )
-            ).one()
-            parties = dict(original.parties or {})
-            if request.member_id is not None:
-                parties["member_id"] = request.member_id
-            lines = request.service_lines if request.service_lines is not None else original.service_lines
-            corrected = Claim(
-                id=f"clm_{uuid.uuid4().hex}",
-                tenant_id=tenant_id,
-                encounter_id=original.encounter_id,
-                encounter_version=original.encounter_version,
-                practice_id=original.practice_id,
-                patient_id=original.patient_id,
-                payer_id=original.payer_id,
-                claim_kind=original.claim_kind,
-                date_of_service=original.date_of_service,
-                status=ClaimStatus.DRAFT,
-                total_charge=sum((ServiceLine.model_validate(line).charge or Decimal(0) for line in lines), Decimal(0)),
-                diagnosis_codes=request.diagnosis_codes or original.diagnosis_codes,
-                service_lines=lines,
-                correlation_id=original.correlation_id,
-                patient_control_number=f"CF{uuid.uuid4().hex[:18].upper()}",
-                parties=parties,
-                rendering_npi=original.rendering_npi,
-                billing_npi=original.billing_npi,
-                place_of_service=original.place_of_service,
-                frequency_code=frequency,
-                payer_claim_number=original.payer_claim_number if frequency in ("7", "8") else None,
-                prior_authorization=original.prior_authorization,
-                correction=int(latest or 0) + 1,
-                original_claim_id=original.id,
-            )
-            session.add(corrected)
-            original.corrected_by = corrected.id
-            original.updated_at = utcnow()
-            session.add(original)
-            self.context.outbox.add(
-                session,
-                ClaimResubmitted(
-                    claim_id=corrected.id,
-                    original_claim_id=original.id,
-                    claim_frequency_code=frequency,
-                    reason=request.reason,
-                    resubmitted_at=utcnow(),
-                ),
-                tenant_id=tenant_id,
-                correlation_id=original.correlation_id,
-            )
-            return corrected
+            return await start_correction(session, self.context.outbox, tenant_id, claim_id, request)
 
     # --- background loop ---------------------------------------------------------------------------------
 
@@ -787,6 +727,96 @@ def _category_text(category: str, status: str | None) -> str:
     return f"{text} (claim status code {status})" if status else text
 
 
+async def start_correction(
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    claim_id: str,
+    request: Correction,
+    *,
+    causation_id: str | None = None,
+) -> Claim:
+    """A new claim that replaces, voids or resubmits ``claim_id``; it goes through the scrubber like any claim.
+
+    Replacement (7) and void (8) need the payer's claim number of a claim the payer took in (REF*F8); a claim the
+    clearinghouse rejected never reached the payer, so it is resubmitted as a new original (1). Runs in the
+    caller's transaction: the corrections API and the denial consumer share it.
+    """
+    original = await session.get(Claim, claim_id)
+    if original is None or original.tenant_id != tenant_id:
+        raise NotFound("Claim", claim_id)
+    if original.corrected_by is not None:
+        raise Conflict(f"claim {claim_id} was already corrected by {original.corrected_by}")
+    if request.kind == "resubmission":
+        if original.status not in (ClaimStatus.REJECTED, ClaimStatus.HELD):
+            raise Conflict(f"only rejected or held claims are resubmitted as new; {claim_id} is {original.status}")
+        frequency = "1"
+    else:
+        if original.status not in PAYER_HAS_CLAIM or not original.payer_claim_number:
+            raise Conflict(
+                f"a {request.kind} needs a claim the payer took in (with its claim number); "
+                f"{claim_id} is {original.status}"
+            )
+        frequency = "7" if request.kind == "replacement" else "8"
+    latest = (
+        await session.exec(
+            select(func.max(col(Claim.correction))).where(
+                Claim.tenant_id == tenant_id,
+                Claim.encounter_id == original.encounter_id,
+                Claim.encounter_version == original.encounter_version,
+            )
+        )
+    ).one()
+    parties = dict(original.parties or {})
+    if request.member_id is not None:
+        parties["member_id"] = request.member_id
+    lines = request.service_lines if request.service_lines is not None else original.service_lines
+    corrected = Claim(
+        id=f"clm_{uuid.uuid4().hex}",
+        tenant_id=tenant_id,
+        encounter_id=original.encounter_id,
+        encounter_version=original.encounter_version,
+        practice_id=original.practice_id,
+        patient_id=original.patient_id,
+        payer_id=original.payer_id,
+        claim_kind=original.claim_kind,
+        date_of_service=original.date_of_service,
+        status=ClaimStatus.DRAFT,
+        total_charge=sum((ServiceLine.model_validate(line).charge or Decimal(0) for line in lines), Decimal(0)),
+        diagnosis_codes=request.diagnosis_codes or original.diagnosis_codes,
+        service_lines=lines,
+        correlation_id=original.correlation_id,
+        patient_control_number=f"CF{uuid.uuid4().hex[:18].upper()}",
+        parties=parties,
+        rendering_npi=original.rendering_npi,
+        billing_npi=original.billing_npi,
+        place_of_service=original.place_of_service,
+        frequency_code=frequency,
+        payer_claim_number=original.payer_claim_number if frequency in ("7", "8") else None,
+        prior_authorization=original.prior_authorization,
+        correction=int(latest or 0) + 1,
+        original_claim_id=original.id,
+    )
+    session.add(corrected)
+    original.corrected_by = corrected.id
+    original.updated_at = utcnow()
+    session.add(original)
+    outbox.add(
+        session,
+        ClaimResubmitted(
+            claim_id=corrected.id,
+            original_claim_id=original.id,
+            claim_frequency_code=frequency,
+            reason=request.reason,
+            resubmitted_at=utcnow(),
+        ),
+        tenant_id=tenant_id,
+        correlation_id=original.correlation_id,
+        causation_id=causation_id,
+    )
+    return corrected
+
+
 def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
     """claim-submitted for a claim that left in an interchange."""
     lines = tuple(
@@ -817,4 +847,13 @@ def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
     )
 
 
-__all__ = ["ClaimPipeline", "ClaimStatus", "Correction", "PipelineConfig", "submitted_event", "to_domain"]
+__all__ = [
+    "PAYER_HAS_CLAIM",
+    "ClaimPipeline",
+    "ClaimStatus",
+    "Correction",
+    "PipelineConfig",
+    "start_correction",
+    "submitted_event",
+    "to_domain",
+]

@@ -1,0 +1,460 @@
+"""Remittance outcomes reach claims-svc as remit-svc publishes them (claim-denied, payment-posted on the real
+broker): claim statuses, the denial work queue, the automatic CARC 4 correction, appeals and their statistics."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlmodel import col, select
+
+from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
+from claimflow_events import Adjustment, ClaimDenied, EventEnvelope, EventPayload, PaymentPosted, default_catalog
+from claimflow_events.types import ClaimAdjustmentGroup
+from claimflow_kit.directory import Role
+from claimflow_kit.kafka import new_producer
+from claimflow_kit.outbox import kafka_headers
+from claimflow_kit.tables import OutboxMessage
+from claimflow_kit.testing import eventually
+
+pytestmark = pytest.mark.integration
+
+HOME = {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "627011234"}
+CO = ClaimAdjustmentGroup.CONTRACTUAL
+PR = ClaimAdjustmentGroup.PATIENT_RESPONSIBILITY
+
+
+async def ready_claim(stack: Stack, tenant: TenantFixture, **overrides: Any) -> dict[str, Any]:
+    """A clean claim for the sandbox's MARIA LOPEZ, scrubbed and ready."""
+    body = encounter_body(tenant, date_of_service="2026-11-16", group_number="GRP60054A")
+    body["patient"] = {**body["patient"], "address": HOME}
+    body.update(overrides)
+    posted = await stack.client("coding-svc").post(
+        "/v1/encounters", json=body, headers=tenant.headers(Role.EHR_INTEGRATION)
+    )
+    assert posted.status_code == 201, posted.text
+
+    async def ready() -> dict[str, Any] | None:
+        claims = await json_list(
+            stack.client("claims-svc"), f"/v1/claims?encounter_id={posted.json()['id']}", tenant.headers(Role.BILLER)
+        )
+        return claims[0] if claims and claims[0]["status"] == "ready" else None
+
+    return await eventually(ready)
+
+
+async def publish(stack: Stack, envelope: EventEnvelope, payload_type: type[EventPayload]) -> None:
+    """Send an envelope to its topic as remit-svc's outbox relay would."""
+    producer = new_producer(stack.settings["remit-svc"])
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            payload_type.topic.value,
+            envelope.model_dump_json().encode(),
+            key=envelope.subject.encode(),
+            headers=kafka_headers(envelope.model_dump(mode="json")),
+        )
+    finally:
+        await producer.stop()
+
+
+async def remit(stack: Stack, tenant: TenantFixture, claim: dict[str, Any], payload: EventPayload) -> EventEnvelope:
+    """Publish a remit-svc event about ``claim``; returns its envelope (to deliver again)."""
+    envelope = default_catalog().envelope(
+        payload, tenant_id=tenant.id, source="/claimflow/remit-svc", correlation_id=f"corr-{claim['id']}"
+    )
+    await publish(stack, envelope, type(payload))
+    return envelope
+
+
+def denied(
+    claim: dict[str, Any],
+    *adjustments: tuple[str, str, int | None],
+    remarks: tuple[str, ...] = (),
+    era_id: str | None = None,
+    status_code: str = "4",
+    denied_at: datetime | None = None,
+    payer_claim_number: str | None = None,
+) -> ClaimDenied:
+    """claim-denied with CO adjustments given as (CARC, amount, line number or None for the claim)."""
+    pcn = claim["patient_control_number"]
+    cas = tuple(
+        Adjustment(
+            group_code=CO, carc=carc, amount=Decimal(amount), line_item_control_number=f"{pcn}-{line}" if line else None
+        )
+        for carc, amount, line in adjustments
+    )
+    return ClaimDenied(
+        claim_id=claim["id"],
+        patient_control_number=pcn,
+        payer_id="60054",
+        era_id=era_id or f"era_{uuid.uuid4().hex[:12]}",
+        payer_claim_control_number=payer_claim_number or f"PCC{uuid.uuid4().hex[:8].upper()}",
+        claim_status_code=status_code,
+        total_charge=Decimal(claim["total_charge"]),
+        denied_amount=sum((a.amount for a in cas), Decimal(0)),
+        adjustments=cas,
+        remark_codes=remarks,
+        denied_at=denied_at or datetime.now(UTC),
+    )
+
+
+async def denials_of(stack: Stack, tenant: TenantFixture, claim_id: str, query: str = "") -> list[dict[str, Any]]:
+    items = await json_list(stack.client("claims-svc"), f"/v1/denials?{query}", tenant.headers(Role.BILLER))
+    return [item for item in items if item["claim_id"] == claim_id]
+
+
+async def claim_in(stack: Stack, tenant: TenantFixture, claim_id: str, statuses: set[str]) -> dict[str, Any]:
+    async def reached() -> dict[str, Any] | None:
+        response = await stack.client("claims-svc").get(f"/v1/claims/{claim_id}", headers=tenant.headers(Role.BILLER))
+        claim: dict[str, Any] = response.json()
+        return claim if claim["status"] in statuses else None
+
+    return await eventually(reached)
+
+
+async def test_denials_become_one_work_item_each_and_are_worked_from_the_queue(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    claim = await ready_claim(stack, tenant)
+    biller = tenant.headers(Role.BILLER)
+    client = stack.client("claims-svc")
+    denial = denied(claim, ("50", "125.00", 1), remarks=("N115",), payer_claim_number="PCC-NEC-1")
+    envelope = await remit(stack, tenant, claim, denial)
+
+    (item,) = await eventually(lambda: denials_of(stack, tenant, claim["id"]))
+    assert (item["root_cause"], item["owner"], item["carc"], item["group_code"]) == (
+        "medical_necessity",
+        "biller",
+        "50",
+        "CO",
+    )
+    assert (item["status"], item["appealable"], item["correctable"], item["overdue"]) == ("open", True, False, False)
+    assert "medical necessity" in item["recommended_action"]
+    assert item["appeal_deadline"] == (denial.denied_at.date() + timedelta(days=180)).isoformat()
+    assert item["reasons"] == [
+        {
+            "group_code": "CO",
+            "carc": "50",
+            "amount": "125.00",
+            "meaning": "Non-covered: the payer does not deem the services a medical necessity.",
+            "root_cause": "medical_necessity",
+        }
+    ]
+    assert item["remarks"][0]["code"] == "N115"
+    assert (item["patient_control_number"], item["denied_amount"]) == (claim["patient_control_number"], "125.00")
+    after = await claim_in(stack, tenant, claim["id"], {"denied"})
+    assert after["payer_claim_number"] == "PCC-NEC-1"
+
+    # The same envelope again (the inbox drops it) and a new envelope for the same claim and remittance (the
+    # handler's own guard), then an old denial of the same claim on another remittance: the claim's events are
+    # consumed in order, so once that one is in the queue the two repeats were handled.
+    await publish(stack, envelope, ClaimDenied)
+    await remit(stack, tenant, claim, denial.model_copy(update={"denied_at": datetime.now(UTC)}))
+    old = denied(claim, ("29", "125.00", None), era_id="era_old", denied_at=datetime(2025, 1, 2, tzinfo=UTC))
+    await remit(stack, tenant, claim, old)
+
+    async def both() -> list[dict[str, Any]] | None:
+        items = await denials_of(stack, tenant, claim["id"])
+        return items if len(items) >= 2 else None
+
+    items = await eventually(both)
+    assert sorted((i["era_id"], i["root_cause"]) for i in items) == sorted(
+        [(denial.era_id, "medical_necessity"), ("era_old", "timely_filing")]
+    ), "one work item per claim and remittance"
+    late = next(i for i in items if i["era_id"] == "era_old")
+    assert (late["appeal_deadline"], late["overdue"]) == ("2025-07-01", True)
+    assert [i["id"] for i in items] == [late["id"], item["id"]], "most urgent (earliest deadline) first"
+
+    # Filters.
+    async def ids(query: str) -> list[str]:
+        return [i["id"] for i in await denials_of(stack, tenant, claim["id"], query)]
+
+    assert await ids("overdue=true") == [late["id"]]
+    assert await ids("overdue=false") == [item["id"]]
+    assert await ids("root_cause=medical_necessity&owner=biller&payer_id=60054&status=open") == [item["id"]]
+    assert await ids(f"practice_id={tenant.practice_id}&root_cause=timely_filing") == [late["id"]]
+    assert await ids("root_cause=coding") == []
+    assert await ids("owner=front_desk") == []
+    assert (await client.get("/v1/denials?root_cause=typo", headers=biller)).status_code == 422
+
+    # Assignment and outcome.
+    assigned = await client.post(f"/v1/denials/{item['id']}/assignment", json={"assignee": "jane"}, headers=biller)
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["assignee"] == "jane"
+    assert await ids("assignee=jane") == [item["id"]]
+    coder = await client.post(
+        f"/v1/denials/{late['id']}/outcome",
+        json={"outcome": "written_off", "note": "no proof of timely filing"},
+        headers=tenant.headers(Role.CODER),
+    )
+    assert coder.status_code == 200, coder.text
+    closed = coder.json()
+    assert (closed["status"], closed["outcome"], closed["outcome_note"]) == (
+        "resolved",
+        "written_off",
+        "no proof of timely filing",
+    )
+    assert closed["resolved_by"]
+    assert closed["resolved_at"]
+    assert closed["overdue"] is False, "a resolved denial is no longer overdue"
+    again = await client.post(f"/v1/denials/{late['id']}/outcome", json={"outcome": "no_action"}, headers=biller)
+    assert again.status_code == 409
+    assert again.json()["error"] == "Conflict"
+    assert (
+        await client.post(f"/v1/denials/{late['id']}/assignment", json={"assignee": "x"}, headers=biller)
+    ).status_code == 409
+    assert await ids("status=resolved") == [late["id"]]
+    automatic = await client.post(
+        f"/v1/denials/{item['id']}/outcome", json={"outcome": "auto_corrected"}, headers=biller
+    )
+    assert automatic.status_code == 422, "only the automatic correction records auto_corrected"
+    not_a_correction = await client.post(
+        f"/v1/denials/{item['id']}/outcome",
+        json={"outcome": "corrected_resubmitted", "corrected_claim_id": claim["id"]},
+        headers=biller,
+    )
+    assert not_a_correction.status_code == 400
+    detail = await client.get(f"/v1/denials/{item['id']}", headers=biller)
+    assert (detail.json()["status"], detail.json()["appeals"]) == ("open", [])
+
+    other = await stack.create_tenant()
+    assert (await client.get(f"/v1/denials/{item['id']}", headers=other.headers(Role.BILLER))).status_code == 404
+    assert await json_list(client, "/v1/denials", other.headers(Role.BILLER)) == []
+
+
+async def test_carc_4_on_a_telehealth_claim_is_replaced_with_95_without_a_person(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    client = stack.client("claims-svc")
+    biller = tenant.headers(Role.BILLER)
+    telehealth = await ready_claim(stack, tenant, place_of_service="10")
+    assert telehealth["service_lines"][0]["modifiers"] == []
+    await remit(stack, tenant, telehealth, denied(telehealth, ("4", "125.00", 1), payer_claim_number="PCC-TH-1"))
+
+    async def corrected() -> dict[str, Any] | None:
+        items = await denials_of(stack, tenant, telehealth["id"])
+        return items[0] if items and items[0]["status"] == "resolved" else None
+
+    item = await eventually(corrected)
+    assert (item["root_cause"], item["outcome"], item["resolved_by"]) == ("coding", "auto_corrected", "auto")
+    assert "telehealth modifier 95 added to line(s) 1" in item["outcome_note"]
+    replacement = await claim_in(stack, tenant, item["corrected_claim_id"], {"ready", "held"})
+    assert replacement["status"] == "ready", replacement["findings"]
+    assert (replacement["frequency_code"], replacement["payer_claim_number"]) == ("7", "PCC-TH-1")
+    assert replacement["original_claim_id"] == telehealth["id"]
+    assert [line["modifiers"] for line in replacement["service_lines"]] == [["95"]]
+    original = (await client.get(f"/v1/claims/{telehealth['id']}", headers=biller)).json()
+    assert (original["status"], original["corrected_by"]) == ("denied", replacement["id"])
+
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            resubmitted = (
+                await session.exec(
+                    select(OutboxMessage.event_type).where(col(OutboxMessage.message_key) == replacement["id"])
+                )
+            ).all()
+    finally:
+        await database.dispose()
+    assert list(resubmitted) == ["claimflow.claim-resubmitted"]
+
+    # The same denial of an office visit: the claim does not say which modifier is missing, so a coder decides.
+    office = await ready_claim(stack, tenant, date_of_service="2026-11-17")  # another visit, not a duplicate
+    await remit(stack, tenant, office, denied(office, ("4", "125.00", 1)))
+    (waiting,) = await eventually(lambda: denials_of(stack, tenant, office["id"]))
+    assert (waiting["status"], waiting["owner"], waiting["corrected_claim_id"]) == ("open", "coder", None)
+    assert "modifier" in waiting["recommended_action"]
+    assert (await client.get(f"/v1/claims/{office['id']}", headers=biller)).json()["corrected_by"] is None
+
+    # A coder fixes it by hand: the outcome links the replacement found on the denied claim.
+    fixed = await client.post(
+        f"/v1/claims/{office['id']}/corrections",
+        json={
+            "kind": "replacement",
+            "reason": "modifier 25 on the visit",
+            "service_lines": [
+                {
+                    "line_number": 1,
+                    "procedure_code": "99213",
+                    "modifiers": ["25"],
+                    "units": "1",
+                    "charge": "125.00",
+                    "diagnosis_pointers": [1, 2],
+                }
+            ],
+        },
+        headers=biller,
+    )
+    assert fixed.status_code == 201, fixed.text
+    closed = await client.post(
+        f"/v1/denials/{waiting['id']}/outcome", json={"outcome": "corrected_resubmitted"}, headers=biller
+    )
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["outcome"], closed.json()["corrected_claim_id"]) == (
+        "corrected_resubmitted",
+        fixed.json()["id"],
+    )
+
+
+async def test_payments_mark_claims_paid_partially_paid_and_reversals_undo_them(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    claim = await ready_claim(stack, tenant)
+    pcn = claim["patient_control_number"]
+
+    def payment(paid: str, status_code: str, *adjustments: Adjustment, reversal: bool = False) -> PaymentPosted:
+        return PaymentPosted(
+            claim_id=claim["id"],
+            patient_control_number=pcn,
+            payer_id="60054",
+            era_id=f"era_{uuid.uuid4().hex[:12]}",
+            trace_number="EFT100",
+            payer_claim_control_number="PCC-PAY-1",
+            claim_status_code=status_code,
+            total_charge=Decimal("125.00") * (-1 if reversal else 1),
+            paid_amount=Decimal(paid),
+            patient_responsibility=sum((a.amount for a in adjustments if a.group_code is PR), Decimal(0)),
+            adjustments=adjustments,
+            is_reversal=reversal,
+            posted_at=datetime.now(UTC),
+        )
+
+    def cas(group: ClaimAdjustmentGroup, carc: str, amount: str) -> Adjustment:
+        return Adjustment(group_code=group, carc=carc, amount=Decimal(amount), line_item_control_number=f"{pcn}-1")
+
+    await remit(stack, tenant, claim, payment("80.00", "1", cas(CO, "45", "25.00"), cas(PR, "2", "20.00")))
+    paid = await claim_in(stack, tenant, claim["id"], {"paid"})
+    assert (paid["paid_amount"], paid["payer_claim_number"]) == ("80.00", "PCC-PAY-1")
+
+    await remit(
+        stack, tenant, claim, payment("-80.00", "22", cas(CO, "45", "-25.00"), cas(PR, "2", "-20.00"), reversal=True)
+    )
+    reversed_ = await claim_in(stack, tenant, claim["id"], {"accepted"})
+    assert reversed_["paid_amount"] == "0.00"
+
+    await remit(stack, tenant, claim, payment("60.00", "1", cas(CO, "45", "25.00"), cas(CO, "97", "40.00")))
+    partly = await claim_in(stack, tenant, claim["id"], {"partially_paid"})
+    assert partly["paid_amount"] == "60.00"
+
+
+async def test_appeal_packets_letters_decisions_and_overturn_rates(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    client = stack.client("claims-svc")
+    biller = tenant.headers(Role.BILLER)
+    necessity = await ready_claim(stack, tenant)
+    denial = denied(necessity, ("50", "125.00", 1), remarks=("N115",), payer_claim_number="PCC-AP-1")
+    await remit(stack, tenant, necessity, denial)
+    (item,) = await eventually(lambda: denials_of(stack, tenant, necessity["id"]))
+
+    created = await client.post(f"/v1/denials/{item['id']}/appeals", headers=biller)
+    assert created.status_code == 201, created.text
+    appeal = created.json()
+    assert (appeal["level"], appeal["status"], appeal["root_cause"]) == (1, "drafted", "medical_necessity")
+    assert "Letter of medical necessity from the treating provider" in appeal["attachments"]
+    assert "Remittance advice (835/EOB) showing the denial" in appeal["attachments"]
+    assert (await client.post(f"/v1/denials/{item['id']}/appeals", headers=biller)).status_code == 409
+    coder = await client.post(f"/v1/denials/{item['id']}/appeals", headers=tenant.headers(Role.CODER))
+    assert coder.status_code == 403
+
+    letter = await client.get(appeal["letter_url"], headers=biller)
+    assert letter.status_code == 200
+    assert letter.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(letter.content), strict=True)
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    for expected in (
+        f"Patient control number: {necessity['patient_control_number']}",
+        "Payer claim number: PCC-AP-1",
+        "Date of service: 2026-11-16",
+        "Billed amount: $125.00; denied amount: $125.00",
+        "CO-50 ($125.00): Non-covered: the payer does not deem the services a medical necessity.",
+        "N115: This decision was based on a Local Coverage Determination (LCD).",
+        "Patient: Maria Lopez (born 1984-03-09), member id W123456789",
+        "Sandbox Commercial PPO (payer id 60054)",
+        "Practice One",
+        "The service was medically necessary for this patient's condition.",
+        "Letter of medical necessity from the treating provider",
+    ):
+        assert expected in text, expected
+
+    url = f"/v1/appeals/{appeal['id']}"
+    early = await client.post(f"{url}/outcome", json={"outcome": "upheld"}, headers=biller)
+    assert early.status_code == 409, "the payer decides only after the appeal was sent"
+    future = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    ahead = await client.post(f"{url}/submission", json={"sent_on": future, "method": "fax"}, headers=biller)
+    assert ahead.status_code == 400
+    today = datetime.now(UTC).date().isoformat()
+    sent = await client.post(f"{url}/submission", json={"sent_on": today, "method": "fax"}, headers=biller)
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["status"], sent.json()["submitted_on"], sent.json()["submission_method"]) == (
+        "submitted",
+        today,
+        "fax",
+    )
+    queued = (await client.get(f"/v1/denials/{item['id']}", headers=biller)).json()
+    assert (queued["status"], queued["outcome"]) == ("resolved", "appealed")
+    assert [a["id"] for a in queued["appeals"]] == [appeal["id"]]
+
+    too_much = await client.post(
+        f"{url}/outcome", json={"outcome": "partially_overturned", "amount": "125.00"}, headers=biller
+    )
+    assert too_much.status_code == 400
+    partial = {"outcome": "partially_overturned", "amount": "50.00"}
+    partly = await client.post(f"{url}/outcome", json=partial, headers=biller)
+    assert partly.status_code == 200, partly.text
+    assert (partly.json()["outcome"], partly.json()["recovered_amount"]) == ("partially_overturned", "50.00")
+    reopened = (await client.get(f"/v1/denials/{item['id']}", headers=biller)).json()
+    assert (reopened["status"], reopened["outcome"]) == ("open", None), "the rest goes back to the queue"
+
+    second = await client.post(f"/v1/denials/{item['id']}/appeals", headers=biller)
+    assert second.status_code == 201, second.text
+    assert second.json()["level"] == 2
+    second_url = f"/v1/appeals/{second.json()['id']}"
+    by_portal = {"sent_on": today, "method": "portal"}
+    assert (await client.post(f"{second_url}/submission", json=by_portal, headers=biller)).status_code == 200
+    upheld = await client.post(f"{second_url}/outcome", json={"outcome": "upheld"}, headers=biller)
+    assert upheld.status_code == 200, upheld.text
+    assert upheld.json()["recovered_amount"] == "0.00"
+
+    late = await ready_claim(stack, tenant, date_of_service="2026-11-17")
+    await remit(stack, tenant, late, denied(late, ("29", "125.00", None)))
+    (late_item,) = await eventually(lambda: denials_of(stack, tenant, late["id"]))
+    late_appeal = (await client.post(f"/v1/denials/{late_item['id']}/appeals", headers=biller)).json()
+    assert any(a.startswith("Proof of timely filing") for a in late_appeal["attachments"])
+    late_url = f"/v1/appeals/{late_appeal['id']}"
+    by_mail = {"sent_on": today, "method": "mail"}
+    assert (await client.post(f"{late_url}/submission", json=by_mail, headers=biller)).status_code == 200
+    overturned = await client.post(f"{late_url}/outcome", json={"outcome": "overturned"}, headers=biller)
+    assert overturned.json()["recovered_amount"] == "125.00", "overturned: the whole denied amount"
+    assert (await client.get(f"/v1/denials/{late_item['id']}", headers=biller)).json()["status"] == "resolved"
+
+    rates = await json_list(client, "/v1/appeals/overturn-rates", tenant.headers(Role.OPS))
+    assert rates == [
+        {
+            "payer_id": "60054",
+            "root_cause": "medical_necessity",
+            "appeals": 2,
+            "decided": 2,
+            "overturned": 0,
+            "partially_overturned": 1,
+            "upheld": 1,
+            "overturn_rate": "0.5000",
+            "denied_amount": "250.00",
+            "recovered_amount": "50.00",
+        },
+        {
+            "payer_id": "60054",
+            "root_cause": "timely_filing",
+            "appeals": 1,
+            "decided": 1,
+            "overturned": 1,
+            "partially_overturned": 0,
+            "upheld": 0,
+            "overturn_rate": "1.0000",
+            "denied_amount": "125.00",
+            "recovered_amount": "125.00",
+        },
+    ]
+    assert date.fromisoformat(late_item["appeal_deadline"]) > datetime.now(UTC).date()
