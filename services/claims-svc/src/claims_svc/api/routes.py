@@ -16,13 +16,16 @@ from claimflow_events.types import IcdCode, Modifier, Money, ProcedureCode
 from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
-from claimflow_kit.directory import Role
+from claimflow_kit.directory import Directory, Role
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.tables import utcnow
+from claims_svc.adapters.cms1500_pdf import cms1500_pdf
 from claims_svc.adapters.fhir import claim_resource
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, TimelineEntry
+from claims_svc.domain.cms1500 import cms1500_forms
 from claims_svc.domain.fees import Fee
-from claims_svc.service.pipeline import ClaimPipeline, Correction
+from claims_svc.service.pipeline import ClaimPipeline, Correction, to_domain
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
@@ -180,6 +183,34 @@ async def claim_timeline(
         .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.event_id))
     )
     return [TimelineEntryOut.model_validate(row, from_attributes=True) for row in rows.all()]
+
+
+@router.get(
+    "/claims/{claim_id}/cms1500.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The claim on CMS-1500 forms"}},
+)
+async def get_claim_cms1500(
+    claim_id: str,
+    session: SessionDep,
+    context: ContextDep,
+    principal: Annotated[Principal, require_roles(Role.BILLER)],
+) -> Response:
+    """The claim as CMS-1500 (02/12) paper forms, six service lines per form (audited read: it names the patient)."""
+    claim = await ClaimRepository(session, principal.tenant_id).get(claim_id)
+    async with context.directory.transaction() as directory:
+        practices = await Directory(directory).practices(principal.tenant_id)
+    practice = next((p for p in practices if p.id == claim.practice_id), None)
+    if practice is None:
+        raise NotFound("Practice", claim.practice_id)
+    forms = cms1500_forms(to_domain(claim, practice, pipeline(context).config.payers))
+    audit(session, principal, AuditAction.READ, "Claim.cms1500", claim.id, patient_id=claim.patient_id)
+    filename = f"cms1500-{claim.patient_control_number or claim.id}.pdf"
+    return Response(
+        cms1500_pdf(forms, utcnow()),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @router.get(
