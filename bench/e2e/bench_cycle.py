@@ -1,0 +1,215 @@
+"""Encounters → paid-and-posted claims per second through every service of the embedded stack, with latencies.
+
+Run: ``uv run python bench/e2e/bench_cycle.py [--rate 20] [--seconds 30]``.
+
+Starts the stack exactly as ``claimflow up`` does (embedded broker, every service's API and worker as its own
+process, SQLite, the payer-sandbox), with the loops tuned for latency: claims leave in batches every 0.5 s,
+remit-svc reads the mailboxes every 0.5 s, and the payers pay on the day they receive a claim (a clock driver
+runs the sandbox's check run every second). An open-loop load posts encounters at ``--rate`` per second for
+``--seconds``; every encounter is followed until its 835 payment is posted. Latencies come from the services'
+own timestamps: encounter received (coding-svc) → claim submitted (claims-svc) → payment posted (remit-svc).
+
+Side by side in the same run: the broker's raw produce + consume rate with the same message size (the ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from claimflow.demo import DayOptions, plan_day
+from claimflow.runtime import EmbeddedRuntime, demo_credentials
+from claimflow.sandbox_config import SANDBOX_PAYERS
+from claimflow_kit.embedded import free_port
+
+TUNING = {
+    "CLAIMFLOW_CLAIMS_BATCH_WINDOW_SECONDS": "0.5",
+    "CLAIMFLOW_CLAIMS_PIPELINE_IDLE_SECONDS": "0.2",
+    "CLAIMFLOW_REMIT_POLL_SECONDS": "0.5",
+    "CLAIMFLOW_OUTBOX_POLL_INTERVAL_SECONDS": "0.05",
+}
+
+
+async def raw_broker(bootstrap: str, events: int, size: int) -> float:
+    """Records per second produced and consumed with plain aiokafka (no database)."""
+    topic = f"bench.raw.{uuid.uuid4().hex[:6]}"
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1 << 20)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic, auto_offset_reset="earliest")
+    await producer.start()
+    await consumer.start()
+    started = time.perf_counter()
+    sends = [await producer.send(topic, b"x" * size, key=str(i).encode()) for i in range(events)]
+    await asyncio.gather(*sends)
+    seen = 0
+    while seen < events:
+        batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+        seen += sum(len(records) for records in batches.values())
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    await producer.stop()
+    return events / elapsed
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+def read_timings(data_dir: Path, tenant: str) -> list[tuple[float, float | None, float | None]]:
+    """(received, submitted, posted) per encounter of the run, from the services' databases."""
+    with sqlite3.connect(data_dir / "coding-svc.db") as coding:
+        received = dict(
+            coding.execute("SELECT id, created_at FROM encounter WHERE tenant_id = ?", (tenant,)).fetchall()
+        )
+    with sqlite3.connect(data_dir / "claims-svc.db") as claims:
+        rows = claims.execute(
+            "SELECT encounter_id, id, submitted_at FROM claim WHERE tenant_id = ? AND correction = 0", (tenant,)
+        ).fetchall()
+    with sqlite3.connect(data_dir / "remit-svc.db") as remit:
+        posted = dict(
+            remit.execute(
+                "SELECT claim_id, MIN(posted_at) FROM claim_payment WHERE tenant_id = ? AND state = 'posted' "
+                "GROUP BY claim_id",
+                (tenant,),
+            ).fetchall()
+        )
+    by_encounter = {encounter: (claim, submitted) for encounter, claim, submitted in rows}
+    timings = []
+    for encounter, created in received.items():
+        claim, submitted = by_encounter.get(encounter, (None, None))
+        timings.append(
+            (
+                _ts(created),
+                _ts(submitted) if submitted else None,
+                _ts(posted[claim]) if posted.get(claim) else None,
+            )
+        )
+    return timings
+
+
+def posted_claims(data_dir: Path) -> int:
+    """Claims with a posted 835 payment so far."""
+    with sqlite3.connect(data_dir / "remit-svc.db") as remit:
+        row = remit.execute("SELECT COUNT(DISTINCT claim_id) FROM claim_payment WHERE state = 'posted'").fetchone()
+    return int(row[0])
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: float, seconds: float) -> int:
+    """Post encounters at ``rate`` for ``seconds`` while the payer clock runs; wait for every payment."""
+    base = {name: f"http://127.0.0.1:{port}" for name, port in runtime.ports.items()}
+    async with httpx.AsyncClient(timeout=30) as client:
+        sandbox = base["payer-sandbox"]
+        scenario = (await client.get(f"{sandbox}/v1/scenario")).json()
+        scenario["default"] = {**scenario["default"], "adjudication_days": 0, "denial_rate": 0.0}
+        scenario["payers"] = {}
+        await client.put(f"{sandbox}/v1/scenario", json=scenario)
+        today = date.fromisoformat((await client.get(f"{sandbox}/v1/clock")).json()["today"])
+        members = [
+            m
+            for m in (await client.get(f"{sandbox}/v1/population/members?status=active&limit=5000")).json()
+            if m["payer_id"] in SANDBOX_PAYERS and m["person_code"] == "00"
+        ]
+        count = int(rate * seconds)
+        options = DayOptions(encounters=count, seed=11, coding_problem_rate=0.0, eligibility_problem_rate=0.0)
+        practice = credentials["practice_id"]
+        encounters, _ = plan_day(members, [(practice, "1234567893")], today, options)
+        headers = {"Authorization": f"Bearer {credentials['ehr-integration']}"}
+        stop = asyncio.Event()
+
+        async def clock() -> None:
+            while not stop.is_set():
+                await client.post(f"{sandbox}/v1/clock/advance", json={"days": 0})
+                await asyncio.sleep(1.0)
+
+        ticker = asyncio.create_task(clock())
+        started = time.monotonic()
+        posts = []
+        for index, body in enumerate(encounters):
+            delay = started + index / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            posts.append(
+                asyncio.create_task(client.post(f"{base['coding-svc']}/v1/encounters", json=body, headers=headers))
+            )
+        answers = await asyncio.gather(*posts)
+        refused = [a.text for a in answers if a.status_code != 201]
+        if refused:
+            raise SystemExit(f"{len(refused)} encounters refused, e.g. {refused[0][:300]}")
+        # Wait for the payments; claims the payer rejects or the scrubber holds never get one, so stop once nothing
+        # has moved for 15 s.
+        deadline = time.monotonic() + max(120.0, seconds * 4)
+        last, moved = -1, time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - moved < 15.0:
+            posted = posted_claims(runtime.data_dir)
+            if posted >= count:
+                break
+            if posted != last:
+                last, moved = posted, time.monotonic()
+            await asyncio.sleep(1.0)
+        stop.set()
+        await ticker
+        return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=20.0, help="encounters per second")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    arguments = parser.parse_args()
+    os.environ.update(TUNING)
+    data_dir = Path(tempfile.mkdtemp(prefix="claimflow-bench-e2e-"))
+    runtime = EmbeddedRuntime(data_dir, port_base=free_port(), broker_port=free_port())
+    try:
+        runtime.prepare()
+        credentials = demo_credentials(runtime)
+        runtime.start()
+        runtime.wait_ready()
+        wall = time.monotonic()
+        count = asyncio.run(drive(runtime, credentials, arguments.rate, arguments.seconds))
+        wall = time.monotonic() - wall
+        ceiling = asyncio.run(raw_broker(runtime.broker.bootstrap_servers, 20_000, 1_200))
+    finally:
+        runtime.stop()
+    timings = read_timings(data_dir, "demo")
+    submitted = [s - r for r, s, _ in timings if s is not None]
+    paid = [p - r for r, _, p in timings if p is not None]
+    first = min(r for r, _, _ in timings)
+    last = max(p for _, _, p in timings if p is not None)
+    print(
+        f"{count} encounters at {arguments.rate}/s for {arguments.seconds:.0f} s, embedded stack (SQLite), {wall:.0f} s"
+    )
+    rows = [
+        ("encounters → paid and posted, sustained", f"{len(paid) / (last - first):.1f} claims/s ({len(paid)}/{count})"),
+        (
+            "encounter → claim-submitted p50 / p99",
+            f"{statistics.median(submitted):.2f} s / {percentile(submitted, 0.99):.2f} s",
+        ),
+        ("encounter → payment-posted p50 / p99", f"{statistics.median(paid):.2f} s / {percentile(paid, 0.99):.2f} s"),
+        ("broker raw produce + consume, 1.2 KB (ceiling, same run)", f"{ceiling:,.0f} records/s"),
+    ]
+    print("| measure | value |")
+    print("|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
