@@ -284,12 +284,14 @@ def test_provider_adjustments_and_payment_total() -> None:
 # --- end to end: claim-submitted over the broker, 835 upload, ledger, events ----------------------------------
 
 
-async def submit_claims(stack: Stack, tenant: TenantFixture, suffix: str) -> dict[str, str]:
+async def submit_claims(
+    stack: Stack, tenant: TenantFixture, suffix: str, billed: dict[str, list[tuple[str, str, Decimal]]] | None = None
+) -> dict[str, str]:
     """Publish claim-submitted for every billed claim through claims-svc's outbox; returns pcn → claim id."""
     context: ServiceContext = stack.apps["claims-svc"].state.services
     ids: dict[str, str] = {}
     async with context.database.transaction() as session:
-        for pcn, lines in BILLED.items():
+        for pcn, lines in (billed or BILLED).items():
             claim_id = f"clm_{suffix}_{pcn.lower()}"
             ids[pcn] = claim_id
             event = ClaimSubmitted(
@@ -512,6 +514,34 @@ async def test_835_upload_posts_every_scenario_and_the_ledger_balances(stack: St
     assert (c["balances"]["denied_ar"], c["balances"]["charges"]) == ("0.00", "0.00")
     standing = await stack.client("remit-svc").get(f"/v1/open-claims/{ids['CFC001']}", headers=tenant.headers(Role.OPS))
     assert standing.json()["status"] == "replaced"
+    await assert_ledger_balances(stack, tenant.id)
+
+    # A payment read before its claim-submitted (the ERA was faster than the event): it waits, then posts itself.
+    early = interchange(
+        [
+            *header("90.00", "EFT1004"),
+            "CLP*CFH001*1*100.00*90.00**12*PAYH1*11*1",
+            patient("HOTEL"),
+            "SVC*HC:99213*100.00*90.00**1",
+            "DTM*472*20261102",
+            "CAS*CO*45*10.00",
+            "REF*6R*CFH001-1",
+        ],
+        "000000904",
+    )
+    waiting = await upload(stack, tenant, early)
+    assert waiting.json()["remittances"][0]["unmatched"] == 1
+    late = await submit_claims(stack, tenant, uuid.uuid4().hex[:8], {"CFH001": [("99213", "", Decimal("100.00"))]})
+
+    async def posted_late() -> dict[str, Any] | None:
+        response = await stack.client("remit-svc").get(
+            f"/v1/claims/{late['CFH001']}/ledger", headers=tenant.headers(Role.OPS)
+        )
+        body: dict[str, Any] = response.json()
+        return body if response.status_code == 200 and body["outstanding"] == "0.00" else None
+
+    h = await eventually(posted_late)
+    assert (h["balances"]["payer_cash"], h["balances"]["contractual_adjustment"]) == ("90.00", "10.00")
     await assert_ledger_balances(stack, tenant.id)
 
     # Another tenant sees none of it.

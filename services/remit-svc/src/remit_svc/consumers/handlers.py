@@ -9,11 +9,12 @@ from claimflow_kit.consumer import EventContext, Subscription
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
-from remit_svc.service.posting import RemittancePoster, close_superseded
+from remit_svc.service.posting import RemittancePoster, close_superseded, post_waiting_payments
 
 
 async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> None:
-    """Remember the claim so its 835 payment can be matched, and open its charges on the ledger."""
+    """Remember the claim so its 835 payment can be matched, open its charges on the ledger, and post a payment
+    that arrived before it (an ERA read before this event)."""
     repository = OpenClaimRepository(context.session, context.tenant_id)
     if await repository.find(col(OpenClaim.id) == event.claim_id) is not None:
         return
@@ -43,6 +44,7 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
         )
     )
     context.session.add_all(RemittancePoster.open_claim_postings(claim))
+    await post_waiting_payments(context.session, context.outbox, claim)
 
 
 async def _acknowledged(context: EventContext, claim_id: str, answer: str) -> None:

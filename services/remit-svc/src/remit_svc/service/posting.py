@@ -32,6 +32,7 @@ from claimflow_events.payloads import EventPayload
 from claimflow_events.types import Adjustment, ClaimAdjustmentGroup, PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from claimflow_x12 import parse
 from claimflow_x12.guides.remittance_835 import Remittance835
@@ -524,36 +525,7 @@ class RemittancePoster:
         await self._write(session, writes)
 
     async def _write(self, session: AsyncSession, writes: _Writes) -> None:
-        """Store the ledger rows, the claims' new standing and the events of one posting."""
-        if writes.ledger:
-            await session.exec(insert(_table(LedgerEntry)), params=writes.ledger)
-        for claim in writes.claims.values():
-            session.add(claim)
-            if claim.status in SUPERSEDED:
-                await close_superseded(session, claim, writes.era.payment_date)
-        changed = {claim.patient_id for claim, _, _ in writes.patient_changes}
-        balances = await patient_balances(session, writes.remittance.tenant_id, changed) if changed else {}
-        events = list(writes.events)
-        for claim, change, reversal in writes.patient_changes:
-            events.append(
-                (
-                    claim,
-                    PatientBalanceUpdated(
-                        guarantor_id=claim.patient_id,
-                        patient_id=claim.patient_id,
-                        claim_id=claim.id,
-                        change=change,
-                        balance=balances.get(claim.patient_id, ZERO),
-                        reason="reversal" if reversal else "insurance adjudication",
-                        updated_at=writes.now,
-                    ),
-                )
-            )
-        await self.context.outbox.add_many(
-            session,
-            [(payload, claim.correlation_id or claim.id) for claim, payload in events],
-            tenant_id=writes.remittance.tenant_id,
-        )
+        await write_posting(session, self.context.outbox, writes)
 
     @staticmethod
     async def _open_claims(session: AsyncSession, tenant_id: str, numbers: list[str]) -> dict[str, OpenClaim]:
@@ -582,25 +554,7 @@ class RemittancePoster:
             claim = await session.get(OpenClaim, claim_id)
             if claim is None or claim.tenant_id != tenant_id:
                 raise NotFound("OpenClaim", claim_id)
-            remittance = await session.get(Remittance, record.remittance_id)
-            assert remittance is not None
-            file = await session.get(RemittanceFile, remittance.file_id)
-            assert file is not None
-            era = self._era_of(file, remittance.transaction_index)
-            payment = era.claims[record.claim_index]
-            match = match_lines(payment, billed_lines(claim))
-            if not match.complete:
-                raise InvalidInput(f"claim {claim_id} does not fit: {'; '.join(match.unmatched_reasons)}")
-            writes = _Writes(remittance, era)
-            if payment.paid:
-                writes.unapplied(payment.paid, applying=True)
-            for field_name, value in writes.post_claim(payment, claim, match, user[:16]).items():
-                setattr(record, field_name, value)
-            await self._write(session, writes)
-            remittance.unmatched_claims -= 1
-            remittance.posted_claims += 1
-            session.add(remittance)
-            session.add(record)
+            await apply_unmatched(session, self.context.outbox, record, claim, user[:16])
             return record
 
     @staticmethod
@@ -684,3 +638,85 @@ class RemittancePoster:
             except Exception:
                 logger.exception("remittance mailbox round failed; retrying")
             await asyncio.sleep(idle_seconds)
+
+
+async def write_posting(session: AsyncSession, outbox: Outbox, writes: _Writes) -> None:
+    """Store the ledger rows, the claims' new standing and the events of one posting."""
+    if writes.ledger:
+        await session.exec(insert(_table(LedgerEntry)), params=writes.ledger)
+    for claim in writes.claims.values():
+        session.add(claim)
+        if claim.status in SUPERSEDED:
+            await close_superseded(session, claim, writes.era.payment_date)
+    changed = {claim.patient_id for claim, _, _ in writes.patient_changes}
+    balances = await patient_balances(session, writes.remittance.tenant_id, changed) if changed else {}
+    events = list(writes.events)
+    for claim, change, reversal in writes.patient_changes:
+        events.append(
+            (
+                claim,
+                PatientBalanceUpdated(
+                    guarantor_id=claim.patient_id,
+                    patient_id=claim.patient_id,
+                    claim_id=claim.id,
+                    change=change,
+                    balance=balances.get(claim.patient_id, ZERO),
+                    reason="reversal" if reversal else "insurance adjudication",
+                    updated_at=writes.now,
+                ),
+            )
+        )
+    await outbox.add_many(
+        session,
+        [(payload, claim.correlation_id or claim.id) for claim, payload in events],
+        tenant_id=writes.remittance.tenant_id,
+    )
+
+
+async def apply_unmatched(
+    session: AsyncSession, outbox: Outbox, record: ClaimPaymentRecord, claim: OpenClaim, matched_by: str
+) -> None:
+    """Post a waiting (unmatched) claim payment to ``claim``; InvalidInput when its lines do not fit the claim."""
+    remittance = await session.get(Remittance, record.remittance_id)
+    assert remittance is not None
+    file = await session.get(RemittanceFile, remittance.file_id)
+    assert file is not None
+    era = RemittancePoster._era_of(file, remittance.transaction_index)
+    payment = era.claims[record.claim_index]
+    match = match_lines(payment, billed_lines(claim))
+    if not match.complete:
+        raise InvalidInput(f"claim {claim.id} does not fit: {'; '.join(match.unmatched_reasons)}")
+    writes = _Writes(remittance, era)
+    if payment.paid:
+        writes.unapplied(payment.paid, applying=True)
+    for field_name, value in writes.post_claim(payment, claim, match, matched_by).items():
+        setattr(record, field_name, value)
+    record.unmatched_reason = None
+    await write_posting(session, outbox, writes)
+    remittance.unmatched_claims -= 1
+    remittance.posted_claims += 1
+    session.add(remittance)
+    session.add(record)
+
+
+async def post_waiting_payments(session: AsyncSession, outbox: Outbox, claim: OpenClaim) -> int:
+    """Claim payments that arrived before their claim did (an ERA read before claim-submitted was consumed) post
+    now; returns how many. One whose lines do not fit stays in the work queue, now naming the claim."""
+    waiting = await session.exec(
+        select(ClaimPaymentRecord).where(
+            ClaimPaymentRecord.tenant_id == claim.tenant_id,
+            ClaimPaymentRecord.patient_control_number == claim.patient_control_number,
+            ClaimPaymentRecord.state == "unmatched",
+            col(ClaimPaymentRecord.claim_id).is_(None),
+        )
+    )
+    posted = 0
+    for record in waiting.all():
+        try:
+            await apply_unmatched(session, outbox, record, claim, "late-match")
+            posted += 1
+        except InvalidInput as exc:
+            record.claim_id = claim.id
+            record.unmatched_reason = exc.detail
+            session.add(record)
+    return posted
