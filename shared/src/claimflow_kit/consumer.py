@@ -3,8 +3,9 @@
 For every record: decode the envelope, upcast the payload, then in ONE database transaction record
 (consumer, event id) in the inbox and run the handler, which may write follow-up events to the outbox.
 Offsets are committed only after that transaction commits, so a crash re-delivers and the inbox makes
-the re-delivery a no-op. A record that cannot be decoded, or whose handler keeps failing after bounded
-retries, goes to ``<topic>.dlq`` with the error in its headers and the partition moves on. Database or
+the re-delivery a no-op. A record that cannot be decoded (malformed, a type outside the event catalog, an
+unknown schema version, an invalid payload), or whose handler keeps failing after bounded retries, goes to
+``<topic>.dlq`` with the error in its headers and the partition moves on. Database or
 broker outages are not the message's fault: those are retried until the dependency is back.
 """
 
@@ -183,13 +184,22 @@ class ConsumerRunner:
         count = 0
         for record in records:
             try:
-                envelope = EventEnvelope.from_json_bytes(record.value or b"")
-                if envelope.type in self.handlers:
-                    self.catalog.payload(envelope)
+                self._payload_of(EventEnvelope.from_json_bytes(record.value or b""))
             except (ValidationError, EventContractError):
                 break
             count += 1
         return count
+
+    def _payload_of(self, envelope: EventEnvelope) -> EventPayload | None:
+        """The payload of an event this consumer handles; None for an event of the contract it does not take.
+
+        A type outside the contract raises (so it is dead-lettered, not skipped): it comes from a newer or a foreign
+        producer, and skipping it would lose it without a trace for the consumers that will need it after an upgrade.
+        """
+        if envelope.type not in self.handlers:
+            self.catalog.topic_of(envelope.type)  # raises EventContractError("UnknownEventType") for a stranger
+            return None
+        return self.catalog.payload(envelope)
 
     async def _apply_run(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
         """Apply the longest decodable prefix of ``records`` in one transaction; 0 when it failed."""
@@ -198,7 +208,7 @@ class ConsumerRunner:
             try:
                 envelope = EventEnvelope.from_json_bytes(record.value or b"")
                 entry = self.handlers.get(envelope.type)
-                payload = self.catalog.payload(envelope) if entry is not None else None
+                payload = self._payload_of(envelope)
             except (ValidationError, EventContractError):
                 break  # the slow path dead-letters it
             decoded.append((envelope, payload, entry[1] if entry else None))
@@ -239,16 +249,16 @@ class ConsumerRunner:
         except ValidationError as exc:
             await self.dead_letter(record, "MalformedEnvelope", str(exc), attempts=1)
             return "dead-lettered"
-        entry = self.handlers.get(envelope.type)
-        if entry is None:
-            self._count(envelope.type, "ignored")
-            return "ignored"
-        _, handler = entry
         try:
-            payload = self.catalog.payload(envelope)
+            payload = self._payload_of(envelope)
         except EventContractError as exc:
             await self.dead_letter(record, exc.code, str(exc), attempts=1)
             return "dead-lettered"
+        entry = self.handlers.get(envelope.type)
+        if entry is None or payload is None:
+            self._count(envelope.type, "ignored")
+            return "ignored"
+        _, handler = entry
         return await self._apply_with_retries(record, envelope, payload, handler, stop)
 
     async def _apply_with_retries(
