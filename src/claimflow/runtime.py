@@ -188,7 +188,7 @@ DEMO_PRACTICES = [
 
 
 def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
-    """Create the demo tenant, a practice and one API key per role on first start; reuse them after."""
+    """Create the demo tenant, its three practices and one API key per role on first start; reuse them after."""
     import asyncio
 
     from claimflow_kit.db import Database
@@ -229,8 +229,6 @@ def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
 def play_demo_day(runtime: EmbeddedRuntime, credentials: dict[str, str], options: DayOptions) -> None:
     """Play a day of billing against the running stack and print what it produced."""
     import asyncio
-
-    import httpx
 
     from claimflow.demo import DayOfBilling, DemoTenant, render_summary
 
