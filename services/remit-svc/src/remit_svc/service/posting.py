@@ -179,17 +179,8 @@ async def patient_balances(session: AsyncSession, tenant_id: str, patient_ids: s
 
 
 async def patient_balance(session: AsyncSession, tenant_id: str, patient_id: str) -> Decimal:
-    """What the guarantor owes now (patient AR)."""
-    total = (
-        await session.exec(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.tenant_id == tenant_id,
-                LedgerEntry.patient_id == patient_id,
-                LedgerEntry.account == Account.PATIENT_AR.value,
-            )
-        )
-    ).one()
-    return Decimal(total).quantize(Decimal("0.01"))
+    """What one guarantor owes now (patient AR)."""
+    return (await patient_balances(session, tenant_id, {patient_id})).get(patient_id, Decimal("0.00"))
 
 
 def _contract(items: Sequence[tuple[CasAmount, str | None]]) -> tuple[Adjustment, ...]:
@@ -557,18 +548,6 @@ class RemittancePoster:
             await apply_unmatched(session, self.context.outbox, record, claim, user[:16])
             return record
 
-    @staticmethod
-    def _era_of(file: RemittanceFile, index: int) -> Era:
-        parsed = [
-            pt
-            for group in parse(file.content.encode()).groups
-            for pt in group.transactions
-            if pt.header.transaction_set_id == "835"
-        ]
-        transaction = parsed[index].transaction
-        assert isinstance(transaction, Remittance835)
-        return era_from_835(transaction)
-
     # --- claims from claim-submitted ------------------------------------------------------------------------
 
     @staticmethod
@@ -673,6 +652,19 @@ async def write_posting(session: AsyncSession, outbox: Outbox, writes: _Writes) 
     )
 
 
+def era_in_file(file: RemittanceFile, index: int) -> Era:
+    """The ``index``-th 835 of a stored file, read again (an unmatched payment is posted from the file as received)."""
+    parsed = [
+        pt
+        for group in parse(file.content.encode()).groups
+        for pt in group.transactions
+        if pt.header.transaction_set_id == "835"
+    ]
+    transaction = parsed[index].transaction
+    assert isinstance(transaction, Remittance835)
+    return era_from_835(transaction)
+
+
 async def apply_unmatched(
     session: AsyncSession, outbox: Outbox, record: ClaimPaymentRecord, claim: OpenClaim, matched_by: str
 ) -> None:
@@ -681,7 +673,7 @@ async def apply_unmatched(
     assert remittance is not None
     file = await session.get(RemittanceFile, remittance.file_id)
     assert file is not None
-    era = RemittancePoster._era_of(file, remittance.transaction_index)
+    era = era_in_file(file, remittance.transaction_index)
     payment = era.claims[record.claim_index]
     match = match_lines(payment, billed_lines(claim))
     if not match.complete:
