@@ -200,6 +200,30 @@ class Appeal(ClaimsTable, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
+class StatusInquiry(ClaimsTable, table=True):
+    """One 276 claim status request sent for a claim the payer has not answered, and the 277 that came back."""
+
+    __tablename__ = "status_inquiry"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "trace_number", name="uq_status_inquiry_trace"),
+        Index("ix_status_inquiry_open", "tenant_id", "status", "sent_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    claim_id: str = Field(index=True, max_length=40)
+    payer_id: str = Field(max_length=80)
+    trace_number: str = Field(max_length=50)  # TRN02 of the 276, echoed in the 277
+    interchange_control_number: str = Field(max_length=9)
+    status: str = Field(max_length=16)  # sent | answered | failed
+    sent_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    category_code: str | None = Field(default=None, max_length=3)  # STC01-1, e.g. A1, P1, F1, A4
+    status_code: str | None = Field(default=None, max_length=5)  # STC01-2
+    answer: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = Field(default=None, max_length=500)
+
+
 class MailboxCursor(ClaimsTable, table=True):
     """How far a tenant's responses have been read from one connector mailbox."""
 
