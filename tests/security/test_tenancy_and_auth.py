@@ -6,7 +6,7 @@ import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory, Role
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.testing import eventually
+from claims_svc.adapters.tables import Claim, StatusInquiry
 from claims_svc.service.denials import record_denial
 from remit_svc.adapters.tables import LedgerEntry, OpenClaim
 
@@ -92,6 +93,9 @@ CASES: dict[tuple[str, str, str], Case] = {
         frozenset({Role.BILLER, Role.CODER, Role.OPS}), "claim"
     ),
     ("claims-svc", "POST", "/v1/claims/{claim_id}/scrub"): Case(frozenset({Role.BILLER}), "claim"),
+    ("claims-svc", "GET", "/v1/claims/stuck"): Case(ENCOUNTER_READERS),
+    ("claims-svc", "GET", "/v1/claims/{claim_id}/status-inquiries"): Case(ENCOUNTER_READERS, "claim"),
+    ("claims-svc", "POST", "/v1/claims/{claim_id}/status-inquiries"): Case(frozenset({Role.BILLER}), "claim"),
     ("claims-svc", "POST", "/v1/claims/{claim_id}/corrections"): Case(
         frozenset({Role.BILLER}), "claim", body_kind="claim_correction"
     ),
@@ -239,6 +243,29 @@ UNMATCHED_835 = (
 )
 
 
+def stuck_claim(tenant_id: str) -> Claim:
+    """A claim accepted by the payer 40 days ago with no 835 since."""
+    submitted = datetime.now(UTC) - timedelta(days=40)
+    return Claim(
+        id=f"clm_{uuid.uuid4().hex}",
+        tenant_id=tenant_id,
+        encounter_id="enc_stuck",
+        encounter_version=1,
+        practice_id="prac_stuck",
+        patient_id="pat_x",
+        payer_id="60054",
+        claim_kind="professional",
+        date_of_service=submitted.date(),
+        status="accepted",
+        total_charge=Decimal("80.00"),
+        diagnosis_codes=["J20.9"],
+        service_lines=[],
+        correlation_id=uuid.uuid4().hex,
+        patient_control_number=f"CFSTUCK{uuid.uuid4().hex[:8].upper()}",
+        submitted_at=submitted,
+    )
+
+
 @pytest_asyncio.fixture(scope="module")
 async def world(stack: Stack) -> World:
     a = await stack.create_tenant("a")
@@ -337,6 +364,23 @@ async def world(stack: Stack) -> World:
     claims_db = stack.database("claims-svc")
     try:
         async with claims_db.transaction() as session:
+            # A claim accepted 40 days ago whose payer never answered the 276: the stuck-claims list has it.
+            stuck = stuck_claim(a.id)
+            session.add(stuck)
+            session.add(
+                StatusInquiry(
+                    id=f"sti_{uuid.uuid4().hex}",
+                    tenant_id=a.id,
+                    claim_id=stuck.id,
+                    payer_id="60054",
+                    trace_number=f"TENANCY{uuid.uuid4().hex[:8]}-S1",
+                    interchange_control_number="000000001",
+                    status="failed",
+                    sent_at=datetime.now(UTC),
+                    answered_at=datetime.now(UTC),
+                    error="ConnectorUnavailable: payer down",
+                )
+            )
             denial = await record_denial(
                 session,
                 Outbox(default_catalog(), "/claimflow/tests"),

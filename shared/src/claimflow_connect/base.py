@@ -38,6 +38,10 @@ class Connector(Protocol):
         """Real-time 270 → 271 within ``timeout_seconds`` (raises ConnectorTimeout otherwise)."""
         ...
 
+    async def claim_status(self, tenant_id: str, x12_276: bytes, timeout_seconds: float) -> bytes:
+        """Real-time 276 → 277 within ``timeout_seconds`` (raises ConnectorTimeout otherwise)."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...

@@ -135,5 +135,9 @@ class DropFolderConnector:
         """Not possible: a drop folder is a batch channel (submit a batch 270 and read the 271 from the inbox)."""
         raise ConnectorUnsupported("a drop-folder route cannot answer real-time eligibility; route 270s elsewhere")
 
+    async def claim_status(self, tenant_id: str, x12_276: bytes, timeout_seconds: float) -> bytes:
+        """Not possible: a drop folder is a batch channel (a batch 276 is submitted, its 277 read from the inbox)."""
+        raise ConnectorUnsupported("a drop-folder route cannot answer real-time claim status; route 276s elsewhere")
+
     async def aclose(self) -> None:
         """Nothing to release."""

@@ -61,6 +61,7 @@ class HttpsX12Connector:
         submit_path: str = "/x12/submissions",
         mailbox_path: str = "/x12/mailbox",
         eligibility_path: str = "/x12/eligibility",
+        claim_status_path: str = "/x12/claim-status",
         headers: Mapping[str, str] | None = None,
         tenant_parameter: str | None = None,
         timeout_seconds: float = 30.0,
@@ -69,6 +70,7 @@ class HttpsX12Connector:
         self._submit_path = submit_path
         self._mailbox_path = mailbox_path.rstrip("/")
         self._eligibility_path = eligibility_path
+        self._claim_status_path = claim_status_path
         self._tenant_parameter = tenant_parameter
         self._timeout = timeout_seconds
         self._owns_client = client is None
@@ -157,11 +159,18 @@ class HttpsX12Connector:
 
     async def eligibility(self, tenant_id: str, x12_270: bytes, timeout_seconds: float) -> bytes:
         """POST the 270 and return the 271 bytes."""
+        return await self._real_time(self._eligibility_path, tenant_id, x12_270, timeout_seconds)
+
+    async def claim_status(self, tenant_id: str, x12_276: bytes, timeout_seconds: float) -> bytes:
+        """POST the 276 and return the 277 bytes."""
+        return await self._real_time(self._claim_status_path, tenant_id, x12_276, timeout_seconds)
+
+    async def _real_time(self, path: str, tenant_id: str, x12: bytes, timeout_seconds: float) -> bytes:
         response = await self._request(
             "POST",
-            self._eligibility_path,
+            path,
             params=self._params(tenant_id),
-            content=x12_270,
+            content=x12,
             headers={"Content-Type": X12_MEDIA_TYPE, "Accept": X12_MEDIA_TYPE},
             timeout_seconds=timeout_seconds,
         )
@@ -186,6 +195,7 @@ class SandboxConnector(HttpsX12Connector):
             submit_path="/v1/submissions",
             mailbox_path="/v1/mailbox",
             eligibility_path="/v1/eligibility",
+            claim_status_path="/v1/claim-status",
             tenant_parameter="tenant",
             timeout_seconds=timeout_seconds,
             client=client,

@@ -53,6 +53,7 @@ class HttpsX12Route(_Route):
     submit_path: str = "/x12/submissions"
     mailbox_path: str = "/x12/mailbox"
     eligibility_path: str = "/x12/eligibility"
+    claim_status_path: str = "/x12/claim-status"
     tenant_parameter: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
     allow_insecure_http: bool = False  # only for a local stand-in; PHI never travels over plain HTTP
@@ -135,6 +136,7 @@ def build_connector(
             submit_path=route.submit_path,
             mailbox_path=route.mailbox_path,
             eligibility_path=route.eligibility_path,
+            claim_status_path=route.claim_status_path,
             headers=headers,
             tenant_parameter=route.tenant_parameter,
             timeout_seconds=route.timeout_seconds,

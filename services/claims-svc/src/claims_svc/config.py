@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 from claimflow_connect.routing import RoutingConfig
 from claimflow_kit.config import ServiceSettings
 from claims_svc.domain.denials import DEFAULT_APPEAL_WINDOW_DAYS
+from claims_svc.domain.status_followup import FollowupPolicy
 
 
 class PayerSettings(BaseModel):
@@ -16,6 +17,8 @@ class PayerSettings(BaseModel):
     prior_auth_codes: list[str] = Field(default_factory=list)
     # Days from the remittance to the last day an appeal may reach the payer (Medicare redetermination: 120).
     appeal_window_days: int = Field(default=DEFAULT_APPEAL_WINDOW_DAYS, ge=1, le=730)
+    # Days without a 277CA or 835 before a 276 asks where the claim is (the service default when not set).
+    status_followup_after_days: int | None = Field(default=None, ge=0, le=365)
 
 
 class ClaimsSettings(ServiceSettings):
@@ -39,6 +42,26 @@ class ClaimsSettings(ServiceSettings):
     claims_batch_size: int = Field(default=500, ge=1, le=5000)
     # How often the background pipeline looks for drafts to scrub and acknowledgments to read.
     claims_pipeline_idle_seconds: float = Field(default=5.0, gt=0)
+
+    # Claim status follow-up: a 276 after this many days without a 277CA or 835, again every retry_days, and a
+    # claim is stuck after max_inquiries without an 835 (or at once when the payer has no record of it).
+    status_followup_after_days: int = Field(default=30, ge=0, le=365)
+    status_followup_retry_days: int = Field(default=7, ge=0, le=365)
+    status_followup_max_inquiries: int = Field(default=3, ge=1, le=20)
+    # How often the background follow-up round runs (None: only on request).
+    status_followup_interval_seconds: float | None = Field(default=3600.0, gt=0)
+    # Real-time 276 → 277 answer time (CORE: 20 s).
+    claim_status_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+
+    def followup_policy_for(self, payer_id: str) -> FollowupPolicy:
+        """When to ask the payer about an unanswered claim."""
+        payer = self.payers.get(payer_id)
+        after = payer.status_followup_after_days if payer and payer.status_followup_after_days is not None else None
+        return FollowupPolicy(
+            after_days=self.status_followup_after_days if after is None else after,
+            retry_days=self.status_followup_retry_days,
+            max_inquiries=self.status_followup_max_inquiries,
+        )
 
     def appeal_window_for(self, payer_id: str) -> int:
         """How long the payer gives for an appeal (the default window for payers not configured)."""

@@ -10,10 +10,13 @@ from claimflow_connect.routing import ConnectorRouter
 from claimflow_kit.app import ServiceContext, build_app
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
 from claims_svc.api.denials import router as denials_router
+from claims_svc.api.followup import FOLLOWUP_KEY
+from claims_svc.api.followup import router as followup_router
 from claims_svc.api.routes import PIPELINE_KEY, router
 from claims_svc.config import ClaimsSettings
 from claims_svc.domain.scrub import PayerRules
 from claims_svc.domain.x12_837p import Parties
+from claims_svc.service.followup import StatusFollowup
 from claims_svc.service.pipeline import ClaimPipeline, PipelineConfig
 
 
@@ -51,6 +54,14 @@ async def _start(context: ServiceContext) -> None:
     pipeline = ClaimPipeline(context, config, connectors, SqlControlNumberAllocator(context.database))
     context.extras[PIPELINE_KEY] = pipeline
     context.run_in_background(pipeline.run_forever(settings.claims_pipeline_idle_seconds), name="claims-pipeline")
+    followup = StatusFollowup(
+        pipeline, settings.followup_policy_for, timeout_seconds=settings.claim_status_timeout_seconds
+    )
+    context.extras[FOLLOWUP_KEY] = followup
+    if settings.status_followup_interval_seconds is not None:
+        context.run_in_background(
+            followup.run_forever(settings.status_followup_interval_seconds), name="claim-status-followup"
+        )
 
 
 def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
@@ -60,7 +71,7 @@ def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
         title="ClaimFlow claims-svc",
         description="Claims from coded encounters: scrubber, 837P submission through a connector, 999/277CA, "
         "denial work queue and appeals.",
-        routers=[router, denials_router],
+        routers=[followup_router, router, denials_router],
         migrations_package="claims_svc",
         on_startup=_start,
     )

@@ -154,8 +154,12 @@ async def eligibility(request: Request, sandbox: SandboxDep) -> Response:
 
 @router.post("/claim-status", response_class=Response, responses={200: {"content": {X12_MEDIA_TYPE: {}}}})
 async def claim_status(request: Request, sandbox: SandboxDep, tenant: TenantQuery) -> Response:
-    """Real-time 276 → 277: the status of the tenant's claims (a batch 276 goes to /submissions instead)."""
+    """Real-time 276 → 277: the status of the tenant's claims (a batch 276 goes to /submissions instead).
+    A payer whose scenario has ``submission_failure`` (its clearinghouse is down) answers 503 here too."""
     body = await _x12_body(request)
+    _, failing = sandbox.submission_behaviour(body)
+    if failing:
+        raise DependencyUnavailable(f"claim status for payer(s) {', '.join(failing)} is down (scenario)")
     return Response(sandbox.claim_status(tenant, body), media_type=X12_MEDIA_TYPE)
 
 
