@@ -60,7 +60,8 @@ async def age(stack: Stack, claim_id: str, days: int, **changes: Any) -> None:
     try:
         async with database.transaction() as session:
             claim = await session.get(Claim, claim_id)
-            assert claim is not None and claim.submitted_at is not None
+            assert claim is not None
+            assert claim.submitted_at is not None
             claim.submitted_at = datetime.now(UTC) - timedelta(days=days)
             for name, value in changes.items():
                 setattr(claim, name, value)

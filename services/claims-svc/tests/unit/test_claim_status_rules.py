@@ -89,7 +89,8 @@ def test_answers_a_person_must_act_on_make_the_claim_stuck_at_once(kind: AnswerK
     result = assess(NOW - timedelta(days=31), [_asked(1, kind, "what the payer said")], NOW, POLICY)
     assert result.state is FollowupState.STUCK
     assert result.reason == "last 276: what the payer said"
-    assert result.action is not None and action_word in result.action
+    assert result.action is not None
+    assert action_word in result.action
 
 
 def test_a_claim_still_unpaid_after_every_inquiry_is_stuck() -> None:
@@ -173,7 +174,8 @@ def _written(claim: ProfessionalClaim) -> str:
 def test_276_for_a_subscriber_names_the_claim_the_way_payers_match_it() -> None:
     text = _written(_claim(payer_claim_number="PCN777"))
     result = parse(text)
-    assert result.errors == [] and validate(result) == []
+    assert result.errors == []
+    assert validate(result) == []
     (request,) = result.transactions
     assert isinstance(request, ClaimStatusRequest276)
     subscriber = request.sources[0].receivers[0].providers[0].subscribers[0]
@@ -190,14 +192,17 @@ def test_276_for_a_subscriber_names_the_claim_the_way_payers_match_it() -> None:
 def test_276_for_a_dependent_asks_under_the_card_holder_and_x12sdk_reads_it() -> None:
     text = _written(_claim(patient=KID, subscriber=ANNA, relationship_to_subscriber="19"))
     result = parse(text)
-    assert result.errors == [] and validate(result) == []
+    assert result.errors == []
+    assert validate(result) == []
     (request,) = result.transactions
     assert isinstance(request, ClaimStatusRequest276)
     subscriber = request.sources[0].receivers[0].providers[0].subscribers[0]
-    assert subscriber.claims == [] and subscriber.subscriber.first_name == "ANNA"
+    assert subscriber.claims == []
+    assert subscriber.subscriber.first_name == "ANNA"
     (dependent,) = subscriber.dependents
     assert dependent.dependent.first_name == "LEO"
-    assert dependent.demographics is not None and dependent.demographics.birth_date == date(2015, 6, 2)
+    assert dependent.demographics is not None
+    assert dependent.demographics.birth_date == date(2015, 6, 2)
     with X12ModelReader(text) as reader:
         (model,) = list(reader.models())
     theirs = [(c.trace_number, c.charge, c.is_dependent) for c in model.claims()]  # type: ignore[attr-defined]
