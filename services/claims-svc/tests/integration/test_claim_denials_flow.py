@@ -340,6 +340,48 @@ async def test_payments_mark_claims_paid_partially_paid_and_reversals_undo_them(
     assert partly["paid_amount"] == "60.00"
 
 
+async def test_denial_leaves_the_queue_when_a_later_remittance_pays_the_claim(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    claim = await ready_claim(stack, tenant)
+    pcn = claim["patient_control_number"]
+
+    def paid_on(era_id: str, paid: str, *adjustments: Adjustment) -> PaymentPosted:
+        return PaymentPosted(
+            claim_id=claim["id"],
+            patient_control_number=pcn,
+            payer_id="60054",
+            era_id=era_id,
+            trace_number=f"EFT-{era_id}",
+            claim_status_code="1",
+            total_charge=Decimal("125.00"),
+            paid_amount=Decimal(paid),
+            patient_responsibility=Decimal(0),
+            adjustments=adjustments,
+            posted_at=datetime.now(UTC),
+        )
+
+    # The first remittance pays line 1 and denies line 2 (CO 16: information missing): one open denial.
+    first_era = f"era_{uuid.uuid4().hex[:12]}"
+    await remit(stack, tenant, claim, denied(claim, ("16", "25.00", 2), era_id=first_era, status_code="1"))
+    cas = Adjustment(group_code=CO, carc="16", amount=Decimal("25.00"), line_item_control_number=f"{pcn}-2")
+    await remit(stack, tenant, claim, paid_on(first_era, "100.00", cas))
+    await claim_in(stack, tenant, claim["id"], {"partially_paid"})
+    (item,) = await eventually(lambda: denials_of(stack, tenant, claim["id"]))
+    assert item["status"] == "open", "the same remittance's payment is what left the denial unpaid"
+
+    # The biller sends the missing information; the payer pays the line on a later remittance.
+    await remit(stack, tenant, claim, paid_on(f"era_{uuid.uuid4().hex[:12]}", "25.00"))
+
+    async def settled() -> dict[str, Any] | None:
+        (current,) = await denials_of(stack, tenant, claim["id"])
+        return current if current["status"] == "resolved" else None
+
+    closed = await eventually(settled)
+    assert (closed["outcome"], closed["resolved_by"]) == ("paid_later", "auto")
+    assert closed["outcome_note"].startswith("paid 25.00 on remittance EFT-era_")
+    assert await denials_of(stack, tenant, claim["id"], "status=open") == []
+
+
 async def test_appeal_packets_letters_decisions_and_overturn_rates(stack: Stack) -> None:
     tenant = await stack.create_tenant()
     client = stack.client("claims-svc")

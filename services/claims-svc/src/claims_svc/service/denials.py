@@ -58,6 +58,7 @@ class DenialOutcome(StrEnum):
     PATIENT_BILLED = "patient_billed"
     NO_ACTION = "no_action"
     AUTO_CORRECTED = "auto_corrected"  # only the automatic correction records this
+    PAID_LATER = "paid_later"  # a later remittance paid the claim (or its replacement): nothing left to work
 
 
 _STATUS_OF_PAYMENT = {
@@ -195,9 +196,33 @@ async def record_payment(session: AsyncSession, tenant_id: str, event: PaymentPo
             event.total_charge, event.paid_amount, event.patient_responsibility, cas_adjustments(event.adjustments)
         )
         claim.status = _STATUS_OF_PAYMENT[result]
+        if result is not PaymentResult.DENIED and event.paid_amount > 0:
+            await close_denials_paid_later(session, tenant_id, claim, event)
     claim.updated_at = utcnow()
     session.add(claim)
     return claim
+
+
+async def close_denials_paid_later(session: AsyncSession, tenant_id: str, claim: Claim, event: PaymentPosted) -> None:
+    """A payment on a later remittance settles the open denials of the claim and of the claims it replaced
+    (a corrected claim paid, an appeal won): they leave the queue, recorded as resolved automatically."""
+    claim_ids = [claim.id]
+    original = claim.original_claim_id
+    repository = ClaimRepository(session, tenant_id)
+    while original is not None and original not in claim_ids and len(claim_ids) < 20:
+        claim_ids.append(original)
+        earlier = await repository.find(col(Claim.id) == original)
+        original = earlier.original_claim_id if earlier is not None else None
+    denials = DenialRepository(session, tenant_id)
+    for item in await denials.list(
+        col(DenialWorkItem.claim_id).in_(claim_ids),
+        col(DenialWorkItem.status) == DenialStatus.OPEN,
+        col(DenialWorkItem.era_id) != event.era_id,  # the same remittance's denial is what this payment left unpaid
+        limit=100,
+    ):
+        note = f"paid {event.paid_amount:.2f} on remittance {event.trace_number} (claim {claim.id})"
+        _resolve(item, DenialOutcome.PAID_LATER, AUTOMATION, note)
+        session.add(item)
 
 
 def _resolve(item: DenialWorkItem, outcome: DenialOutcome, who: str, note: str | None) -> None:
