@@ -68,6 +68,7 @@ class DaySummary:
     aging: dict[str, Any] = field(default_factory=dict)
     denial_reasons: dict[str, int] = field(default_factory=dict)
     patient_responsibility: Decimal = Decimal("0")
+    statement_run_id: str | None = None
     seconds: float = 0.0
 
 
@@ -377,11 +378,15 @@ class DayOfBilling:
         # The payers' clock ran ahead of the wall clock (adjudication time): report as of the payers' today.
         today = date.fromisoformat((await self.clients["payer-sandbox"].get("/v1/clock")).json()["today"])
         period = f"from={(today - timedelta(days=30)).isoformat()}&to={today.isoformat()}"
-        statements = await self._json("remit-svc", f"/v1/patient-statements?as_of={today.isoformat()}", "biller")
-        self.summary.patient_responsibility = sum(
-            (Decimal(str(s.get("balance", "0"))) for s in statements), Decimal("0")
+        # The day's statement run: one statement (figures and PDF, kept in the guarantor's history) per balance due.
+        response = await self._call(
+            "remit-svc", "POST", "/v1/statement-runs", "biller", json={"statement_date": today.isoformat()}
         )
-        self._stage("statements", {"patients with a balance": len(statements)})
+        response.raise_for_status()
+        run = response.json()
+        self.summary.patient_responsibility = Decimal(str(run["total_due"]))
+        self.summary.statement_run_id = str(run["id"])
+        self._stage("statements", {"issued": int(run["statements"])})
         self.summary.kpis = await self._json("remit-svc", f"/v1/kpis?{period}", "biller")
         self.summary.aging = await self._json("remit-svc", f"/v1/ar/aging?by=payer&as_of={today.isoformat()}", "biller")
 
@@ -403,7 +408,9 @@ def render_summary(summary: DaySummary) -> str:
             if summary.denial_reasons
             else ""
         ),
-        f"  patient responsibility  {summary.patient_responsibility:.2f}",
+        f"  patient statements      {summary.counts.get('statements', {}).get('issued', 0)} issued, "
+        f"{summary.patient_responsibility:.2f} due"
+        + (f" (remit-svc /v1/statement-runs/{summary.statement_run_id})" if summary.statement_run_id else ""),
     ]
     for name, value in sorted(summary.kpis.items()):
         if isinstance(value, dict) and "value" in value:

@@ -87,9 +87,12 @@ async def test_a_small_day_goes_from_encounters_to_posted_payments_and_kpis(demo
     assert counts["denials"]["classified"] == remitted.get("denied", 0) + remitted.get("partially_paid", 0)
     assert summary.kpis, "the KPIs came from remit-svc"
     assert summary.aging, "AR aging by payer"
+    assert counts["statements"]["issued"] >= 1, "patient responsibility was billed on statements"
+    assert summary.patient_responsibility > 0
 
     text = render_summary(summary)
     assert f"claims submitted        {submitted}" in text
+    assert f"/v1/statement-runs/{summary.statement_run_id}" in text
 
     database = stack.database("remit-svc")
     try:

@@ -579,6 +579,47 @@ async def test_statement_json_pdf_and_statement_run(stack: Stack, books: Books) 
     assert missing.status_code == 404
 
 
+async def test_statement_run_issues_each_days_statements_once_and_keeps_them(stack: Stack, books: Books) -> None:
+    tenant, other = books.tenant, await stack.create_tenant("other")
+    remit = stack.client("remit-svc")
+    biller = tenant.headers(Role.BILLER)
+    first = await remit.post("/v1/statement-runs", json={"statement_date": AS_OF}, headers=biller)
+    assert first.status_code == 201, first.text
+    run = first.json()
+    assert (run["statements"], run["total_due"]) == (1, "24.00"), "pat_a owes; pat_c has a credit"
+    (issued,) = run["issued"]
+    assert (issued["guarantor_id"], issued["amount_due"], issued["claims"]) == ("pat_a", "24.00", 2)
+    assert issued["aging"] == buckets("10.00", "14.00", "0.00", "0.00", "0.00")
+
+    again = await remit.post("/v1/statement-runs", json={"statement_date": AS_OF}, headers=biller)
+    assert again.status_code == 200
+    assert (again.json()["id"], [i["id"] for i in again.json()["issued"]]) == (run["id"], [issued["id"]])
+
+    # An earlier day's run (before pat_a's payment): the history keeps both, newest issued first.
+    earlier = await remit.post("/v1/statement-runs", json={"statement_date": "2026-11-20"}, headers=biller)
+    assert earlier.status_code == 201
+    assert [(i["guarantor_id"], i["amount_due"]) for i in earlier.json()["issued"]] == [("pat_a", "54.00")]
+    history = await get(stack, tenant, "/v1/patients/pat_a/statements")
+    assert [(h["statement_date"], h["amount_due"]) for h in history] == [("2026-11-20", "54.00"), (AS_OF, "24.00")]
+    assert [r["id"] for r in await get(stack, tenant, "/v1/statement-runs")][-1] == run["id"]
+
+    pdf = await remit.get(f"/v1/statements/{issued['id']}.pdf", headers=tenant.headers(Role.OPS))
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
+    assert f"Statement date: {AS_OF}" in text
+    assert "Balance due: 24.00" in text
+
+    for url in (
+        f"/v1/statement-runs/{run['id']}",
+        f"/v1/statements/{issued['id']}.pdf",
+        "/v1/patients/pat_a/statements",
+    ):
+        assert (await remit.get(url, headers=other.headers(Role.BILLER))).status_code == 404
+    assert await get(stack, other, "/v1/statement-runs") == []
+    refused = await remit.post("/v1/statement-runs", json={"min_balance": "0"}, headers=biller)
+    assert refused.status_code == 422
+
+
 async def test_deposits_reconcile_against_eras_by_trace_number(stack: Stack, books: Books) -> None:
     tenant = books.tenant
     era = books.era_ids

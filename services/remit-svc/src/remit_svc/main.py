@@ -8,6 +8,7 @@ from claimflow_connect.routing import ConnectorRouter
 from claimflow_kit.app import ServiceContext, build_app
 from remit_svc.api.receivables import router as accounts_router
 from remit_svc.api.routes import POSTER_KEY, router
+from remit_svc.api.statements import router as statements_router
 from remit_svc.config import RemitSettings
 from remit_svc.service.posting import RemittancePoster
 
@@ -29,7 +30,7 @@ def create_app(settings: RemitSettings | None = None) -> FastAPI:
         settings or RemitSettings(),
         title="ClaimFlow remit-svc",
         description="835 remittance posting, patient balances, deposit reconciliation and accounts receivable.",
-        routers=[router, accounts_router],
+        routers=[router, accounts_router, statements_router],
         migrations_package="remit_svc",
         on_startup=_start,
     )

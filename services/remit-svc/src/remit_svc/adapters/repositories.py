@@ -16,10 +16,12 @@ from claimflow_kit.repository import TenantRepository
 from remit_svc.adapters.tables import (
     ClaimPaymentRecord,
     Deposit,
+    IssuedStatement,
     LedgerEntry,
     OpenClaim,
     PatientPayment,
     Remittance,
+    StatementRun,
 )
 from remit_svc.domain.ledger import RECEIVABLES, Account, EntryKind
 from remit_svc.domain.receivables import (
@@ -389,3 +391,17 @@ def _day(value: date | datetime | str) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+class StatementRunRepository(TenantRepository[StatementRun]):
+    """Statement runs of one tenant."""
+
+    model = StatementRun
+    resource_name = "StatementRun"
+
+
+class IssuedStatementRepository(TenantRepository[IssuedStatement]):
+    """Statements issued to one tenant's guarantors."""
+
+    model = IssuedStatement
+    resource_name = "Statement"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -203,6 +203,45 @@ class PatientPayment(RemitTable, table=True):
     received_on: date
     journal_id: str = Field(max_length=40)
     recorded_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class StatementRun(RemitTable, table=True):
+    """One statement cycle: every guarantor owing at least ``min_balance`` on ``statement_date`` got a statement."""
+
+    __tablename__ = "statement_run"
+    __table_args__ = (UniqueConstraint("tenant_id", "statement_date", name="uq_statement_run_date"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    statement_date: date
+    min_balance: Decimal = Field(sa_column=_money())
+    statements: int
+    total_due: Decimal = Field(sa_column=_money())
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class IssuedStatement(RemitTable, table=True):
+    """A statement as it was issued to a guarantor: the figures and the PDF mailed, kept for the history."""
+
+    __tablename__ = "issued_statement"
+    __table_args__ = (
+        UniqueConstraint("run_id", "guarantor_id", name="uq_issued_statement_run_guarantor"),
+        Index("ix_issued_statement_guarantor", "tenant_id", "guarantor_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    run_id: str = Field(max_length=40)
+    guarantor_id: str = Field(max_length=40)
+    patient_id: str = Field(max_length=40)
+    statement_date: date
+    balance: Decimal = Field(sa_column=_money())
+    amount_due: Decimal = Field(sa_column=_money())
+    aging: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    claims: int
+    pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 

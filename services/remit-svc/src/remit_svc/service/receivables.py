@@ -23,10 +23,13 @@ from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import (
     DepositRepository,
+    IssuedStatementRepository,
     PatientPaymentRepository,
     ReceivablesRepository,
+    StatementRunRepository,
 )
-from remit_svc.adapters.tables import Deposit, OpenClaim, PatientPayment
+from remit_svc.adapters.statement_pdf import statement_pdf
+from remit_svc.adapters.tables import Deposit, IssuedStatement, OpenClaim, PatientPayment, StatementRun
 from remit_svc.domain.ledger import patient_payment_postings
 from remit_svc.domain.receivables import (
     DAYS_IN_AR_LOOKBACK,
@@ -288,3 +291,63 @@ async def statements_due(
         as_of=as_of or today(),
         min_balance=min_balance,
     )
+
+
+async def issue_statements(
+    context: ServiceContext, principal: Principal, statement_date: date, min_balance: Decimal
+) -> tuple[StatementRun, bool]:
+    """The statement run of ``statement_date``: a statement (figures and PDF) for every guarantor owing at least
+    ``min_balance``, kept as issued. Once per tenant and day: asking again returns the first run (False)."""
+    for _ in range(2):
+        try:
+            async with context.database.transaction() as session:
+                runs = StatementRunRepository(session, principal.tenant_id)
+                earlier = await runs.find(col(StatementRun.statement_date) == statement_date)
+                if earlier is not None:
+                    return earlier, False
+                due = await statements_due(session, principal.tenant_id, statement_date, min_balance)
+                run = runs.add(
+                    StatementRun(
+                        id=f"str_{uuid.uuid4().hex}",
+                        tenant_id=principal.tenant_id,
+                        statement_date=statement_date,
+                        min_balance=min_balance,
+                        statements=len(due),
+                        total_due=sum((g.balance for g in due), Decimal("0.00")),
+                        created_by=principal.client_id[:64],
+                    )
+                )
+                issued = IssuedStatementRepository(session, principal.tenant_id)
+                created = utcnow()
+                for guarantor in due:
+                    statement = await patient_statement(
+                        session, principal.tenant_id, guarantor.patient_id, statement_date
+                    )
+                    issued.add(
+                        IssuedStatement(
+                            id=f"stm_{uuid.uuid4().hex}",
+                            tenant_id=principal.tenant_id,
+                            run_id=run.id,
+                            guarantor_id=statement.guarantor_id,
+                            patient_id=statement.patient_id,
+                            statement_date=statement_date,
+                            balance=statement.balance,
+                            amount_due=statement.amount_due,
+                            aging={bucket: f"{amount:.2f}" for bucket, amount in statement.aging.items()},
+                            claims=len(statement.lines),
+                            pdf=statement_pdf(statement, created),
+                        )
+                    )
+                    audit(
+                        session,
+                        principal,
+                        AuditAction.CREATE,
+                        "PatientStatement",
+                        statement.guarantor_id,
+                        patient_id=statement.patient_id,
+                        detail=f"statement run {run.id}",
+                    )
+                return run, True
+        except IntegrityError:
+            continue
+    raise Conflict("a statement run for this day is being issued concurrently; retry")
