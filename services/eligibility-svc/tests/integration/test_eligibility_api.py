@@ -16,7 +16,7 @@ from claimflow.testing import Stack, TenantFixture, encounter_body
 from claimflow_kit.directory import Role
 from claimflow_kit.kafka import new_producer
 from claimflow_kit.outbox import kafka_headers
-from claimflow_kit.tables import OutboxMessage
+from claimflow_kit.tables import AuditLogEntry, OutboxMessage
 from claimflow_kit.testing import eventually
 
 pytestmark = pytest.mark.integration
@@ -183,6 +183,16 @@ async def test_recent_answer_is_reused_unless_refresh_is_asked(stack: Stack) -> 
     assert fresh.json()["id"] != first.json()["id"]
     other_date = await post_check(stack, tenant, {**body, "date_of_service": "2026-11-03"})
     assert other_date.status_code == 201
+    # Each request's read is audited exactly once: the payer's answer and the cached one alike.
+    database = stack.database("eligibility-svc")
+    try:
+        async with database.transaction() as session:
+            rows = await session.exec(
+                select(AuditLogEntry.resource_id).where(col(AuditLogEntry.resource_id) == first.json()["id"])
+            )
+            assert len(rows.all()) == 2, "one entry for the check, one for the cached answer"
+    finally:
+        await database.dispose()
 
 
 async def test_another_tenant_gets_404_and_history_is_per_patient(stack: Stack) -> None:

@@ -103,19 +103,11 @@ async def post_check(
     principal: Annotated[Principal, require_roles(*REQUESTERS)],
     refresh: Annotated[bool, Query(description="Ask the payer even if a recent answer exists")] = False,
 ) -> EligibilityCheckOut:
-    """Check coverage now: 270 through the tenant's connector, 271 parsed into what the front desk needs."""
+    """Check coverage now: 270 through the tenant's connector, 271 parsed into what the front desk needs.
+    The read is audited once, in the transaction that stores the answer (or, for a cached one, records the read)."""
     answer = await check_now(context, principal, body, refresh=refresh)
     if answer.cached:
         response.status_code = status.HTTP_200_OK
-    async with context.database.transaction() as session:
-        audit(
-            session,
-            principal,
-            AuditAction.READ,
-            "EligibilityCheck",
-            answer.check.id,
-            patient_id=answer.check.patient_id,
-        )
     return check_out(answer.check, cached=answer.cached)
 
 
