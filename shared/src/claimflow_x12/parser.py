@@ -136,6 +136,9 @@ class _TransactionParser:
         self.report = report
         self.passthrough = cls.passthrough_segments
         self.hl_count = 0
+        # The loop whose first segment could not be typed (lenient mode): the segments under it are kept raw
+        # without an error each, so one bad element gives one error, not one per segment of the lost loop.
+        self.skipping: str | None = None
 
     def consume(self, el: list[str], segments: Iterator[list[str]], position: int) -> tuple[list[str] | None, int]:
         """Take ``el`` and following segments until an envelope segment; return it (None at end) and the position.
@@ -203,6 +206,9 @@ class _TransactionParser:
                     self._take(depth, frame, slot, el, position)
                     return
             depth -= 1
+        if self.skipping is not None:
+            self._keep(el, position, None, "")
+            return
         self._keep(el, position, self._unexpected_code(sid), f"segment {sid} is not expected here")
 
     def _salvage(
@@ -294,7 +300,10 @@ class _TransactionParser:
                 )
                 if segment is None:
                     self._keep(el, position, None, "")
+                    if child is not None:
+                        self.skipping = child.loop_id
                     return
+        self.skipping = None
         frame.seq = slot.seq
         if child is None:
             if slot.many:
@@ -510,6 +519,16 @@ class X12Reader:
                     break
                 self._ic_position += 1
             if sid == "ISA":
+                # A new interchange ends whatever the previous one left open, as its trailers would have.
+                if tx is not None and st is not None:
+                    self._report(TransactionErrorCode.TRAILER_MISSING, "SE missing", segment_id="SE", position=None)
+                    yield self._finish(tx, st, tx_errors, isa or self._decode_isa(["ISA"], separators), gs, separators)
+                    tx = None
+                    st = None
+                if gs is not None:
+                    self._envelope(GroupErrorCode.TRAILER_MISSING, "GE missing", "GE", ErrorLevel.GROUP)
+                    gs = None
+                    self._gs06 = None
                 if isa is not None:
                     self._envelope(
                         InterchangeErrorCode.PREMATURE_END_OF_FILE, "IEA missing", "IEA", ErrorLevel.INTERCHANGE

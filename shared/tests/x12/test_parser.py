@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from claimflow_x12 import Claim837P, ParseResult, X12ParseError, iter_transactions, parse, serialize
+from claimflow_x12.ack import build_999
 from claimflow_x12.errors import (
     ElementErrorCode,
     ErrorLevel,
@@ -18,6 +19,7 @@ from claimflow_x12.errors import (
     TransactionErrorCode,
 )
 from claimflow_x12.guides.claim_837p import iter_claims
+from claimflow_x12.guides.remittance_835 import Remittance835
 
 SAMPLE = "837p_dependent_corrected.x12"
 
@@ -213,3 +215,29 @@ def _only_837p(result: ParseResult) -> Claim837P:
     (transaction,) = result.transactions
     assert isinstance(transaction, Claim837P)
     return transaction
+
+
+def test_a_loop_whose_first_segment_cannot_be_typed_costs_one_error_and_nothing_else(
+    read_sample: Callable[[str], str],
+) -> None:
+    """Lenient mode: a bad required element in CLP (the 2100 loop's first segment) leaves that claim untyped and
+    reported once; the segments under it are kept raw (written back byte for byte), the other claims are read."""
+    sample = read_sample("835_multi_claim_reversal_plb.x12")
+    text = sample.replace("CLP|PCN20240105B|1|475.00|", "CLP|PCN20240105B|1|4X5.00|")
+    assert text != sample
+    good, result = parse(sample), parse(text)
+    assert [(e.segment_id, e.element_position, e.code, e.loop_id) for e in result.errors] == [
+        ("CLP", 3, ElementErrorCode.INVALID_CHARACTER, "2100")
+    ]
+    (remittance,) = result.transactions
+    (original,) = good.transactions
+    assert isinstance(remittance, Remittance835)
+    assert isinstance(original, Remittance835)
+    claims = [c.claim.patient_control_number for h in remittance.header_numbers for c in h.claims]
+    expected = [c.claim.patient_control_number for h in original.header_numbers for c in h.claims]
+    assert claims == [pcn for pcn in expected if pcn != "PCN20240105B"]
+    assert serialize(result.interchanges[0]) == text
+    (ack,) = build_999(result)
+    (response,) = ack.transaction_responses
+    # The 999 names the bad CLP, and the BPR whose total no longer balances against the claims that were read.
+    assert [e.segment_error.segment_id_code for e in response.segment_errors] == ["BPR", "CLP"]
