@@ -168,6 +168,20 @@ async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: flo
         return count
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(runtime: EmbeddedRuntime) -> dict[str, float]:
+    """CPU seconds used so far by every process of the stack (broker included)."""
+    used = {child.label: cpu_seconds(child.process.pid) for child in runtime.processes}
+    if runtime.broker.pid is not None:
+        used["broker (tansu)"] = cpu_seconds(runtime.broker.pid)
+    return used
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0, help="encounters per second")
@@ -180,10 +194,12 @@ def main() -> None:
         runtime.prepare()
         credentials = demo_credentials(runtime)
         runtime.start()
-        runtime.wait_ready()
+        runtime.wait_ready(within=180.0)
         wall = time.monotonic()
+        before = process_cpu(runtime)
         count = asyncio.run(drive(runtime, credentials, arguments.rate, arguments.seconds))
         wall = time.monotonic() - wall
+        spent = {label: used - before.get(label, 0.0) for label, used in process_cpu(runtime).items()}
         ceiling = asyncio.run(raw_broker(runtime.broker.bootstrap_servers, 20_000, 1_200))
     finally:
         runtime.stop()
@@ -208,6 +224,14 @@ def main() -> None:
     print("|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
+    total = sum(spent.values())
+    print()
+    print(f"CPU per paid-and-posted claim, by process ({total:.1f} CPU-s in all over {wall:.0f} s of wall time):")
+    print("| process | CPU seconds | ms per claim | share |")
+    print("|---|---|---|---|")
+    for label, used in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"| {label} | {used:.1f} | {1000 * used / max(len(paid), 1):.1f} | {used / total:.0%} |")
+    print(f"| all | {total:.1f} | {1000 * total / max(len(paid), 1):.1f} | 100% |")
     sys.stdout.flush()
 
 
