@@ -31,7 +31,10 @@ from claimflow.sandbox_config import SANDBOX_PAYERS
 PROCEDURES = [("99213", "125.00"), ("99214", "185.00"), ("99212", "85.00"), ("36415", "20.00"), ("81002", "25.00")]
 DIAGNOSES = ["J20.9", "R05.9", "I10", "E11.9", "E78.5", "M54.50", "K21.9", "J45.909", "F41.1", "N39.0"]
 HOME = {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "627011234"}
-STAGES = ("encounters", "eligibility", "coding", "claims", "acknowledged", "remitted", "denials", "statements")
+STAGES = (
+    "encounters", "eligibility", "coding", "claims", "acknowledged", "remitted", "secondary", "denials", "statements",
+)  # fmt: skip
+FINAL = ("paid", "partially_paid", "denied")
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,31 @@ def _encounter(rng: random.Random, member: dict[str, Any], practice_id: str, npi
             {"procedure_code": code, "units": "1", "diagnosis_pointers": [1], "charge": charge}
             for code, charge in lines
         ],
+        "other_coverages": _other_coverages(member),
     }
+
+
+def _other_coverages(member: dict[str, Any]) -> list[dict[str, Any]]:
+    """The patient's further plans as the front desk copies them from the other insurance cards."""
+    coverages = []
+    for sequence, plan in zip(("secondary", "tertiary"), member.get("next_coverages") or (), strict=False):
+        coverage: dict[str, Any] = {
+            "payer_sequence": sequence,
+            "payer_id": plan["payer_id"],
+            "member_id": plan["member_id"],
+            "group_number": plan.get("group_number"),
+        }
+        if plan["relationship"] != "18":  # covered as someone else's dependent on that plan
+            coverage["subscriber"] = {
+                "relationship": plan["relationship"],
+                "first_name": plan["subscriber_first_name"],
+                "last_name": plan["subscriber_last_name"],
+                "birth_date": plan["subscriber_birth_date"],
+                "sex": plan["subscriber_sex"],
+                "address": HOME,
+            }
+        coverages.append(coverage)
+    return coverages
 
 
 def plan_day(
@@ -160,6 +187,7 @@ class DayOfBilling:
         self.report = report
         self.summary = DaySummary()
         self._limit = asyncio.Semaphore(8)
+        self._with_next_plan: set[str] = set()  # encounters of patients with a secondary plan
 
     async def _call(self, service: str, method: str, path: str, role: str | None, **kwargs: Any) -> httpx.Response:
         async with self._limit:
@@ -216,6 +244,7 @@ class DayOfBilling:
         claim_ids = await self._build_and_submit(len(encounter_ids))
         await self._acknowledge(claim_ids)
         await self._remit(sandbox)
+        await self._bill_next_payers(sandbox)
         await self._denials_and_statements()
         self.summary.seconds = time.monotonic() - started
         return self.summary
@@ -229,6 +258,8 @@ class DayOfBilling:
                 statuses["refused"] += 1
                 return ""
             statuses[response.json()["status"]] += 1
+            if body.get("other_coverages"):
+                self._with_next_plan.add(str(response.json()["id"]))
             return str(response.json()["id"])
 
         ids = [i for i in await asyncio.gather(*(post(b) for b in encounters)) if i]
@@ -341,6 +372,52 @@ class DayOfBilling:
         await self._until("remitted", probe)
         await self._recoup(sandbox)
 
+    async def _bill_next_payers(self, sandbox: httpx.AsyncClient) -> None:
+        """claims-svc bills the patients' secondary plans as the primaries' payments post; the billers submit those
+        claims and the secondary payers pay on what the primaries left to the patient."""
+
+        async def built() -> tuple[bool, dict[str, int]]:
+            claims = await self._json("claims-svc", "/v1/claims?limit=500", "biller")
+            primaries = [
+                c for c in claims if c["payer_sequence"] == "primary" and c["encounter_id"] in self._with_next_plan
+            ]
+            secondaries = {c["prior_claim_id"]: c for c in claims if c["payer_sequence"] == "secondary"}
+            settled = [c for c in primaries if c["status"] in FINAL or c["status"] in ("held", "rejected")]
+            owed = [c for c in settled if c["status"] != "denied" and not c["crossed_over_to"]]
+            done = len(settled) == len(primaries) and all(
+                c["id"] in secondaries and secondaries[c["id"]]["status"] != "draft" for c in owed
+            )
+            return done, {"patients with a second plan": len(primaries), "secondary claims": len(secondaries)}
+
+        await self._until("secondary", built)
+        ready = [
+            c["id"]
+            for c in await self._json("claims-svc", "/v1/claims?payer_sequence=secondary&status=ready", "biller")
+        ]
+        if not ready:
+            return
+        response = await self._call(
+            "claims-svc", "POST", "/v1/claim-submissions", "biller",
+            json={"claim_ids": ready}, headers={"Idempotency-Key": f"demo-secondary-{uuid.uuid4().hex}"},
+        )  # fmt: skip
+        response.raise_for_status()
+        payers = (await sandbox.get("/v1/population/payers")).json()
+        days = max(int(p["adjudication_days"]) for p in payers) + 1
+        advanced = False
+
+        async def adjudicated() -> tuple[bool, dict[str, int]]:
+            nonlocal advanced
+            claims = await self._json("claims-svc", "/v1/claims?payer_sequence=secondary&limit=500", "biller")
+            mine = [c for c in claims if c["id"] in ready]
+            statuses = Counter(c["status"] for c in mine)
+            if not advanced and not statuses.get("submitted") and not statuses.get("submitting"):
+                await sandbox.post("/v1/clock/advance", json={"days": days})
+                advanced = True
+            done = advanced and all(c["status"] in (*FINAL, "rejected") for c in mine)
+            return done, {"submitted": len(ready), **dict(statuses)}
+
+        await self._until("secondary", adjudicated)
+
     async def _recoup(self, sandbox: httpx.AsyncClient) -> None:
         """The payer takes back an overpayment on one paid claim: a PLB WO on the next ERA, posted to the
         provider's account."""
@@ -400,6 +477,7 @@ def render_summary(summary: DaySummary) -> str:
         "",
         f"The day in numbers ({summary.seconds:.0f} s):",
         f"  claims submitted        {submitted}",
+        f"  secondary claims        {summary.counts.get('secondary', {}).get('submitted', 0)}",
         f"  accepted / rejected     {acknowledged.get('accepted', 0)} / {acknowledged.get('rejected', 0)}",
         f"  paid / partially paid   {remitted.get('paid', 0)} / {remitted.get('partially_paid', 0)}",
         f"  denied                  {remitted.get('denied', 0)}"

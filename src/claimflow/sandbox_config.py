@@ -7,14 +7,25 @@ from typing import Any
 # The sandbox's payers as a clearinghouse payer list would describe them (front-end rules for the scrubber).
 SANDBOX_PAYERS: dict[str, dict[str, Any]] = {
     "60054": {"name": "Sandbox Commercial PPO", "member_id_pattern": r"^W[0-9]{9}$", "timely_filing_days": 90},
-    "HMO01": {"name": "Sandbox HMO", "member_id_pattern": r"^H[0-9]{8}$", "timely_filing_days": 180},
+    "HMO01": {
+        "name": "Sandbox HMO",
+        "member_id_pattern": r"^H[0-9]{8}$",
+        "timely_filing_days": 180,
+        "claim_filing": "HM",
+    },
     "MCARE": {
         "name": "Sandbox Medicare",
         "member_id_pattern": r"^[1-9][A-Z0-9]{10}$",
         "timely_filing_days": 365,
         "appeal_window_days": 120,  # redetermination: 120 days from the initial determination
+        "claim_filing": "MB",
     },
-    "MCAID": {"name": "Sandbox Medicaid", "member_id_pattern": r"^[0-9]{12}$", "timely_filing_days": 365},
+    "MCAID": {
+        "name": "Sandbox Medicaid",
+        "member_id_pattern": r"^[0-9]{12}$",
+        "timely_filing_days": 365,
+        "claim_filing": "MC",
+    },
 }
 
 

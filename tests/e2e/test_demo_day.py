@@ -85,6 +85,9 @@ async def test_a_small_day_goes_from_encounters_to_posted_payments_and_kpis(demo
     assert remitted["ERAs posted"] >= remitted["835 files"] >= 1
     assert remitted.get("open", 0) == 0, "every accepted claim was adjudicated and posted"
     assert counts["denials"]["classified"] == remitted.get("denied", 0) + remitted.get("partially_paid", 0)
+    secondary = counts["secondary"]
+    assert secondary["submitted"] >= 1, "patients with a second plan had it billed after the primary paid"
+    assert secondary.get("paid", 0) + secondary.get("partially_paid", 0) >= 1, "and the secondary payers paid"
     assert summary.kpis, "the KPIs came from remit-svc"
     assert summary.aging, "AR aging by payer"
     assert counts["statements"]["issued"] >= 1, "patient responsibility was billed on statements"
@@ -92,6 +95,7 @@ async def test_a_small_day_goes_from_encounters_to_posted_payments_and_kpis(demo
 
     text = render_summary(summary)
     assert f"claims submitted        {submitted}" in text
+    assert f"secondary claims        {secondary['submitted']}" in text
     assert f"/v1/statement-runs/{summary.statement_run_id}" in text
 
     database = stack.database("remit-svc")

@@ -328,7 +328,7 @@ class Observation:
     encounters: int = 0
     claims: Counter[str] = field(default_factory=Counter)
     unclaimed: list[str] = field(default_factory=list)  # encounter versions without a claim
-    surplus_claims: int = 0  # claims beyond one per encounter version
+    surplus_claims: int = 0  # claims beyond one per encounter version and payer
     submitted: int = 0
     unindexed: list[str] = field(default_factory=list)  # submitted claims remit-svc does not know
     remittances: int = 0
@@ -374,9 +374,11 @@ async def observe(chaos: ChaosStack, workload: Workload) -> Observation:
     seen.encounters = len(encounters)
     async with chaos.database("claims-svc").transaction() as session:
         claims = (await session.exec(select(Claim).where(Claim.tenant_id == tenant, Claim.correction == 0))).all()
-    per_version = Counter((c.encounter_id, c.encounter_version) for c in claims)
+    # One claim per encounter version and payer: the primary's, plus the next payer's when the patient has
+    # another plan (a secondary claim follows the primary's payment).
+    per_version = Counter((c.encounter_id, c.encounter_version, c.payer_sequence) for c in claims)
     seen.claims = Counter(c.status for c in claims)
-    seen.unclaimed = [f"{e}@{v}" for e, v in encounters if per_version[(e, v)] == 0]
+    seen.unclaimed = [f"{e}@{v}" for e, v in encounters if per_version[(e, v, "primary")] == 0]
     seen.surplus_claims = sum(n - 1 for n in per_version.values() if n > 1)
     submitted = {c.id for c in claims if c.submitted_at is not None}
     seen.submitted = len(submitted)
@@ -517,7 +519,7 @@ async def check_invariants(
     lost += [f"undelivered {d}" for d in seen.undelivered]
     lost += [f"{n} unsent outbox rows in {s}" for s, n in seen.unsent.items() if n]
     if seen.surplus_claims:
-        duplicated.append(f"{seen.surplus_claims} claims beyond one per encounter version")
+        duplicated.append(f"{seen.surplus_claims} claims beyond one per encounter version and payer")
 
     async with chaos.database("claims-svc").transaction() as session:
         claims = (

@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture
 from claimflow_events import ClaimLineSubmitted, ClaimResubmitted, ClaimSubmitted
+from claimflow_events.types import PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
@@ -31,7 +32,15 @@ from claimflow_x12 import parse
 from claimflow_x12.guides.remittance_835 import Remittance835
 from remit_svc.adapters.tables import LedgerEntry, Remittance
 from remit_svc.domain.era import Era, era_from_835
-from remit_svc.domain.ledger import Account, Outcome, adjudicated, claim_payment_postings, totals
+from remit_svc.domain.ledger import (
+    Account,
+    Outcome,
+    Unsettled,
+    adjudicated,
+    claim_payment_postings,
+    next_payer_postings,
+    totals,
+)
 from remit_svc.domain.matching import BilledLine, match_lines
 
 DOS = date(2026, 11, 2)
@@ -600,3 +609,106 @@ def test_a_split_era_is_two_remittances_and_a_resent_one_is_a_duplicate() -> Non
     assert first.trace_number == second.trace_number == "EFT2001"
     assert first.fingerprint != second.fingerprint
     assert era(part_b.replace("000000922", "000000923")).fingerprint == second.fingerprint
+
+
+def _one_claim_era(trace: str, control: str, paid: str, claim: list[str]) -> str:
+    return interchange([*header(paid, trace), *claim], control)
+
+
+@pytest.mark.integration
+async def test_a_secondary_claim_takes_over_the_patient_balance_and_leaves_what_its_payer_did_not_pay(
+    stack: Stack,
+) -> None:
+    """Primary 100.00: paid 60.00, CO-45 20.00, coinsurance 20.00 to the patient. The secondary is billed for
+    those 20.00 (the patient owes 0 meanwhile), pays 18.00, says OA-23 80.00 (what the primary settled) and
+    leaves 2.00 coinsurance: the patient owes 2.00, no charge is booked twice, nothing is written off twice."""
+    tenant = await stack.create_tenant()
+    suffix = uuid.uuid4().hex[:8]
+    primary_pcn, secondary_pcn = f"CFP{suffix}".upper(), f"CFS{suffix}".upper()
+    ids = await submit_claims(stack, tenant, suffix, {primary_pcn: [("99213", "", Decimal("100.00"))]})
+    primary_id, patient_id = ids[primary_pcn], f"pat_{primary_pcn.lower()}"
+    remit = stack.client("remit-svc")
+
+    async def balance() -> str:
+        response = await remit.get(f"/v1/patients/{patient_id}/balance", headers=tenant.headers(Role.BILLER))
+        return str(response.json()["balance"]) if response.status_code == 200 else "unknown"
+
+    async def balance_is(amount: str) -> bool:
+        return await balance() == amount
+
+    await eventually(lambda: balance_is("0.00"))
+    first = await upload(stack, tenant, _one_claim_era(f"EFTP{suffix}", "000007001", "60.00", [
+        f"CLP*{primary_pcn}*1*100.00*60.00*20.00*12*PAYP{suffix}*11*1", patient("PRIMA"),
+        "SVC*HC:99213*100.00*60.00**1", "DTM*472*20261102", "CAS*CO*45*20.00", "CAS*PR*2*20.00",
+        f"REF*6R*{primary_pcn}-1",
+    ]))  # fmt: skip
+    assert first.status_code == 201, first.text
+    assert await balance() == "20.00"
+
+    secondary_id = f"clm_{suffix}_secondary"
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    async with context.database.transaction() as session:
+        context.outbox.add(
+            session,
+            ClaimSubmitted(
+                claim_id=secondary_id, encounter_ids=(f"enc_{suffix}_{primary_pcn}",), practice_id=tenant.practice_id,
+                patient_id=patient_id, payer_id="87726", payer_sequence=PayerSequence.SECONDARY,
+                prior_claim_id=primary_id, patient_control_number=secondary_pcn, claim_frequency_code="1",
+                total_charge=Decimal("100.00"),
+                lines=(ClaimLineSubmitted(line_item_control_number=f"{secondary_pcn}-1", procedure_code="99213",
+                                          units=Decimal(1), charge=Decimal("100.00"), service_date=DOS),),
+                interchange_control_number="000000124", submitted_at=datetime(2026, 11, 20, tzinfo=UTC),
+            ),
+            tenant_id=tenant.id, correlation_id=f"corr-{primary_id}",
+        )  # fmt: skip
+    await eventually(lambda: balance_is("0.00"))
+    moved = [e for t, e in await remit_events(stack, tenant.id) if t == "claimflow.patient-balance-updated"]
+    assert [(e["data"]["change"], e["data"]["balance"], e["data"]["reason"]) for e in moved][-1] == (
+        "-20.00",
+        "0.00",
+        "billed to the next payer",
+    )
+
+    second = await upload(stack, tenant, _one_claim_era(f"EFTS{suffix}", "000007002", "18.00", [
+        f"CLP*{secondary_pcn}*2*100.00*18.00*2.00*12*PAYS{suffix}*11*1", patient("PRIMA"),
+        "SVC*HC:99213*100.00*18.00**1", "DTM*472*20261102", "CAS*OA*23*80.00", "CAS*PR*2*2.00",
+        f"REF*6R*{secondary_pcn}-1",
+    ]))  # fmt: skip
+    assert second.status_code == 201, second.text
+    assert second.json()["remittances"][0]["status"] == "posted"
+    assert await balance() == "2.00"
+
+    primary, secondary = await ledger(stack, tenant, primary_id), await ledger(stack, tenant, secondary_id)
+    assert primary["outstanding"] == "0.00"
+    assert secondary["outstanding"] == "2.00"
+    assert secondary["balances"].get("charges", "0.00") in ("0.00", "0"), "the charge was booked with the primary"
+    assert Decimal(secondary["balances"]["other_adjustment"]) == 0, "OA-23 meets the prior payers' share"
+    assert Decimal(secondary["balances"]["insurance_ar"]) == 0
+    await assert_ledger_balances(stack, tenant.id)
+
+
+def test_next_payer_opening_moves_what_the_prior_line_left_and_balances() -> None:
+    lines = [
+        BilledLine("S-1", "99213", (), Decimal("100.00"), DOS),
+        BilledLine("S-2", "87880", (), Decimal("25.00"), DOS),
+    ]
+    # Line 1: the primary left 20.00 coinsurance; line 2: the primary's plan excludes it (denied 25.00).
+    own, prior = next_payer_postings(
+        lines, [Unsettled("P-1", patient=Decimal("20.00")), Unsettled("P-2", denied=Decimal("25.00"))]
+    )
+    assert [(p.account, p.amount, p.line_item_control_number) for p in own] == [
+        (Account.INSURANCE_AR, Decimal("100.00"), "S-1"),
+        (Account.OTHER_ADJUSTMENT, Decimal("-80.00"), "S-1"),
+        (Account.INSURANCE_AR, Decimal("25.00"), "S-2"),
+    ]
+    assert [(p.account, p.amount, p.line_item_control_number) for p in prior] == [
+        (Account.PATIENT_AR, Decimal("-20.00"), "P-1"),
+        (Account.DENIED_AR, Decimal("-25.00"), "P-2"),
+    ]
+    assert sum(p.amount for p in own + prior) == 0
+    nothing_left, none = next_payer_postings(lines[:1], [None])
+    assert totals(nothing_left) == {
+        Account.INSURANCE_AR: Decimal("100.00"),
+        Account.OTHER_ADJUSTMENT: Decimal("-100.00"),
+    }
+    assert none == []

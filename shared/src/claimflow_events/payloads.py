@@ -117,6 +117,19 @@ class PartyPerson(Frozen):
     address: PostalAddress | None = None
 
 
+class OtherCoverage(Frozen):
+    """Another plan of the patient that pays after the primary: its order, payer, and whose card it is."""
+
+    payer_sequence: PayerSequence = Field(description="SBR01 of this plan: secondary or tertiary.")
+    payer_id: str = Field(min_length=1, max_length=80)
+    member_id: str | None = Field(default=None, max_length=80)
+    group_number: str | None = Field(default=None, max_length=50)
+    relationship_to_subscriber: str = Field(
+        default="18", pattern=r"^(18|01|19|20|21|39|40|53|G8)$", description="X12 individual relationship (18 self)."
+    )
+    subscriber: PartyPerson | None = Field(default=None, description="The card holder when not the patient.")
+
+
 class ClaimParties(Frozen):
     """Who a claim is for: the demographics billing needs (PHI; carried only where the consumer bills)."""
 
@@ -127,6 +140,12 @@ class ClaimParties(Frozen):
         default="18", pattern=r"^(18|01|19|20|21|39|40|53|G8)$", description="X12 individual relationship (18 self)."
     )
     subscriber: PartyPerson | None = Field(default=None, description="The card holder when not the patient.")
+    other_coverages: tuple[OtherCoverage, ...] = Field(
+        default=(),
+        max_length=2,
+        description="Plans that pay after this one (coordination of benefits), in payer order: the secondary, "
+        "then the tertiary.",
+    )
 
 
 class EncounterCoded(EventPayload):
@@ -211,6 +230,11 @@ class ClaimSubmitted(EventPayload):
     interchange_control_number: str = Field(description="ISA13 of the interchange that carried the claim.")
     submitted_at: datetime
     rendering_provider_npi: Npi | None = Field(default=None, description="2310B; AR is aged per provider.")
+    prior_claim_id: str | None = Field(
+        default=None,
+        description="A secondary or tertiary claim: the previous payer's claim, whose patient balance this payer "
+        "is now billed for.",
+    )
 
 
 class AcknowledgmentSource(StrEnum):
@@ -292,6 +316,20 @@ class ClaimDenied(EventPayload):
     denied_at: datetime
 
 
+class LineAdjudication(Frozen):
+    """How the payer adjudicated one service line (835 loop 2110): what the next payer's 837 reports in 2430 SVD.
+
+    The line's CAS adjustments travel in the payment's ``adjustments`` under the same line item control number.
+    """
+
+    line_item_control_number: str
+    procedure_code: str = Field(description="SVC01-2 as adjudicated.")
+    modifiers: tuple[str, ...] = ()
+    charge: Money
+    paid_amount: Money
+    units: Decimal | None = Field(default=None, description="SVC05 paid units (None: as billed).")
+
+
 class PaymentPosted(EventPayload):
     """An 835 claim payment was posted to the ledger."""
 
@@ -316,6 +354,8 @@ class PaymentPosted(EventPayload):
     adjustments: tuple[Adjustment, ...] = ()
     is_reversal: bool = False
     crossed_over_to: str | None = Field(default=None, description="Payer the claim was forwarded to (CLP02 19-21).")
+    lines: tuple[LineAdjudication, ...] = Field(default=(), description="Each service line's adjudication (2110).")
+    adjudicated_on: date | None = Field(default=None, description="BPR16: the payer's check or EFT date.")
     posted_at: datetime
 
 

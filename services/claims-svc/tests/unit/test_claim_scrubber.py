@@ -9,7 +9,16 @@ from decimal import Decimal
 import pytest
 
 from claimflow_x12 import Envelope, parse, validate, write_interchange
-from claims_svc.domain.claim import Address, BillingProvider, ClaimLine, Payer, Person, ProfessionalClaim
+from claims_svc.domain.claim import (
+    Address,
+    BillingProvider,
+    ClaimLine,
+    OtherCoverage,
+    Payer,
+    PayerAdjudication,
+    Person,
+    ProfessionalClaim,
+)
 from claims_svc.domain.scrub import PayerRules, ScrubCode, ScrubContext, scrub
 from claims_svc.domain.x12_837p import Parties, build_837p
 
@@ -64,6 +73,25 @@ CASES: dict[ScrubCode, ProfessionalClaim] = {
         CLEAN, lines=(ClaimLine(1, "27447", Decimal("2500.00"), modifiers=("RT",), diagnosis_pointers=(1,)),)
     ),
     ScrubCode.CORRECTION_REFERENCE_MISSING: replace(CLEAN, frequency_code="7"),
+    ScrubCode.OTHER_PAYER_UNKNOWN: replace(
+        CLEAN, other_coverages=(OtherCoverage("secondary", Payer("99999", "Unknown"), "X1"),)
+    ),
+    ScrubCode.OTHER_MEMBER_ID_MISSING: replace(CLEAN, other_coverages=(OtherCoverage("secondary", CLEAN.payer, None),)),
+    ScrubCode.OTHER_MEMBER_ID_FORMAT: replace(
+        CLEAN, other_coverages=(OtherCoverage("secondary", CLEAN.payer, "12345"),)
+    ),
+    ScrubCode.OTHER_PAYER_UNBALANCED: replace(
+        CLEAN,
+        payer_sequence="secondary",
+        other_coverages=(
+            OtherCoverage(
+                "primary",
+                CLEAN.payer,
+                "W123456789",
+                adjudication=PayerAdjudication(Decimal("100.00"), Decimal("0.00"), date(2026, 11, 20)),
+            ),
+        ),
+    ),
 }
 
 

@@ -30,6 +30,13 @@ class PayerScenario(BaseModel):
     submission_delay_seconds: float = Field(
         default=0.0, ge=0, le=60, description="Wait before answering a file submitted for this payer."
     )
+    crossover_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of paid claims of members with a further plan that this payer forwards to that plan "
+        "itself (a crossover: CLP02 19/20 and NM1*TT on the 835); seeded by the payer claim number.",
+    )
     adjudication_days: int | None = Field(
         default=None, ge=0, le=365, description="Days from receipt to the paying check run (default: the payer's own)."
     )

@@ -32,7 +32,15 @@ from claimflow_x12.parser import ParseResult
 from claimflow_x12.transaction import Transaction
 from payer_sandbox.config import SandboxSettings
 from payer_sandbox.domain.acknowledgment import SANDBOX_ID, AcknowledgedBatch, ClaimOutcome, build_277ca
-from payer_sandbox.domain.adjudication import Adjudication, DuplicateKey, adjudicate, reverse, scenario_denial
+from payer_sandbox.domain.adjudication import (
+    Adjudication,
+    DuplicateKey,
+    adjudicate,
+    coordinate,
+    crossover,
+    reverse,
+    scenario_denial,
+)
 from payer_sandbox.domain.benefits import Accumulator, AccumulatorBook
 from payer_sandbox.domain.claim_status import ClaimOnFile, Remitted, StatusContext, answer_status_request
 from payer_sandbox.domain.claims import ReceivedClaim, front_end_edits, received_claim
@@ -416,21 +424,7 @@ class Sandbox:
                     draft.adjudications.append(reverse(original[1], self.accumulators, self._paid_keys, self.today))
                 if claim.frequency_code == "8":
                     continue
-            adjudication = adjudicate(
-                claim,
-                member=pending.member,
-                payer_claim_control_number=pending.payer_claim_control_number,
-                population=self.population,
-                accumulators=self.accumulators,
-                paid_keys=self._paid_keys,
-                received_on=pending.received_on,
-                today=self.today,
-                denial=scenario_denial(
-                    self.settings.seed,
-                    pending.payer_claim_control_number,
-                    self.scenario.for_payer(claim.payer_id).denial_rate,
-                ),
-            )
+            adjudication = self._adjudicate(pending)
             self._adjudicated[pending.payer_claim_control_number] = (pending, adjudication)
             draft.adjudications.append(adjudication)
             self._add_interest(draft, pending, adjudication)
@@ -465,6 +459,37 @@ class Sandbox:
             )
             mailbox_ids.append(entry.id)
         return CheckRun(day=self.today, eras=len(drafts), claims=claims, mailbox_ids=mailbox_ids)
+
+    def _adjudicate(self, pending: _PendingClaim) -> Adjudication:
+        """A primary claim on the payer's rules, a secondary or tertiary one on what earlier payers left; a paid
+        claim may then be crossed over to the member's next plan (scenario)."""
+        claim = pending.claim
+        behaviour = self.scenario.for_payer(claim.payer_id)
+        if claim.payer_sequence != "P":
+            adjudication = coordinate(
+                claim,
+                member=pending.member,
+                payer_claim_control_number=pending.payer_claim_control_number,
+                population=self.population,
+                received_on=pending.received_on,
+                today=self.today,
+            )
+        else:
+            adjudication = adjudicate(
+                claim,
+                member=pending.member,
+                payer_claim_control_number=pending.payer_claim_control_number,
+                population=self.population,
+                accumulators=self.accumulators,
+                paid_keys=self._paid_keys,
+                received_on=pending.received_on,
+                today=self.today,
+                denial=scenario_denial(self.settings.seed, pending.payer_claim_control_number, behaviour.denial_rate),
+            )
+        forwarded = crossover(adjudication, self.population, self.settings.seed, behaviour.crossover_rate)
+        if forwarded is not None:
+            adjudication.status, adjudication.crossed_over_to = forwarded
+        return adjudication
 
     def _draft(self, key: tuple[str, str, str]) -> EraDraft:
         _, payer_id, npi = key

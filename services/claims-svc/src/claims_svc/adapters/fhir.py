@@ -12,6 +12,8 @@ from fhir.resources.R4B.claim import Claim as FhirClaim
 
 from claimflow_events import ServiceLine
 from claims_svc.adapters.tables import Claim
+from claims_svc.domain.claim import PAYER_ORDER
+from claims_svc.domain.cob import coverages_of
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -22,6 +24,28 @@ _STATUS = {"voided": "cancelled"}
 
 def _money(value: Any) -> dict[str, Any]:
     return {"value": float(value), "currency": "USD"}
+
+
+def _insurance(claim: Claim) -> list[dict[str, Any]]:
+    """Every plan of the patient in payer order; the one this claim bills is focal, earlier payers carry the
+    claim number of their adjudication."""
+    adjudicated = {str(a["payer_sequence"]): a for a in claim.prior_adjudications}
+    plans = [(claim.payer_sequence, claim.payer_id or "")] + [
+        (str(c["payer_sequence"]), str(c["payer_id"])) for c in coverages_of(claim.parties)
+    ]
+    entries = []
+    for sequence, payer_id in sorted(plans, key=lambda plan: PAYER_ORDER.index(plan[0])):
+        focal = sequence == claim.payer_sequence
+        number = claim.payer_claim_number if focal else adjudicated.get(sequence, {}).get("payer_claim_number")
+        entries.append(
+            {
+                "sequence": PAYER_ORDER.index(sequence) + 1,
+                "focal": focal,
+                "coverage": {"display": f"payer {payer_id} ({sequence})"},
+                **({"claimResponse": {"identifier": {"value": number}}} if number else {}),
+            }
+        )
+    return entries
 
 
 def claim_resource(claim: Claim) -> dict[str, Any]:
@@ -49,18 +73,7 @@ def claim_resource(claim: Claim) -> dict[str, Any]:
         "provider": {"identifier": {"system": NPI, "value": claim.billing_npi or ""}},
         "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
         "insurer": {"identifier": {"system": "urn:claimflow:payer", "value": claim.payer_id or ""}},
-        "insurance": [
-            {
-                "sequence": 1,
-                "focal": True,
-                "coverage": {"display": f"payer {claim.payer_id}"},
-                **(
-                    {"claimResponse": {"identifier": {"value": claim.payer_claim_number}}}
-                    if claim.payer_claim_number
-                    else {}
-                ),
-            }
-        ],
+        "insurance": _insurance(claim),
         "diagnosis": [
             {"sequence": index, "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": code}]}}
             for index, code in enumerate(claim.diagnosis_codes, start=1)
@@ -98,9 +111,21 @@ def claim_resource(claim: Claim) -> dict[str, Any]:
         ],
         "total": _money(claim.total_charge),
     }
+    related: list[dict[str, Any]] = []
     if claim.original_claim_id:
-        resource["related"] = [
-            {"claim": {"identifier": {"system": "urn:claimflow:claim", "value": claim.original_claim_id}}}
-        ]
+        related.append({"claim": {"identifier": {"system": "urn:claimflow:claim", "value": claim.original_claim_id}}})
+    if claim.prior_claim_id:  # the earlier payer's claim for the same services
+        related.append(
+            {
+                "claim": {"identifier": {"system": "urn:claimflow:claim", "value": claim.prior_claim_id}},
+                "relationship": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship", "code": "prior"}
+                    ]
+                },
+            }
+        )
+    if related:
+        resource["related"] = related
     FhirClaim.model_validate(resource)
     return resource

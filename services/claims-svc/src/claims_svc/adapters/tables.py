@@ -23,7 +23,12 @@ class Claim(ClaimsTable, table=True):
 
     __tablename__ = "claim"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "encounter_id", "encounter_version", "correction", name="uq_claim_encounter"),
+        UniqueConstraint(
+            "tenant_id", "encounter_id", "encounter_version", "payer_sequence", "correction", name="uq_claim_encounter"
+        ),
+        # One claim to the next payer per claim the previous payer adjudicated (a redelivered payment-posted
+        # cannot bill the secondary twice).
+        UniqueConstraint("tenant_id", "prior_claim_id", "correction", name="uq_claim_prior_payer"),
         Index("ix_claim_patient_control_number", "tenant_id", "patient_control_number", unique=True),
     )
 
@@ -67,6 +72,12 @@ class Claim(ClaimsTable, table=True):
     corrected_by: str | None = Field(default=None, max_length=40)
     # Remittance: what the payer paid on the claim so far (reversals subtract).
     paid_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2), nullable=True))
+    # Coordination of benefits: which of the patient's plans this claim bills (SBR01), the claim of the payer
+    # before it, what the earlier payers adjudicated (2320/2430 of this claim's 837), and a payer's crossover.
+    payer_sequence: str = Field(default="primary", max_length=16)
+    prior_claim_id: str | None = Field(default=None, max_length=40)
+    prior_adjudications: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    crossed_over_to: str | None = Field(default=None, max_length=80)
 
 
 class ClaimSubmission(ClaimsTable, table=True):

@@ -65,6 +65,12 @@ class ClaimOut(BaseModel):
     rejection: list[dict[str, object]]
     original_claim_id: str | None
     corrected_by: str | None
+    payer_sequence: str = Field(description="Which of the patient's plans this claim bills: primary, secondary...")
+    prior_claim_id: str | None = Field(description="The claim of the payer that adjudicated before this one")
+    prior_adjudications: list[dict[str, object]] = Field(
+        description="What each earlier payer paid and adjusted (reported to this payer in 2320/2430)"
+    )
+    crossed_over_to: str | None = Field(description="The payer this claim's payer forwarded it to (crossover)")
     created_at: datetime
     updated_at: datetime
 
@@ -125,9 +131,11 @@ async def list_claims(
     claim_status: Annotated[str | None, Query(alias="status", max_length=24)] = None,
     payer_id: Annotated[str | None, Query(max_length=80)] = None,
     practice_id: Annotated[str | None, Query(max_length=64)] = None,
+    payer_sequence: Annotated[Literal["primary", "secondary", "tertiary"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ClaimOut]:
-    """The tenant's claims; filter by encounter, status (held = the billing work queue), payer or practice."""
+    """The tenant's claims; filter by encounter, status (held = the billing work queue), payer, practice or payer
+    sequence (secondary: the claims billed to the patient's second plan)."""
     conditions = []
     if encounter_id:
         conditions.append(col(Claim.encounter_id) == encounter_id)
@@ -137,6 +145,8 @@ async def list_claims(
         conditions.append(col(Claim.payer_id) == payer_id)
     if practice_id:
         conditions.append(col(Claim.practice_id) == practice_id)
+    if payer_sequence:
+        conditions.append(col(Claim.payer_sequence) == payer_sequence)
     claims = await ClaimRepository(session, principal.tenant_id).list(*conditions, limit=limit)
     for claim in claims:
         audit(session, principal, AuditAction.READ, "Claim", claim.id, patient_id=claim.patient_id)

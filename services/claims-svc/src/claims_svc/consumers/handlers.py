@@ -13,6 +13,7 @@ from claimflow_kit.consumer import EventContext, Subscription
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
 from claims_svc.config import ClaimsSettings
+from claims_svc.service.cob import after_denial, after_payment
 from claims_svc.service.denials import record_denial, record_payment
 
 
@@ -27,6 +28,7 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
     existing = await repository.find(
         col(Claim.encounter_id) == event.encounter_id,
         col(Claim.encounter_version) == event.encounter_version,
+        col(Claim.payer_sequence) == "primary",
         col(Claim.correction) == 0,
     )
     if existing is not None:
@@ -86,7 +88,7 @@ class AdjudicationHandlers:
 
     async def on_claim_denied(self, context: EventContext, event: ClaimDenied) -> None:
         """Route the denial to the person who fixes it (or correct it at once when no person is needed)."""
-        await record_denial(
+        item = await record_denial(
             context.session,
             context.outbox,
             context.tenant_id,
@@ -94,10 +96,15 @@ class AdjudicationHandlers:
             appeal_window_days=self.settings.appeal_window_for(event.payer_id),
             causation_id=str(context.envelope.id),
         )
+        if item is not None:
+            claim = await ClaimRepository(context.session, context.tenant_id).get(event.claim_id)
+            await after_denial(context.session, context.tenant_id, claim, event, item.root_cause)
 
     async def on_payment_posted(self, context: EventContext, event: PaymentPosted) -> None:
-        """Mark the claim paid, partially paid or denied (or back to accepted on a reversal)."""
-        await record_payment(context.session, context.tenant_id, event)
+        """Mark the claim paid, partially paid or denied (or back to accepted on a reversal), then bill the
+        patient's next plan (or record that the payer crossed the claim over to it)."""
+        claim = await record_payment(context.session, context.tenant_id, event)
+        await after_payment(context.session, context.tenant_id, claim, event)
 
 
 def subscriptions(settings: ClaimsSettings) -> list[Subscription]:

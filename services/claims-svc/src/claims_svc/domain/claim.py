@@ -46,6 +46,7 @@ class Payer:
 
     payer_id: str
     name: str
+    claim_filing: str = "CI"  # SBR09: CI commercial, MB Medicare Part B, MC Medicaid, HM HMO...
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,56 @@ class ClaimLine:
     modifiers: tuple[str, ...] = ()
     diagnosis_pointers: tuple[int, ...] = ()
     service_date: date | None = None
+
+
+PAYER_ORDER = ("primary", "secondary", "tertiary")
+"""Payer sequences in the order the plans pay (SBR01 P, S, T)."""
+
+
+@dataclass(frozen=True)
+class ClaimAdjustment:
+    """One CAS triple of an earlier payer's adjudication: group (CO, PR, OA, PI, CR), reason (CARC), amount."""
+
+    group_code: str
+    reason_code: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class LineAdjudication:
+    """How an earlier payer adjudicated one of this claim's lines (2430: SVD, CAS)."""
+
+    line_number: int  # the 2400 line it answers
+    procedure_code: str  # SVD03-2 as adjudicated
+    paid: Decimal  # SVD02
+    adjustments: tuple[ClaimAdjustment, ...] = ()
+    modifiers: tuple[str, ...] = ()
+    units: Decimal = Decimal(1)  # SVD05 paid units
+
+
+@dataclass(frozen=True)
+class PayerAdjudication:
+    """What an earlier payer decided on this claim (its 835): the next payer's 2320 and 2430 report it."""
+
+    paid: Decimal  # AMT*D
+    remaining_patient_liability: Decimal  # AMT*EAF (CLP05)
+    adjudication_date: date  # DTP*573
+    adjustments: tuple[ClaimAdjustment, ...] = ()  # claim-level CAS
+    lines: tuple[LineAdjudication, ...] = ()
+    payer_claim_number: str | None = None  # CLP07
+
+
+@dataclass(frozen=True)
+class OtherCoverage:
+    """Another plan of the patient (2320/2330): an earlier payer with its adjudication, or a later one."""
+
+    sequence: str  # primary, secondary, tertiary
+    payer: Payer
+    member_id: str | None
+    relationship_to_subscriber: str = "18"
+    subscriber: Person | None = None  # the card holder when not the patient
+    group_number: str | None = None
+    adjudication: PayerAdjudication | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +133,8 @@ class ProfessionalClaim:
     payer_claim_number: str | None = None  # REF*F8 for 7 and 8
     prior_authorization: str | None = None  # REF*G1
     notes: tuple[str, ...] = field(default=())
+    payer_sequence: str = "primary"  # SBR01 of 2000B: which payer this claim is billed to
+    other_coverages: tuple[OtherCoverage, ...] = ()  # 2320/2330, in payer order
 
     @property
     def total_charge(self) -> Decimal:
@@ -92,3 +145,8 @@ class ProfessionalClaim:
     def card_holder(self) -> Person:
         """The subscriber (the patient when they hold the card)."""
         return self.subscriber or self.patient
+
+    @property
+    def prior_payers(self) -> tuple[OtherCoverage, ...]:
+        """The other plans that already adjudicated the claim (a secondary's primary; a tertiary's two)."""
+        return tuple(c for c in self.other_coverages if c.adjudication is not None)

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from claimflow_x12 import npi_is_valid
 from claims_svc.domain.claim import Address, ProfessionalClaim
+from claims_svc.domain.cob import imbalances
 
 _ICD = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 
@@ -39,6 +40,10 @@ class ScrubCode(StrEnum):
     PRIOR_AUTH_MISSING = "PRIOR_AUTH_MISSING"
     CORRECTION_REFERENCE_MISSING = "CORRECTION_REFERENCE_MISSING"
     DUPLICATE = "DUPLICATE"
+    OTHER_PAYER_UNKNOWN = "OTHER_PAYER_UNKNOWN"
+    OTHER_MEMBER_ID_MISSING = "OTHER_MEMBER_ID_MISSING"
+    OTHER_MEMBER_ID_FORMAT = "OTHER_MEMBER_ID_FORMAT"
+    OTHER_PAYER_UNBALANCED = "OTHER_PAYER_UNBALANCED"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class PayerRules:
     member_id_pattern: str = r"^[0-9A-Z]{2,20}$"
     timely_filing_days: int = 90
     prior_auth_codes: frozenset[str] = frozenset()
+    claim_filing: str = "CI"  # SBR09 claim filing indicator of the payer's plans
 
 
 @dataclass(frozen=True)
@@ -164,12 +170,16 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
         )
     findings.extend(_diagnosis_rules(claim))
     findings.extend(_charge_rules(claim))
-    if rules is not None and claim.date_of_service + timedelta(days=rules.timely_filing_days) < context.today:
+    # A later payer's filing limit runs from the earlier payer's adjudication (its 835), not the date of service.
+    adjudicated = [c.adjudication.adjudication_date for c in claim.prior_payers if c.adjudication is not None]
+    filing_from = max(adjudicated, default=claim.date_of_service)
+    if rules is not None and filing_from + timedelta(days=rules.timely_filing_days) < context.today:
+        since = "the earlier payer's adjudication" if adjudicated else "the date of service"
         add(
             ScrubFinding(
                 ScrubCode.TIMELY_FILING,
-                f"{rules.name} accepts claims up to {rules.timely_filing_days} days after the date of service; "
-                f"this one is {(context.today - claim.date_of_service).days} days old.",
+                f"{rules.name} accepts claims up to {rules.timely_filing_days} days after {since}; "
+                f"this one is {(context.today - filing_from).days} days past it.",
                 "File only with proof of timely filing (an earlier acceptance) or write the claim off.",
             )
         )
@@ -192,6 +202,7 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
                 "Take the payer claim control number from the 835 or 277CA of the original claim.",
             )
         )
+    findings.extend(_other_payer_rules(claim, context))
     duplicate_of = context.already_submitted(claim) if claim.frequency_code == "1" else None
     if duplicate_of is not None:
         add(
@@ -201,6 +212,48 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
                 "Send a replacement (frequency 7) if something changed, otherwise cancel this claim.",
             )
         )
+    return findings
+
+
+def _other_payer_rules(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]:
+    """The patient's other plans (2320/2330) must be payers the clearinghouse knows, with a well-formed member id,
+    and an earlier payer's adjudication must account for the charges (the next payer rejects it otherwise)."""
+    findings = []
+    for coverage in claim.other_coverages:
+        rules = context.payers.get(coverage.payer.payer_id)
+        if rules is None:
+            findings.append(
+                ScrubFinding(
+                    ScrubCode.OTHER_PAYER_UNKNOWN,
+                    f"The {coverage.sequence} payer id {coverage.payer.payer_id!r} is not a payer this "
+                    "clearinghouse knows.",
+                    "Check the payer id on the patient's other insurance card and correct the encounter.",
+                )
+            )
+        if not coverage.member_id:
+            findings.append(
+                ScrubFinding(
+                    ScrubCode.OTHER_MEMBER_ID_MISSING,
+                    f"The {coverage.sequence} plan's member id is missing.",
+                    "Copy the member id from the patient's other insurance card into the encounter.",
+                )
+            )
+        elif rules is not None and not re.fullmatch(rules.member_id_pattern, coverage.member_id):
+            findings.append(
+                ScrubFinding(
+                    ScrubCode.OTHER_MEMBER_ID_FORMAT,
+                    f"The {coverage.sequence} plan's member id does not have {rules.name}'s format.",
+                    "Re-check the member id on the patient's other insurance card.",
+                )
+            )
+    findings.extend(
+        ScrubFinding(
+            ScrubCode.OTHER_PAYER_UNBALANCED,
+            f"The earlier payer's adjudication does not balance: {problem}.",
+            "Compare the claim with the earlier payer's 835; post a corrected remittance or fix the charges.",
+        )
+        for problem in imbalances(claim)
+    )
     return findings
 
 

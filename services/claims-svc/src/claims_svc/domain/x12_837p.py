@@ -3,6 +3,10 @@
 Claims are grouped under their billing provider (2000A) and each subscriber (2000B); a dependent patient gets
 a 2000C loop under the subscriber. Line item control numbers (REF*6R) are ``<patient control number>-<line>``
 so the 835 comes back matched to the line.
+
+The patient's other plans go in 2320/2330 (one loop per plan, SBR01 its payer sequence). A plan that already
+adjudicated the claim (a secondary claim's primary) also reports its claim-level adjustments, paid amount and
+the remaining patient liability in 2320, and its line adjudications in 2430 under each line (SVD, CAS, DTP*573).
 """
 
 from __future__ import annotations
@@ -15,12 +19,18 @@ from decimal import Decimal
 from claimflow_x12.guides.claim_837_common import (
     BillingProviderNameLoop,
     Clm,
+    LineAdjudicationLoop,
+    Oi,
+    OtherPayerNameLoop,
+    OtherSubscriberLoop,
+    OtherSubscriberNameLoop,
     PatientNameLoop,
     PayerNameLoop,
     ProviderNameLoop,
     ReceiverLoop,
     SubmitterLoop,
     SubscriberNameLoop,
+    Svd,
     YesNoCode,
 )
 from claimflow_x12.guides.claim_837p import (
@@ -35,7 +45,11 @@ from claimflow_x12.guides.claim_837p import (
 from claimflow_x12.segments import (
     N3,
     N4,
+    Adjustment,
+    Amt,
     Bht,
+    Cas,
+    ClaimAdjustmentGroupCode,
     ClaimFilingIndicatorCode,
     DateFormatQualifier,
     Dmg,
@@ -54,9 +68,23 @@ from claimflow_x12.segments import (
     Sbr,
     St,
 )
-from claims_svc.domain.claim import Address, BillingProvider, Person, ProfessionalClaim
+from claims_svc.domain.claim import (
+    Address,
+    BillingProvider,
+    ClaimAdjustment,
+    OtherCoverage,
+    PayerAdjudication,
+    Person,
+    ProfessionalClaim,
+)
 
 PROFESSIONAL_GUIDE = "005010X222A1"
+
+_SBR01 = {
+    "primary": PayerResponsibilityCode.PRIMARY,
+    "secondary": PayerResponsibilityCode.SECONDARY,
+    "tertiary": PayerResponsibilityCode.TERTIARY,
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,89 @@ def _demographics(person: Person) -> Dmg:
     return Dmg(date_format="D8", birth_date=person.birth_date, gender=GenderCode(person.sex))
 
 
+def _cas(adjustments: tuple[ClaimAdjustment, ...]) -> list[Cas]:
+    """CAS segments: one per group code (in the order the payer used them), at most six reasons each."""
+    groups: dict[str, list[Adjustment]] = {}
+    for adjustment in adjustments:
+        groups.setdefault(adjustment.group_code, []).append(Adjustment(adjustment.reason_code, adjustment.amount))
+    return [
+        Cas(group_code=ClaimAdjustmentGroupCode(group), adjustments=reasons[start : start + 6])
+        for group, reasons in groups.items()
+        for start in range(0, len(reasons), 6)
+    ]
+
+
+def _payer_name(payer_name: str, payer_id: str) -> Nm1:
+    return Nm1(
+        entity_identifier="PR",
+        entity_type=EntityTypeQualifier.ORGANIZATION,
+        last_name_or_organization=payer_name.upper(),
+        id_qualifier="PI",
+        identifier=payer_id,
+    )
+
+
+def _other_subscriber(claim: ProfessionalClaim, coverage: OtherCoverage) -> OtherSubscriberLoop:
+    """2320 + 2330A/B for one other plan; with its adjudication when it already paid (CAS, AMT*D, AMT*EAF)."""
+    holder = coverage.subscriber or claim.patient
+    street, city = _address(holder.address) if holder.address else (None, None)
+    adjudication = coverage.adjudication
+    amounts = []
+    dates = []
+    if adjudication is not None:
+        amounts = [
+            Amt(qualifier="D", amount=adjudication.paid),
+            Amt(qualifier="EAF", amount=adjudication.remaining_patient_liability),
+        ]
+        if not adjudication.lines:  # adjudicated as a whole: the date goes here instead of in 2430
+            dates = [Dtp(qualifier="573", date_format=DateFormatQualifier.DATE, start=adjudication.adjudication_date)]
+    return OtherSubscriberLoop(
+        subscriber_information=Sbr(
+            payer_responsibility=_SBR01[coverage.sequence],
+            relationship_code=coverage.relationship_to_subscriber,
+            group_number=coverage.group_number,
+            claim_filing_indicator=ClaimFilingIndicatorCode(coverage.payer.claim_filing),
+        ),
+        adjustments=_cas(adjudication.adjustments) if adjudication else [],
+        amounts=amounts,
+        other_insurance=Oi(benefits_assignment=YesNoCode.YES, release_of_information="Y"),
+        other_subscriber=OtherSubscriberNameLoop(
+            name=_person_name("IL", holder, coverage.member_id), address=street, city_state_zip=city
+        ),
+        other_payer=OtherPayerNameLoop(
+            name=_payer_name(coverage.payer.name, coverage.payer.payer_id),
+            dates=dates,
+        ),
+    )
+
+
+def _line_adjudications(claim: ProfessionalClaim, line_number: int) -> list[LineAdjudicationLoop]:
+    """2430 for one line: each earlier payer's SVD (paid), CAS and adjudication date."""
+    loops = []
+    for coverage in claim.prior_payers:
+        adjudication: PayerAdjudication | None = coverage.adjudication
+        found = next((a for a in adjudication.lines if a.line_number == line_number), None) if adjudication else None
+        if adjudication is None or found is None:
+            continue
+        loops.append(
+            LineAdjudicationLoop(
+                adjudication=Svd(
+                    other_payer_id=coverage.payer.payer_id,
+                    paid_amount=found.paid,
+                    procedure_qualifier="HC",
+                    procedure_code=found.procedure_code,
+                    modifiers=list(found.modifiers),
+                    paid_units=found.units,
+                ),
+                adjustments=_cas(found.adjustments),
+                dates=[
+                    Dtp(qualifier="573", date_format=DateFormatQualifier.DATE, start=adjudication.adjudication_date)
+                ],
+            )
+        )
+    return loops
+
+
 def _claim_loop(claim: ProfessionalClaim) -> ProfessionalClaimLoop:
     references = []
     if claim.payer_claim_number and claim.frequency_code in ("7", "8"):
@@ -134,6 +245,7 @@ def _claim_loop(claim: ProfessionalClaim) -> ProfessionalClaimLoop:
         references=references,
         health_care_codes=[Hi(codes=codes)],
         rendering_provider=rendering,
+        other_subscribers=[_other_subscriber(claim, coverage) for coverage in claim.other_coverages],
         service_lines=[
             ProfessionalServiceLineLoop(
                 line=Lx(assigned_number=index),
@@ -153,6 +265,7 @@ def _claim_loop(claim: ProfessionalClaim) -> ProfessionalClaimLoop:
                     )
                 ],
                 references=[Ref(qualifier="6R", value=line_control_number(claim, line.line_number))],
+                adjudications=_line_adjudications(claim, line.line_number),
             )
             for index, line in enumerate(claim.lines, start=1)
         ],
@@ -182,16 +295,16 @@ def _billing_loop(billing: BillingProvider) -> ProfessionalBillingProviderLoop:
     )
 
 
-def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode) -> ProfessionalSubscriberLoop:
+def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode | None) -> ProfessionalSubscriberLoop:
     holder = claim.card_holder
     street, city = _address(holder.address) if holder.address else (None, None)
     dependent = claim.subscriber is not None
     loop = ProfessionalSubscriberLoop(
         subscriber_information=Sbr(
-            payer_responsibility=PayerResponsibilityCode.PRIMARY,
+            payer_responsibility=_SBR01[claim.payer_sequence],
             relationship_code=None if dependent else "18",
             group_number=claim.group_number,
-            claim_filing_indicator=filing,
+            claim_filing_indicator=filing or ClaimFilingIndicatorCode(claim.payer.claim_filing),
         ),
         subscriber=SubscriberNameLoop(
             name=_person_name("IL", holder, claim.member_id),
@@ -199,15 +312,7 @@ def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode)
             city_state_zip=city,
             demographics=_demographics(holder),
         ),
-        payer=PayerNameLoop(
-            name=Nm1(
-                entity_identifier="PR",
-                entity_type=EntityTypeQualifier.ORGANIZATION,
-                last_name_or_organization=claim.payer.name.upper(),
-                id_qualifier="PI",
-                identifier=claim.payer.payer_id,
-            )
-        ),
+        payer=PayerNameLoop(name=_payer_name(claim.payer.name, claim.payer.payer_id)),
         claims=[] if dependent else [_claim_loop(claim)],
     )
     if dependent:
@@ -235,9 +340,10 @@ def build_837p(
     *,
     batch_id: str,
     created_at: datetime,
-    filing: ClaimFilingIndicatorCode = ClaimFilingIndicatorCode.COMMERCIAL,
+    filing: ClaimFilingIndicatorCode | None = None,
 ) -> Claim837P:
-    """One 837P transaction carrying ``claims`` (all to the same payer, already scrubbed)."""
+    """One 837P transaction carrying ``claims`` (all to the same payer, already scrubbed); SBR09 is each claim's
+    payer's claim filing indicator unless ``filing`` overrides it."""
     if not claims:
         raise ValueError("an 837 needs at least one claim")
     providers: dict[BillingProvider, ProfessionalBillingProviderLoop] = {}

@@ -34,6 +34,7 @@ from claimflow_events import (
     ClaimRejected,
     ClaimResubmitted,
     ClaimSubmitted,
+    PayerSequence,
     RejectionReason,
     ServiceLine,
 )
@@ -49,7 +50,16 @@ from claimflow_x12.guides.ack_999 import Acknowledgment999
 from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
 from claimflow_x12.writer import write_interchange
 from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, MailboxCursor
-from claims_svc.domain.claim import Address, BillingProvider, ClaimLine, Payer, Person, ProfessionalClaim
+from claims_svc.domain.claim import (
+    Address,
+    BillingProvider,
+    ClaimLine,
+    OtherCoverage,
+    Payer,
+    Person,
+    ProfessionalClaim,
+)
+from claims_svc.domain.cob import adjudication_from, coverages_of
 from claims_svc.domain.fees import Fee, charge_for
 from claims_svc.domain.scrub import PayerRules, ScrubContext, scrub
 from claims_svc.domain.x12_837p import Parties, build_837p
@@ -123,6 +133,32 @@ def service_lines(claim: Claim) -> list[ServiceLine]:
     return [ServiceLine.model_validate(line) for line in claim.service_lines]
 
 
+def _payer(payer_id: str, payers: dict[str, PayerRules]) -> Payer:
+    rules = payers.get(payer_id)
+    return Payer(payer_id, rules.name, rules.claim_filing) if rules else Payer(payer_id, payer_id)
+
+
+def other_coverages(claim: Claim, payers: dict[str, PayerRules]) -> tuple[OtherCoverage, ...]:
+    """The patient's other plans (2320/2330), with the adjudication of those that paid before this claim's payer."""
+    adjudications = {str(a["payer_sequence"]): a for a in claim.prior_adjudications}
+    coverages = []
+    for raw in coverages_of(claim.parties):
+        sequence = str(raw["payer_sequence"])
+        adjudication = adjudications.get(sequence)
+        coverages.append(
+            OtherCoverage(
+                sequence=sequence,
+                payer=_payer(str(raw["payer_id"]), payers),
+                member_id=raw.get("member_id"),
+                relationship_to_subscriber=str(raw.get("relationship_to_subscriber") or "18"),
+                subscriber=_person(raw.get("subscriber")),
+                group_number=raw.get("group_number"),
+                adjudication=adjudication_from(adjudication) if adjudication else None,
+            )
+        )
+    return tuple(coverages)
+
+
 def to_domain(claim: Claim, practice: Practice, payers: dict[str, PayerRules]) -> ProfessionalClaim:
     """The domain claim for a stored claim and its practice."""
     parties: dict[str, Any] = dict(claim.parties or {})
@@ -134,11 +170,9 @@ def to_domain(claim: Claim, practice: Practice, payers: dict[str, PayerRules]) -
         if practice.address_line1 and practice.city and practice.state and practice.postal_code
         else None
     )
-    payer_id = claim.payer_id or ""
-    rules = payers.get(payer_id)
     return ProfessionalClaim(
         patient_control_number=claim.patient_control_number or claim.id,
-        payer=Payer(payer_id, rules.name if rules else payer_id),
+        payer=_payer(claim.payer_id or "", payers),
         billing=BillingProvider(
             practice.name, claim.billing_npi or practice.npi, practice.tax_id, address, practice.taxonomy_code
         ),
@@ -165,6 +199,8 @@ def to_domain(claim: Claim, practice: Practice, payers: dict[str, PayerRules]) -
         frequency_code=claim.frequency_code,
         payer_claim_number=claim.payer_claim_number,
         prior_authorization=claim.prior_authorization,
+        payer_sequence=claim.payer_sequence,
+        other_coverages=other_coverages(claim, payers),
     )
 
 
@@ -334,6 +370,7 @@ class ClaimPipeline:
                 Claim.patient_id == claim.patient_id,
                 Claim.date_of_service == claim.date_of_service,
                 Claim.payer_id == claim.payer_id,
+                Claim.payer_sequence == claim.payer_sequence,
                 col(Claim.status).in_(sent),
                 Claim.id != claim.id,
             )
@@ -764,6 +801,7 @@ async def start_correction(
                 Claim.tenant_id == tenant_id,
                 Claim.encounter_id == original.encounter_id,
                 Claim.encounter_version == original.encounter_version,
+                Claim.payer_sequence == original.payer_sequence,
             )
         )
     ).one()
@@ -796,6 +834,9 @@ async def start_correction(
         prior_authorization=original.prior_authorization,
         correction=int(latest or 0) + 1,
         original_claim_id=original.id,
+        payer_sequence=original.payer_sequence,
+        prior_claim_id=original.prior_claim_id,
+        prior_adjudications=original.prior_adjudications,
     )
     session.add(corrected)
     original.corrected_by = corrected.id
@@ -836,6 +877,8 @@ def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
         practice_id=claim.practice_id,
         patient_id=claim.patient_id,
         payer_id=claim.payer_id or "",
+        payer_sequence=PayerSequence(claim.payer_sequence),
+        prior_claim_id=claim.prior_claim_id,
         patient_control_number=claim.patient_control_number or claim.id,
         claim_frequency_code=claim.frequency_code,
         payer_claim_control_number=claim.payer_claim_number if claim.frequency_code in ("7", "8") else None,

@@ -53,6 +53,20 @@ class SubscriberIn(BaseModel):
     address: AddressIn | None = None
 
 
+class OtherCoverageIn(BaseModel):
+    """Another plan of the patient that pays after the primary (coordination of benefits), as on its card."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payer_sequence: Literal["secondary", "tertiary"] = Field(description="Order in which this plan pays")
+    payer_id: str = Field(min_length=1, max_length=80)
+    member_id: str = Field(min_length=1, max_length=80)
+    group_number: str | None = Field(default=None, max_length=50)
+    subscriber: SubscriberIn | None = Field(
+        default=None, description="Only when the patient is not the card holder of this plan"
+    )
+
+
 class ServiceLineIn(BaseModel):
     """A procedure line as documented."""
 
@@ -76,6 +90,9 @@ class EncounterIn(BaseModel):
     payer_id: str | None = Field(default=None, max_length=80)
     group_number: str | None = Field(default=None, max_length=50)
     subscriber: SubscriberIn | None = Field(default=None, description="Only when the patient is not the card holder")
+    other_coverages: list[OtherCoverageIn] = Field(
+        default_factory=list, max_length=2, description="Secondary and tertiary plans, when the patient has them"
+    )
     date_of_service: date
     date_of_service_to: date | None = None
     place_of_service: PlaceOfService

@@ -7,11 +7,19 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from claimflow_events import ClaimParties, EncounterCoded, PartyPerson, PostalAddress, ServiceLine
+from claimflow_events import (
+    ClaimParties,
+    EncounterCoded,
+    OtherCoverage,
+    PartyPerson,
+    PayerSequence,
+    PostalAddress,
+    ServiceLine,
+)
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.outbox import Outbox
 from coding_svc.adapters.tables import Encounter
-from coding_svc.api.schemas import AddressIn, EncounterIn
+from coding_svc.api.schemas import AddressIn, EncounterIn, SubscriberIn
 
 
 class EncounterStatus:
@@ -47,8 +55,20 @@ def _address(address: AddressIn | None) -> PostalAddress | None:
     return PostalAddress(**address.model_dump()) if address is not None else None
 
 
+def _card_holder(subscriber: SubscriberIn | None) -> PartyPerson | None:
+    if subscriber is None:
+        return None
+    return PartyPerson(
+        first_name=subscriber.first_name,
+        last_name=subscriber.last_name,
+        birth_date=subscriber.birth_date,
+        sex=subscriber.sex,
+        address=_address(subscriber.address),
+    )
+
+
 def claim_parties(document: EncounterIn) -> ClaimParties:
-    """The patient and subscriber as the claim must name them."""
+    """The patient, subscriber and the patient's other plans (in payer order) as the claims must name them."""
     patient = document.patient
     subscriber = document.subscriber
     return ClaimParties(
@@ -62,15 +82,18 @@ def claim_parties(document: EncounterIn) -> ClaimParties:
             address=_address(patient.address),
         ),
         relationship_to_subscriber=subscriber.relationship if subscriber else "18",
-        subscriber=PartyPerson(
-            first_name=subscriber.first_name,
-            last_name=subscriber.last_name,
-            birth_date=subscriber.birth_date,
-            sex=subscriber.sex,
-            address=_address(subscriber.address),
-        )
-        if subscriber
-        else None,
+        subscriber=_card_holder(subscriber),
+        other_coverages=tuple(
+            OtherCoverage(
+                payer_sequence=PayerSequence(coverage.payer_sequence),
+                payer_id=coverage.payer_id,
+                member_id=coverage.member_id,
+                group_number=coverage.group_number,
+                relationship_to_subscriber=coverage.subscriber.relationship if coverage.subscriber else "18",
+                subscriber=_card_holder(coverage.subscriber),
+            )
+            for coverage in sorted(document.other_coverages, key=lambda c: c.payer_sequence != "secondary")
+        ),
     )
 
 

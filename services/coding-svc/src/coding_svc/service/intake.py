@@ -28,6 +28,19 @@ from coding_svc.service.edits import EditEngine
 from coding_svc.service.review import code_or_queue, supersede_work_item
 
 
+def _check_coverage_order(document: EncounterIn) -> None:
+    """Other plans follow a primary payer, each order once, a tertiary only after a secondary."""
+    sequences = [c.payer_sequence for c in document.other_coverages]
+    if not sequences:
+        return
+    if not document.payer_id:
+        raise InvalidInput("other_coverages need the primary payer_id")
+    if len(set(sequences)) != len(sequences):
+        raise InvalidInput("other_coverages name the same payer_sequence twice")
+    if "tertiary" in sequences and "secondary" not in sequences:
+        raise InvalidInput("a tertiary coverage needs a secondary coverage")
+
+
 async def receive_encounter(
     session: AsyncSession, outbox: Outbox, principal: Principal, document: EncounterIn, edits: EditEngine
 ) -> tuple[Encounter, bool]:
@@ -39,8 +52,11 @@ async def receive_encounter(
     """
     if document.date_of_service_to and document.date_of_service_to < document.date_of_service:
         raise InvalidInput("date_of_service_to is before date_of_service")
+    _check_coverage_order(document)
     repository = EncounterRepository(session, principal.tenant_id)
     body = document.model_dump(mode="json")
+    if not document.other_coverages:
+        del body["other_coverages"]  # documents without other plans keep the fingerprint they always had
     content_sha256 = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     previous = await repository.current(document.practice_id, document.ehr_encounter_id)
     if previous is not None and previous.content_sha256 == content_sha256:

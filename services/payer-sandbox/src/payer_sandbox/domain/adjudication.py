@@ -14,6 +14,12 @@ responsibility (PR-1/2/3) - denial (CO-xx) = paid. Denials follow payer practice
 
 On top of these rules a scenario may deny a share of the claims that would otherwise be paid
 (``scenario_denial``), with the reasons payers deny most often for causes the sandbox does not model.
+
+A secondary or tertiary claim (``coordinate``) is paid on what the earlier payers left to the patient: the plan's
+own coinsurance applies to that remainder (Medicaid, with none, pays all of it), the earlier payers' payments and
+write-offs are adjusted OA-23, and the patient keeps the rest (PR-2). A line without the earlier payer's line
+adjudication is denied CO-16 with MA04. A scenario may also have a payer forward a share of the claims it paid to
+the member's next plan itself (``crossover``: CLP02 19/20 and NM1*TT).
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ __all__ = [
     "LineAdjustment",
     "LineResult",
     "adjudicate",
+    "coordinate",
+    "crossover",
     "duplicate_key",
     "reverse",
     "scenario_denial",
@@ -52,6 +60,7 @@ __all__ = [
 
 CO = ClaimAdjustmentGroupCode.CONTRACTUAL
 PR = ClaimAdjustmentGroupCode.PATIENT_RESPONSIBILITY
+OA = ClaimAdjustmentGroupCode.OTHER
 CENT = Decimal("0.01")
 
 DuplicateKey = tuple[str, date, str, tuple[str, ...]]
@@ -128,6 +137,7 @@ class Adjudication:
     plan_year: int
     reversed_on: date | None = None  # set on an original once a replacement or void has reversed it
     remarks: list[Rarc] = field(default_factory=list)
+    crossed_over_to: tuple[str, str] | None = None  # (payer id, name) the claim was forwarded to (NM1*TT)
 
     @property
     def reversed(self) -> bool:
@@ -292,6 +302,82 @@ def adjudicate(
         member=member,
         payer_claim_control_number=payer_claim_control_number,
         status=ClaimStatusCode.DENIED if denied else ClaimStatusCode.PROCESSED_AS_PRIMARY,
+        lines=results,
+        received_on=received_on,
+        adjudicated_on=today,
+        plan_year=today.year,
+    )
+
+
+_FORWARDED = {
+    ClaimStatusCode.PROCESSED_AS_PRIMARY: ClaimStatusCode.PRIMARY_FORWARDED,
+    ClaimStatusCode.PROCESSED_AS_SECONDARY: ClaimStatusCode.SECONDARY_FORWARDED,
+    ClaimStatusCode.PROCESSED_AS_TERTIARY: ClaimStatusCode.TERTIARY_FORWARDED,
+}
+
+
+def crossover(
+    adjudication: Adjudication, population: Population, seed: int, rate: float
+) -> tuple[ClaimStatusCode, tuple[str, str]] | None:
+    """Whether the payer forwards this processed claim to the member's next plan itself (a crossover), drawn
+    from the seed and the claim number alone; returns the forwarded status (19/20/21) and the next payer."""
+    forwarded = _FORWARDED.get(adjudication.status)
+    following = population.next_coverage(adjudication.member)
+    if rate <= 0 or forwarded is None or following is None:
+        return None
+    if random.Random(f"{seed}:crossover:{adjudication.payer_claim_control_number}").random() >= rate:
+        return None
+    payer = population.payers[following.payer_id]
+    return forwarded, (payer.payer_id, payer.name)
+
+
+def coordinate(
+    claim: ReceivedClaim,
+    *,
+    member: Member,
+    payer_claim_control_number: str,
+    population: Population,
+    received_on: date,
+    today: date,
+) -> Adjudication:
+    """Adjudicate a secondary or tertiary claim on what the earlier payers left to the patient."""
+    plan = population.plan_of(member)
+    coinsurance = plan.in_network.cost_share(ServiceType.HEALTH_BENEFIT_PLAN).coinsurance or ZERO
+    results: list[LineResult] = []
+    for line in claim.lines:
+        if not member.covered_on(line.service_date):
+            results.append(_denied(line, Carc.COVERAGE_TERMINATED, (Rarc.PATIENT_INELIGIBLE,), Network.IN))
+            continue
+        if line.remaining_patient_share is None:
+            results.append(_denied(line, Carc.LACKS_INFORMATION, (Rarc.PRIMARY_PAYER_INFORMATION,), Network.IN))
+            continue
+        remaining = min(line.remaining_patient_share, line.charge)
+        paid = (remaining * (1 - coinsurance)).quantize(CENT)
+        adjustments = []
+        if line.charge > remaining:
+            adjustments.append(LineAdjustment(OA, Carc.PRIOR_PAYER, line.charge - remaining))
+        if remaining > paid:
+            adjustments.append(LineAdjustment(PR, Carc.COINSURANCE, remaining - paid))
+        results.append(
+            LineResult(
+                line=line,
+                allowed=remaining,
+                paid=paid,
+                adjustments=tuple(adjustments),
+                remarks=(),
+                share=PatientShare(coinsurance=remaining - paid),
+                network=Network.IN,
+                denied=False,
+            )
+        )
+    processed = (
+        ClaimStatusCode.PROCESSED_AS_TERTIARY if claim.payer_sequence == "T" else ClaimStatusCode.PROCESSED_AS_SECONDARY
+    )
+    return Adjudication(
+        claim=claim,
+        member=member,
+        payer_claim_control_number=payer_claim_control_number,
+        status=ClaimStatusCode.DENIED if all(r.denied for r in results) else processed,
         lines=results,
         received_on=received_on,
         adjudicated_on=today,

@@ -3,6 +3,9 @@
 Front-end edits decide the 277CA: a claim is rejected (fix and resubmit) before adjudication when the payer id is
 unknown, the member id is malformed or matches nobody, an NPI is missing or fails its check digit, or a diagnosis
 code is not valid on the date of service. Accepted claims get the payer's claim control number (REF*1K).
+
+A secondary or tertiary claim (SBR01 S/T) carries the earlier payers' adjudication (2320/2430): each line keeps
+what they paid and what the latest of them left to the patient, which is what the next payer considers.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from claimflow_x12.guides.claim_837_common import ProviderNameLoop
+from claimflow_x12.guides.claim_837_common import LineAdjudicationLoop, OtherSubscriberLoop, ProviderNameLoop
 from claimflow_x12.guides.claim_837i import InstitutionalClaimContext
 from claimflow_x12.guides.claim_837p import ClaimContext, Sv1
-from claimflow_x12.segments import Dmg, Nm1
+from claimflow_x12.segments import ClaimAdjustmentGroupCode, Dmg, Nm1
 from claimflow_x12.validate import npi_is_valid
 from payer_sandbox.domain.codes import ClaimStatusCategory
 from payer_sandbox.domain.population import Member, Population, normalize_name
@@ -36,6 +39,8 @@ class ClaimLine:
     service_date: date
     line_control_number: str | None  # REF*6R, echoed in the 835
     revenue_code: str | None = None  # SV201 of an institutional line (SVC04 in the 835 when a HCPCS code is billed)
+    prior_paid: Decimal = Decimal(0)  # Σ 2430 SVD02: what the earlier payers paid on the line
+    remaining_patient_share: Decimal | None = None  # PR adjustments of the latest earlier payer's 2430 (None: none)
 
     @property
     def billed_revenue_code(self) -> str | None:
@@ -79,6 +84,8 @@ class ReceivedClaim:
     prior_authorization: str | None  # REF*G1
     lines: list[ClaimLine]
     institutional: bool = False  # from an 837I: place_of_service holds the facility type code (UB-04 bill type)
+    payer_sequence: str = "P"  # SBR01 of 2000B: P primary, S secondary, T tertiary
+    prior_payer_ids: tuple[str, ...] = ()  # 2330B NM109 of the earlier payers that adjudicated (payer order)
     rendering_missing_npi: bool = False
     member: Member | None = None  # set by the front-end edits when the patient is found
     problems: list[FrontEndProblem] = field(default_factory=list)
@@ -111,11 +118,38 @@ def _rendering(provider: ProviderNameLoop | None) -> tuple[str | None, tuple[str
     return nm1.identifier, _name(nm1), missing
 
 
+_PAYER_ORDER = "PSTABCDEFGH"  # SBR01 payer responsibility sequence
+
+
+def _adjudicated_by(loops: list[OtherSubscriberLoop]) -> list[str]:
+    """The earlier payers (2330B ids) that adjudicated the claim (their 2320 reports a paid amount), in order."""
+    paid = [o for o in loops if any(a.qualifier == "D" for a in o.amounts)]
+    paid.sort(key=lambda o: _PAYER_ORDER.index(o.subscriber_information.payer_responsibility.value))
+    return [o.other_payer.name.identifier or "" for o in paid]
+
+
+def _patient_share_left(adjudications: list[LineAdjudicationLoop], payer_id: str | None) -> Decimal | None:
+    found = next((a for a in adjudications if a.adjudication.other_payer_id == payer_id), None)
+    if found is None:
+        return None
+    return sum(
+        (
+            adjustment.amount
+            for cas in found.adjustments
+            if cas.group_code is ClaimAdjustmentGroupCode.PATIENT_RESPONSIBILITY
+            for adjustment in cas.adjustments
+        ),
+        Decimal(0),
+    )
+
+
 def received_claim(context: ClaimContext | InstitutionalClaimContext, today: date) -> ReceivedClaim:
     """The sandbox's view of one claim of an 837P or 837I."""
     claim = context.claim
     clm = claim.claim
     claim_date = next((d.start for d in claim.dates if d.qualifier in ("472", "434")), today)
+    prior_payers = _adjudicated_by(claim.other_subscribers)
+    latest = prior_payers[-1] if prior_payers else None
     lines: list[ClaimLine] = []
     for line in claim.service_lines:
         service = line.service
@@ -140,6 +174,8 @@ def received_claim(context: ClaimContext | InstitutionalClaimContext, today: dat
                 service_date=line_date,
                 line_control_number=control,
                 revenue_code=revenue_code,
+                prior_paid=sum((a.adjudication.paid_amount for a in line.adjudications), Decimal(0)),
+                remaining_patient_share=_patient_share_left(line.adjudications, latest),
             )
         )
     subscriber_nm1 = context.subscriber.subscriber.name
@@ -175,6 +211,8 @@ def received_claim(context: ClaimContext | InstitutionalClaimContext, today: dat
         prior_authorization=references.get("G1"),
         lines=lines,
         institutional=isinstance(context, InstitutionalClaimContext),
+        payer_sequence=context.subscriber.subscriber_information.payer_responsibility.value,
+        prior_payer_ids=tuple(prior_payers),
     )
 
 

@@ -61,6 +61,7 @@ class Carc(StrEnum):
     LACKS_INFORMATION = "16"  # claim lacks information or has billing errors (the RARC says which)
     DUPLICATE = "18"
     OTHER_PAYER_PRIMARY = "22"  # may be covered by another payer per coordination of benefits
+    PRIOR_PAYER = "23"  # the impact of prior payer(s) adjudication, including payments and adjustments
     COVERAGE_TERMINATED = "27"
     TIMELY_FILING = "29"
     FEE_SCHEDULE = "45"

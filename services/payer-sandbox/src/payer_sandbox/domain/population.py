@@ -4,6 +4,11 @@ Everything here is pure data and pure functions (no I/O, no clock): the same see
 same payers, plans and members, so tests and demos can rely on them. A few *anchor* members are fixed rather
 than generated, so documentation, demo encounters and tests can name a patient who is known to exist
 (e.g. MARIA LOPEZ, W123456789, payer 60054, the member ClaimFlow's demo encounter uses).
+
+Some people have more than one plan (coordination of benefits): MARIA LOPEZ is also covered as her husband
+CARLOS's spouse on the HMO (H10000002), JOHN SMITH has Medicare, a commercial supplement (W555000111) and
+Medicaid (100000000002), and a share of the generated Medicare members are dual eligible for Medicaid and of the
+commercial members have a second employer plan. ``Population.next_coverage`` says which plan pays next.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 from types import MappingProxyType
 
 from claimflow_x12.segments import ClaimFilingIndicatorCode, GenderCode
@@ -171,11 +177,31 @@ class Population:
     payers: dict[str, Payer]
     members: list[Member]
     out_of_network_npis: frozenset[str]
+    coverage_order: tuple[tuple[str, ...], ...] = ()  # member keys of one person's plans, in the order they pay
     _index: dict[tuple[str, str], list[Member]] = field(default_factory=dict, repr=False)
+    _next: dict[str, Member] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        by_key = {}
         for member in self.members:
             self._index.setdefault((member.payer_id, member.member_id), []).append(member)
+            by_key[member.key] = member
+        for order in self.coverage_order:
+            for earlier, later in pairwise(order):
+                self._next[earlier] = by_key[later]
+
+    def next_coverage(self, member: Member) -> Member | None:
+        """The plan that pays after ``member``'s plan for the same person (None: no further plan)."""
+        return self._next.get(member.key)
+
+    def following_coverages(self, member: Member) -> list[Member]:
+        """Every plan that pays after ``member``'s, in order."""
+        found = []
+        current = self._next.get(member.key)
+        while current is not None:
+            found.append(current)
+            current = self._next.get(current.key)
+        return found
 
     def family(self, payer_id: str, member_id: str) -> list[Member]:
         """The subscriber and dependents under a member id (subscriber first), or an empty list."""
@@ -396,7 +422,8 @@ _MBI_LETTERS = "ACDEFGHJKMNPQRTUVWXY"
 
 
 def _anchors(plan_year: int) -> list[Member]:
-    """Fixed members that documentation, demo data and tests can rely on."""
+    """Fixed members that documentation, demo data and tests can rely on (``ANCHOR_COVERAGE_ORDER`` says which of
+    them are the same person's plans)."""
     since = date(plan_year - 2, 1, 1)
     lopez = Member(
         member_id="W123456789", payer_id="60054", plan_id="PPO-GOLD", group_number="GRP60054A", person_code="00",
@@ -464,6 +491,62 @@ def _anchors(plan_year: int) -> list[Member]:
             coverage_end=None,
         ),
         Member(
+            member_id="H10000002",
+            payer_id="HMO01",
+            plan_id="HMO-CORE",
+            group_number="GRPHMO02",
+            person_code="00",
+            relationship=Relationship.SELF,
+            first_name="CARLOS",
+            last_name="LOPEZ",
+            birth_date=date(1982, 5, 2),
+            sex=GenderCode.MALE,
+            coverage_start=since,
+            coverage_end=None,
+        ),
+        Member(
+            member_id="H10000002",
+            payer_id="HMO01",
+            plan_id="HMO-CORE",
+            group_number="GRPHMO02",
+            person_code="01",
+            relationship=Relationship.SPOUSE,
+            first_name="MARIA",
+            last_name="LOPEZ",
+            birth_date=date(1984, 3, 9),
+            sex=GenderCode.FEMALE,
+            coverage_start=since,
+            coverage_end=None,
+        ),
+        Member(
+            member_id="W555000111",
+            payer_id="60054",
+            plan_id="PPO-SILVER",
+            group_number="GRP60054R",
+            person_code="00",
+            relationship=Relationship.SELF,
+            first_name="JOHN",
+            last_name="SMITH",
+            birth_date=date(1950, 6, 15),
+            sex=GenderCode.MALE,
+            coverage_start=since,
+            coverage_end=None,
+        ),
+        Member(
+            member_id="100000000002",
+            payer_id="MCAID",
+            plan_id="MCAID-FFS",
+            group_number=None,
+            person_code="00",
+            relationship=Relationship.SELF,
+            first_name="JOHN",
+            last_name="SMITH",
+            birth_date=date(1950, 6, 15),
+            sex=GenderCode.MALE,
+            coverage_start=since,
+            coverage_end=None,
+        ),
+        Member(
             member_id="H10000001",
             payer_id="HMO01",
             plan_id="HMO-CORE",
@@ -478,6 +561,12 @@ def _anchors(plan_year: int) -> list[Member]:
             coverage_end=None,
         ),
     ]
+
+
+ANCHOR_COVERAGE_ORDER = (
+    ("60054:W123456789:00", "HMO01:H10000002:01"),  # MARIA: her own PPO, then her husband's HMO
+    ("MCARE:1EG4TE5MK73:00", "60054:W555000111:00", "MCAID:100000000002:00"),  # JOHN: Medicare, supplement, Medicaid
+)
 
 
 def _member_id(rng: random.Random, payer: Payer) -> str:
@@ -559,4 +648,37 @@ def generate_population(seed: int, plan_year: int, subscribers_per_payer: int = 
                     )
                 )  # fmt: skip
     out_of_network = frozenset(make_npi(f"19{rng.randint(0, 10**7 - 1):07d}") for _ in range(3))
-    return Population(seed, plan_year, payers, members, out_of_network)
+    second_plans, order = _second_plans(seed, payers, members, taken)
+    return Population(seed, plan_year, payers, members + second_plans, out_of_network, ANCHOR_COVERAGE_ORDER + order)
+
+
+def _second_plans(
+    seed: int, payers: dict[str, Payer], members: list[Member], taken: set[str]
+) -> tuple[list[Member], tuple[tuple[str, ...], ...]]:
+    """Second plans of generated subscribers: a quarter of Medicare members are dual eligible (Medicaid pays
+    after Medicare), a sixth of the commercial PPO members also have an HMO plan of their own (it pays second).
+
+    Drawn from their own random stream, so the rest of the population stays what it was for the seed."""
+    rng = random.Random(f"{seed}:coordination-of-benefits")
+    added: list[Member] = []
+    order: list[tuple[str, ...]] = []
+    anchored = {key for keys in ANCHOR_COVERAGE_ORDER for key in keys}
+    for member in members:
+        if member.person_code != "00" or member.key in anchored:
+            continue
+        if member.payer_id == "MCARE" and rng.random() < 0.25:
+            second_payer, plan_id, group = payers["MCAID"], "MCAID-FFS", None
+        elif member.payer_id == "60054" and rng.random() < 1 / 6:
+            second_payer, plan_id, group = payers["HMO01"], "HMO-CORE", f"GRP{rng.randint(1000, 9999)}"
+        else:
+            continue
+        member_id = _member_id(rng, second_payer)
+        while member_id in taken:
+            member_id = _member_id(rng, second_payer)
+        taken.add(member_id)
+        second = replace(
+            member, member_id=member_id, payer_id=second_payer.payer_id, plan_id=plan_id, group_number=group
+        )
+        added.append(second)
+        order.append((member.key, second.key))
+    return added, tuple(order)

@@ -139,6 +139,16 @@ def _claim(adjudication: Adjudication, payer: Payer) -> ClaimPaymentLoop:
             id_qualifier="XX",
             identifier=claim.rendering_npi,
         )
+    crossover = None
+    if adjudication.crossed_over_to is not None:
+        crossover_id, crossover_name = adjudication.crossed_over_to
+        crossover = Nm1(
+            entity_identifier="TT",
+            entity_type=EntityTypeQualifier.ORGANIZATION,
+            last_name_or_organization=crossover_name,
+            id_qualifier="PI",
+            identifier=crossover_id,
+        )
     return ClaimPaymentLoop(
         claim=Clp(
             patient_control_number=claim.patient_control_number,
@@ -154,6 +164,7 @@ def _claim(adjudication: Adjudication, payer: Payer) -> ClaimPaymentLoop:
         patient=patient,
         insured=insured,
         service_provider=rendering,
+        crossover_carrier=crossover,
         dates=[
             Dtm(qualifier="232", date=claim.first_service_date),
             Dtm(qualifier="233", date=claim.last_service_date),

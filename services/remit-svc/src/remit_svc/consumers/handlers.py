@@ -9,12 +9,18 @@ from claimflow_kit.consumer import EventContext, Subscription
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
-from remit_svc.service.posting import RemittancePoster, close_superseded, post_waiting_payments
+from remit_svc.service.posting import (
+    RemittancePoster,
+    bill_next_payer,
+    close_superseded,
+    post_waiting_payments,
+)
 
 
 async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> None:
-    """Remember the claim so its 835 payment can be matched, open its charges on the ledger, and post a payment
-    that arrived before it (an ERA read before this event)."""
+    """Remember the claim so its 835 payment can be matched, open its charges on the ledger (for a secondary or
+    tertiary claim: move the prior claim's patient balance to this payer), and post a payment that arrived before
+    it (an ERA read before this event)."""
     repository = OpenClaimRepository(context.session, context.tenant_id)
     if await repository.find(col(OpenClaim.id) == event.claim_id) is not None:
         return
@@ -43,7 +49,10 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
             ],
         )
     )
-    context.session.add_all(RemittancePoster.open_claim_postings(claim))
+    if event.prior_claim_id is not None:  # the charges are on the ledger since the first payer was billed
+        await bill_next_payer(context.session, context.outbox, claim, event.prior_claim_id)
+    else:
+        context.session.add_all(RemittancePoster.open_claim_postings(claim))
     await post_waiting_payments(context.session, context.outbox, claim)
 
 

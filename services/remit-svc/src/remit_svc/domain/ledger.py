@@ -64,6 +64,8 @@ class EntryKind(StrEnum):
     UNAPPLIED = "unapplied"
     CHARGE_REVERSAL = "charge_reversal"  # a replaced or voided claim's charges leave AR
     ADJUDICATION = "adjudication"  # the insurance AR side of a claim line's payment and adjustments
+    COB_TRANSFER = "cob_transfer"  # a patient balance billed to the next payer (secondary, tertiary)
+    PRIOR_PAYER = "prior_payer"  # what earlier payers settled on a secondary claim's lines (its 835 says OA-23)
 
 
 # CARCs that reduce the allowed amount under the contract or the law: written off when posted, not worked.
@@ -104,6 +106,44 @@ def charge_postings(lines: Sequence[BilledLine]) -> list[Posting]:
             Posting(Account.CHARGES, -line.charge, EntryKind.CHARGE, line.line_item_control_number),
         ]
     return postings
+
+
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """What a prior payer's claim line left open for the next payer: the patient's share and any denied amount."""
+
+    line_item_control_number: str
+    patient: Decimal = ZERO
+    denied: Decimal = ZERO
+
+
+def next_payer_postings(
+    lines: Sequence[BilledLine], unsettled: Sequence[Unsettled | None]
+) -> tuple[list[Posting], list[Posting]]:
+    """A secondary (or tertiary) claim's opening journal: (its own postings, the prior claim's postings).
+
+    The charges were booked when the first payer was billed, so they are not booked again. Each line opens
+    insurance AR at its full charge, because the next payer's 835 settles the full charge: the part earlier
+    payers settled comes back as OA-23 (written off against ``prior_payer`` here, so it nets to zero there) and
+    the rest — the patient's share and a denied amount of the prior claim's line (a plan exclusion the next plan
+    covers) — moves from the prior claim to this payer.
+    """
+    own: list[Posting] = []
+    prior: list[Posting] = []
+    for line, left in zip(lines, unsettled, strict=True):
+        licn = line.line_item_control_number
+        billed = left.patient + left.denied if left else ZERO
+        own.append(Posting(Account.INSURANCE_AR, line.charge, EntryKind.CHARGE, licn))
+        if line.charge != billed:
+            own.append(Posting(Account.OTHER_ADJUSTMENT, billed - line.charge, EntryKind.PRIOR_PAYER, licn))
+        if left is None:
+            continue
+        for account, amount in ((Account.PATIENT_AR, left.patient), (Account.DENIED_AR, left.denied)):
+            if amount:
+                prior.append(
+                    Posting(account, -amount, EntryKind.COB_TRANSFER, left.line_item_control_number, memo=licn)
+                )
+    return own, prior
 
 
 def _settle(line: str | None, moves: list[Posting]) -> list[Posting]:

@@ -28,7 +28,7 @@ from claimflow_connect.errors import ConnectorError
 from claimflow_connect.models import ResponseKind
 from claimflow_connect.routing import ConnectorRouter
 from claimflow_events import ClaimDenied, PatientBalanceUpdated, PaymentPosted
-from claimflow_events.payloads import EventPayload
+from claimflow_events.payloads import EventPayload, LineAdjudication
 from claimflow_events.types import Adjustment, ClaimAdjustmentGroup, PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
@@ -52,10 +52,12 @@ from remit_svc.domain.ledger import (
     EntryKind,
     Outcome,
     Posting,
+    Unsettled,
     adjudicated,
     charge_postings,
     claim_payment_postings,
     classify_adjustment,
+    next_payer_postings,
     provider_adjustment_postings,
     unapplied_postings,
 )
@@ -196,6 +198,22 @@ def _contract(items: Sequence[tuple[CasAmount, str | None]]) -> tuple[Adjustment
     )
 
 
+def _line_adjudications(payment: ClaimPayment, assigned: Sequence[str | None]) -> tuple[LineAdjudication, ...]:
+    """Each matched line's adjudication as the event contract carries it (the next payer's 837 reports it)."""
+    return tuple(
+        LineAdjudication(
+            line_item_control_number=control_number,
+            procedure_code=line.procedure_code,
+            modifiers=line.modifiers,
+            charge=line.charge,
+            paid_amount=line.paid,
+            units=line.units,
+        )
+        for line, control_number in zip(payment.lines, assigned, strict=True)
+        if control_number is not None
+    )
+
+
 SUPERSEDED = ("replaced", "voided")
 
 
@@ -304,6 +322,8 @@ class _Writes:
                         adjustments=_contract(adjustments),
                         is_reversal=payment.is_reversal,
                         crossed_over_to=payment.crossover_payer,
+                        lines=_line_adjudications(payment, match.assigned),
+                        adjudicated_on=era.payment_date,
                         posted_at=now,
                     ),
                 )
@@ -354,6 +374,8 @@ class RemittancePoster:
         self, tenant_id: str, content: bytes, *, source: str = "upload", filename: str | None = None
     ) -> IngestReport:
         """Post every ERA of an 835 file; raise InvalidInput (nothing stored) when the file holds no readable 835."""
+        if b"\x00" in content:  # not an X12 character, and no text column can hold it: refuse before posting any ERA
+            raise InvalidInput("the file contains NUL (0x00) bytes, which X12 does not allow")
         result = parse(content)
         remittances = [
             pt for group in result.groups for pt in group.transactions if pt.header.transaction_set_id == "835"
@@ -391,7 +413,7 @@ class RemittancePoster:
                         sha256=digest,
                         source=source,
                         filename=filename,
-                        content=content.decode("utf-8", errors="replace"),
+                        content=content.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
                         status=status,
                         errors=errors,
                     )
@@ -689,6 +711,68 @@ async def apply_unmatched(
     remittance.posted_claims += 1
     session.add(remittance)
     session.add(record)
+
+
+def _line_number(line_item_control_number: str | None) -> str:
+    return (line_item_control_number or "").rsplit("-", 1)[-1]
+
+
+async def bill_next_payer(session: AsyncSession, outbox: Outbox, claim: OpenClaim, prior_claim_id: str) -> None:
+    """Open a secondary (or tertiary) claim: what each prior claim line left open — the patient's share, and a
+    denied amount the next plan is billed for — goes to this payer (the same line number); the guarantor's
+    balance goes down by the patient's share (patient-balance-updated)."""
+    prior = await session.get(OpenClaim, prior_claim_id)
+    unsettled: dict[str, Unsettled] = {}
+    if prior is not None and prior.tenant_id == claim.tenant_id:
+        rows = await session.exec(
+            select(LedgerEntry.line_item_control_number, LedgerEntry.account, func.sum(LedgerEntry.amount))
+            .where(
+                LedgerEntry.tenant_id == claim.tenant_id,
+                LedgerEntry.claim_id == prior.id,
+                col(LedgerEntry.account).in_([Account.PATIENT_AR.value, Account.DENIED_AR.value]),
+                col(LedgerEntry.line_item_control_number).is_not(None),
+            )
+            .group_by(col(LedgerEntry.line_item_control_number), col(LedgerEntry.account))
+        )
+        for licn, account, total in rows.all():
+            amount = Decimal(total)
+            if amount <= 0:
+                continue
+            left = unsettled.get(_line_number(licn), Unsettled(str(licn)))
+            if account == Account.PATIENT_AR.value:
+                left = Unsettled(left.line_item_control_number, amount, left.denied)
+            else:
+                left = Unsettled(left.line_item_control_number, left.patient, amount)
+            unsettled[_line_number(licn)] = left
+    lines = billed_lines(claim)
+    own, moved = next_payer_postings(lines, [unsettled.get(_line_number(li.line_item_control_number)) for li in lines])
+    journal, effective = _journal(), claim.service_date or claim.submitted_at.date()
+    session.add_all(
+        ledger_rows(own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=claim)
+    )
+    if prior is None or not moved:
+        return
+    session.add_all(
+        ledger_rows(moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=prior)
+    )
+    change = sum((p.amount for p in moved if p.account is Account.PATIENT_AR), ZERO)
+    if not change:
+        return
+    balances = await patient_balances(session, claim.tenant_id, {prior.patient_id})
+    outbox.add(
+        session,
+        PatientBalanceUpdated(
+            guarantor_id=prior.patient_id,
+            patient_id=prior.patient_id,
+            claim_id=prior.id,
+            change=change,
+            balance=balances.get(prior.patient_id, ZERO),
+            reason="billed to the next payer",
+            updated_at=utcnow(),
+        ),
+        tenant_id=prior.tenant_id,
+        correlation_id=prior.correlation_id or prior.id,
+    )
 
 
 async def post_waiting_payments(session: AsyncSession, outbox: Outbox, claim: OpenClaim) -> int:
