@@ -5,12 +5,21 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 PYTHON ?= python3
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck pytest sync contract clean
+.PHONY: run test lint typecheck pytest sync contract clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+# The ops view's browser tests drive the distribution's headless Chromium (Playwright never downloads one).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+
+browser: $(CHROMIUM)  ## Install Chromium (Debian packages) when it is missing.
 
 sync: $(UV)
 	$(UV) sync --frozen
@@ -18,7 +27,7 @@ sync: $(UV)
 run: sync  ## The main job: embedded broker + every service and worker on SQLite (Ctrl-C stops).
 	$(UV) run claimflow up
 
-test: sync lint typecheck pytest  ## Lint, type-check and run every test against real broker and databases.
+test: sync browser lint typecheck pytest  ## Lint, type-check and run every test against real broker and databases.
 
 lint: sync
 	$(UV) run ruff format --check .
@@ -27,7 +36,7 @@ lint: sync
 typecheck: sync
 	$(UV) run mypy
 
-pytest: sync
+pytest: sync browser
 	$(UV) run pytest
 
 contract: sync  ## Regenerate the committed event schemas and AsyncAPI document.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -22,6 +23,7 @@ key_app = typer.Typer(help="API keys / OAuth2 clients.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
 events_app = typer.Typer(help="The event contract: JSON Schemas and AsyncAPI.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The payer-sandbox: a simulated clearinghouse and payers (never production).")
+ops_app = typer.Typer(help="The ops view: the event flow of the installation in a browser.", no_args_is_help=True)
 codesets_app = typer.Typer(
     help="Code-set releases (ICD-10-CM, CPT, HCPCS, NCCI, MUE) for coding-svc.", no_args_is_help=True
 )
@@ -32,6 +34,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(events_app, name="events")
 app.add_typer(sandbox_app, name="sandbox", no_args_is_help=True)
 app.add_typer(codesets_app, name="codesets")
+app.add_typer(ops_app, name="ops")
 app.add_typer(x12_app, name="x12", help="X12 5010: parse, validate and acknowledge files.")
 
 
@@ -383,6 +386,27 @@ def sandbox_serve(
     settings = SandboxSettings(**overrides)
     configure_logging(settings.service_name, level=settings.log_level, json_output=settings.log_json)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@ops_app.command("serve")
+def ops_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8020,
+) -> None:
+    """Serve the ops view (rates, lag, outbox backlog, dead letters with replay, stuck claims, payer latency,
+    claim timelines). It reads the broker and each service's /ops endpoints with CLAIMFLOW_OPS_TOKEN."""
+    import uvicorn
+
+    from claimflow.opsview.app import create_app
+    from claimflow.opsview.config import OpsViewSettings
+    from claimflow_kit.logging import configure_logging
+
+    settings = OpsViewSettings()
+    if settings.ops_token is None:
+        typer.echo("warning: CLAIMFLOW_OPS_TOKEN is not set: the ops view refuses every request", err=True)
+    configure_logging(settings.service_name, level=settings.log_level, json_output=settings.log_json)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it calls every API each few seconds: no line per call
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False, proxy_headers=True)
 
 
 def main() -> None:

@@ -41,6 +41,21 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _terminate(children: list[RunningProcess], grace_seconds: float = 15.0) -> None:
+    """SIGTERM every child, then SIGKILL those still running after the grace period."""
+    for child in children:
+        if child.process.poll() is None:
+            child.process.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for child in children:
+        remaining = max(deadline - time.monotonic(), 0.1)
+        try:
+            child.process.wait(remaining)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait(5)
+
+
 class EmbeddedRuntime:
     """Starts and supervises the embedded stack under ``data_dir``."""
 
@@ -53,6 +68,7 @@ class EmbeddedRuntime:
         self.processes: list[RunningProcess] = []
         self.ports: dict[str, int] = {}
         self.sandbox_port = self._sandbox_port()
+        self.ops_view_port = self._ops_view_port()
 
     def sqlite_url(self, name: str) -> str:
         """SQLite URL of a database file in the data directory."""
@@ -63,6 +79,15 @@ class EmbeddedRuntime:
         path = self.data_dir / "jwt-secret"
         if not path.exists():
             path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def ops_token(self) -> str:
+        """The installation's ops token (ops view and the services' /ops endpoints), generated once per data
+        directory."""
+        path = self.data_dir / "ops-token"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip()
 
@@ -77,6 +102,7 @@ class EmbeddedRuntime:
                 "CLAIMFLOW_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
                 "CLAIMFLOW_KAFKA_IDEMPOTENT_PRODUCER": "false",
                 "CLAIMFLOW_JWT_SECRET": self.jwt_secret(),
+                "CLAIMFLOW_OPS_TOKEN": self.ops_token(),
                 "CLAIMFLOW_AUTO_MIGRATE": "false",
             }
         )
@@ -89,6 +115,12 @@ class EmbeddedRuntime:
         """The payer-sandbox listens right after the services (or on a free port when that one is taken)."""
         candidate = self.port_base + len(SERVICES)
         return candidate if candidate != self.broker_port and _port_free(candidate) else free_port()
+
+    def _ops_view_port(self) -> int:
+        """The ops view listens right after the payer-sandbox (or on a free port when that one is taken)."""
+        candidate = self.sandbox_port + 1
+        taken = (self.broker_port, self.sandbox_port)
+        return candidate if candidate not in taken and _port_free(candidate) else free_port()
 
     def prepare(self) -> None:
         """Create the data directory and apply every migration."""
@@ -110,13 +142,23 @@ class EmbeddedRuntime:
         self.ports["payer-sandbox"] = self.sandbox_port
         sandbox = ["sandbox", "serve", "--port", str(self.sandbox_port)]
         self._spawn("payer-sandbox", sandbox, "payer-sandbox", "payer-sandbox.log")
+        urls = {name: f"http://127.0.0.1:{self.ports[name]}" for name in SERVICES}
+        self._spawn(
+            "ops-view",
+            ["ops", "serve", "--port", str(self.ops_view_port)],
+            "ops-view",
+            "ops-view.log",
+            extra_env={"CLAIMFLOW_OPS_SERVICE_URLS": json.dumps(urls)},
+        )
 
-    def _spawn(self, label: str, args: list[str], service: str, log_name: str) -> None:
+    def _spawn(
+        self, label: str, args: list[str], service: str, log_name: str, extra_env: dict[str, str] | None = None
+    ) -> None:
         log_path = self.log_dir / log_name
         with open(log_path, "ab") as log:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "claimflow", *args],
-                env=self.environment(service),
+                env={**self.environment(service), **(extra_env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -126,12 +168,13 @@ class EmbeddedRuntime:
     def wait_ready(self, within: float = 60.0) -> None:
         """Wait until every API answers /readyz with 200; raise with the failing service otherwise."""
         deadline = time.monotonic() + within
-        pending = dict(self.ports)
+        pending = {f"{name}/readyz": port for name, port in self.ports.items()}
+        pending["ops-view/healthz"] = self.ops_view_port
         while pending and time.monotonic() < deadline:
             self.check_alive()
             for name, port in list(pending.items()):
                 try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    if httpx.get(f"http://127.0.0.1:{port}/{name.split('/')[1]}", timeout=2).status_code == 200:
                         del pending[name]
                 except httpx.HTTPError:
                     pass
@@ -146,18 +189,14 @@ class EmbeddedRuntime:
                 raise RuntimeError(f"{child.label} exited with code {child.process.returncode}; see {child.log_path}")
 
     def stop(self) -> None:
-        """Stop every child (SIGTERM, then SIGKILL after a grace period) and the broker."""
-        for child in self.processes:
-            if child.process.poll() is None:
-                child.process.terminate()
-        deadline = time.monotonic() + 15
-        for child in self.processes:
-            remaining = max(deadline - time.monotonic(), 0.1)
-            try:
-                child.process.wait(remaining)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait(5)
+        """Stop every child (SIGTERM, then SIGKILL after a grace period) and the broker.
+
+        The ops view goes first: it calls every API, and a connection an API closes at shutdown would keep that
+        API's port in TIME_WAIT after the stop.
+        """
+        observers = [child for child in self.processes if child.label == "ops-view"]
+        _terminate(observers)
+        _terminate([child for child in self.processes if child not in observers])
         self.processes.clear()
         self.broker.stop()
 
@@ -167,6 +206,11 @@ class EmbeddedRuntime:
         for name, port in self.ports.items():
             lines.append(f"  {name:<16} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
         lines.append("  (payer-sandbox: simulated clearinghouse and payers; seeded members at /v1/population/members)")
+        lines += [
+            "",
+            f"  ops view         http://127.0.0.1:{self.ops_view_port}/   (event flow, dead letters, stuck claims)",
+            f"  ops token        {self.ops_token()}   (for the ops view and the services' /ops endpoints)",
+        ]
         lines += [
             "",
             f"  broker           {self.broker.bootstrap_servers} (memory-only Kafka-compatible)",
@@ -259,6 +303,7 @@ def play_demo_day(runtime: EmbeddedRuntime, credentials: dict[str, str], options
         f"  API docs         http://127.0.0.1:{ports['claims-svc']}/docs (each service serves /docs)\n"
         f"  denials          GET http://127.0.0.1:{ports['claims-svc']}/v1/denials\n"
         f"  ledger and AR    GET http://127.0.0.1:{ports['remit-svc']}/v1/ar/aging, /v1/kpis, /v1/remittances\n"
+        f"  ops view         http://127.0.0.1:{runtime.ops_view_port}/ (token in {runtime.data_dir / 'ops-token'})\n"
         f"  files and logs   {runtime.data_dir}\n"
     )
     sys.stdout.flush()

@@ -27,6 +27,10 @@ from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.testing import BrokerHandle, DatabaseFactory
 from claimflow_kit.worker import Worker
 
+OPS_TOKEN = "ops-token-of-the-test-installation"  # noqa: S105 - a fixed token of in-process test services
+"""The installation-level ops token every test service accepts on its /ops endpoints."""
+OPS_HEADERS = {"Authorization": f"Bearer {OPS_TOKEN}"}
+
 FAST_SETTINGS: dict[str, Any] = {
     "outbox_poll_interval_seconds": 0.05,
     "broker_check_interval_seconds": 1.0,
@@ -35,6 +39,7 @@ FAST_SETTINGS: dict[str, Any] = {
     "lag_report_interval_seconds": 0.5,
     "kafka_request_timeout_ms": 5000,
     "log_json": True,
+    "ops_token": OPS_TOKEN,
 }
 SERVICE_FAST_SETTINGS: dict[str, dict[str, Any]] = {
     "coding-svc": {"codeset_refresh_seconds": 0.2},
@@ -82,6 +87,26 @@ class SandboxServer:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """Serve ``app`` over real HTTP (uvicorn on a free port, in this event loop); yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(), name="served-app")
+    try:
+        while not server.started:
+            if task.done():
+                await task
+                raise RuntimeError("the app stopped during start-up")
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @dataclass

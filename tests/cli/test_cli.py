@@ -65,6 +65,10 @@ def test_main_job_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     for port in range(base, base + 4):
         assert f"docs: http://127.0.0.1:{port}/docs" in result.stdout
     assert "payer-sandbox" in result.stdout
+    ops_token = (tmp_path / "ops-token").read_text().strip()
+    assert len(ops_token) >= 32
+    assert f"ops token        {ops_token}" in result.stdout, "printed with the ops view's URL"
+    assert "ops view         http://127.0.0.1:" in result.stdout
     assert "Stopped." in result.stdout
     credentials = json.loads((tmp_path / "demo-credentials.json").read_text())
     assert split_token(credentials["ehr-integration"]) is not None

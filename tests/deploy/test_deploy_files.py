@@ -26,6 +26,7 @@ import typer
 import yaml
 
 from claimflow import cli
+from claimflow.opsview.config import OpsViewSettings
 from claimflow.services import SERVICES
 from claimflow_events import Topic, dead_letter_topic
 from claimflow_kit.config import ServiceSettings
@@ -157,15 +158,26 @@ def parse_claimflow(args: list[str]) -> tuple[str, Mapping[str, Any]]:
     group = typer.main.get_command(cli.app)
     assert isinstance(group, typer.core.TyperGroup)
     assert args, "empty command"
-    root = typer.Context(group, info_name="claimflow")
-    command = group.get_command(root, args[0])
-    if command is None:
-        raise InvalidCommand(f"no such command {args[0]!r}")
-    try:
-        context = command.make_context(args[0], list(args[1:]), parent=root)
-    except _usage_error() as exc:
-        raise InvalidCommand(f"claimflow {' '.join(args)}: {exc}") from exc
-    return args[0], context.params
+    context = typer.Context(group, info_name="claimflow")
+    command: Any = group
+    names: list[str] = []
+    rest = list(args)
+    while isinstance(command, typer.core.TyperGroup):  # `claimflow ops serve ...`: down to the leaf command
+        if not rest:
+            raise InvalidCommand(f"claimflow {' '.join(args)}: a subcommand is missing")
+        name, rest = rest[0], rest[1:]
+        command = command.get_command(context, name)
+        names.append(name)
+        if command is None:
+            raise InvalidCommand(f"no such command {' '.join(names)!r}")
+        if isinstance(command, typer.core.TyperGroup):
+            context = typer.Context(command, info_name=name, parent=context)  # ClaimFlow's groups take no options
+            continue
+        try:
+            context = command.make_context(name, rest, parent=context)
+        except _usage_error() as exc:
+            raise InvalidCommand(f"claimflow {' '.join(args)}: {exc}") from exc
+    return " ".join(names), context.params
 
 
 def check_claimflow_command(args: list[str]) -> None:
@@ -190,6 +202,11 @@ def test_cli_parser_rejects_what_does_not_exist() -> None:
         parse_claimflow(["run"])
     with pytest.raises(AssertionError):
         check_claimflow_command(["run", "payer-sandbox", "api"])
+    assert parse_claimflow(["ops", "serve", "--host", ALL_INTERFACES, "--port", "8020"])[0] == "ops serve"
+    with pytest.raises(InvalidCommand, match="no such command 'ops watch'"):
+        parse_claimflow(["ops", "watch"])
+    with pytest.raises(InvalidCommand, match="--listen"):
+        parse_claimflow(["ops", "serve", "--listen", ALL_INTERFACES])
 
 
 # ---------------------------------------------------------------------------------------------- Dockerfile
@@ -344,7 +361,7 @@ def test_compose_env_vars_are_settings_fields_and_parse(monkeypatch: pytest.Monk
         env = {key: interpolate(str(value)) for key, value in svc["environment"].items()}
         run_args = svc["command"]
         spec = SERVICES.get(run_args[1]) if run_args[0] in ("run", "migrate") else None
-        settings_type = spec.settings_type if spec else ServiceSettings
+        settings_type = spec.settings_type if spec else OpsViewSettings if run_args[0] == "ops" else ServiceSettings
         unknown = {key for key in env if key.startswith(ENV_PREFIX)} - settings_env_names(settings_type)
         assert not unknown, f"{name}: not fields of {settings_type.__name__}: {sorted(unknown)}"
         for key in fields:
@@ -365,10 +382,32 @@ def test_compose_env_vars_are_settings_fields_and_parse(monkeypatch: pytest.Monk
     assert set(urls.values()).isdisjoint({interpolate(ServiceSettings().directory_url)})
 
 
+def test_ops_view_in_compose_reads_every_api_with_the_ops_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    services = compose_services()
+    view = services["ops-view"]
+    assert view["command"] == ["ops", "serve", "--host", ALL_INTERFACES, "--port", "8020"]
+    assert "8020:8020" in view["ports"]
+    assert "127.0.0.1:8020/healthz" in " ".join(view["healthcheck"]["test"])
+    assert view["depends_on"]["kafka"]["condition"] == "service_healthy"
+    env = {key: interpolate(str(value)) for key, value in view["environment"].items()}
+    for key in all_settings_env_names():
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = OpsViewSettings()
+    assert settings.ops_service_urls == {
+        name: f"http://{name}-api:{spec.default_port}" for name, spec in SERVICES.items()
+    }, "the ops view reaches every API by its compose name and port"
+    assert settings.ops_token is not None
+    token = settings.ops_token.get_secret_value()
+    for name in (*(f"{service}-api" for service in SERVICES), "ops-view"):
+        assert interpolate(str(services[name]["environment"]["CLAIMFLOW_OPS_TOKEN"])) == token, name
+
+
 def test_compose_commits_no_secrets() -> None:
     for name, svc in compose_services().items():
         for key, value in (svc.get("environment") or {}).items():
-            if re.search(r"PASSWORD|SECRET", key):
+            if re.search(r"PASSWORD|SECRET|TOKEN", key):
                 assert re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", str(value)), f"{name}.{key} must come from the env"
             if isinstance(value, str) and "://" in value and "@" in value:
                 assert "${POSTGRES_PASSWORD" in value, f"{name}.{key}: password inline"
@@ -657,11 +696,12 @@ def test_kubernetes_env_refs_resolve_and_are_settings_fields(monkeypatch: pytest
     config = configmaps["claimflow-config"]["data"]
     assert set(config) <= fields, sorted(set(config) - fields)
     for name, doc in [*of_kind("Deployment").items(), *of_kind("Job").items()]:
+        own = settings_env_names(OpsViewSettings) if name == "ops-view" else fields
         for container in containers(doc):
             for source in container.get("envFrom", []):
                 assert source["configMapRef"]["name"] in configmaps, name
             for item in container.get("env", []):
-                assert item["name"] in fields, f"{name}: {item['name']} is not a settings field"
+                assert item["name"] in own, f"{name}: {item['name']} is not a settings field"
                 ref = item.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
                     assert ref["name"] == template["metadata"]["name"], f"{name}: {ref}"
@@ -676,9 +716,31 @@ def test_kubernetes_env_refs_resolve_and_are_settings_fields(monkeypatch: pytest
     assert not settings.auto_migrate, "migrations run in Jobs"
 
 
+def test_ops_view_in_kubernetes_reads_every_api_service_with_the_ops_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    deployments, services = of_kind("Deployment"), of_kind("Service")
+    view = deployments["ops-view"]
+    (container,) = pod_template(view)["spec"]["containers"]
+    assert container["args"] == ["ops", "serve", "--host", ALL_INTERFACES, "--port", "8020"]
+    assert {port["name"]: port["containerPort"] for port in container["ports"]}["http"] == 8020
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert services["ops-view"]["spec"]["selector"].items() <= pod_template(view)["metadata"]["labels"].items()
+    env = {item["name"]: item for item in container["env"]}
+    assert env["CLAIMFLOW_OPS_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "ops-token"
+    monkeypatch.setenv("CLAIMFLOW_OPS_SERVICE_URLS", env["CLAIMFLOW_OPS_SERVICE_URLS"]["value"])
+    urls = OpsViewSettings().ops_service_urls
+    assert set(urls) == set(SERVICES)
+    for name, url in urls.items():
+        assert url == f"http://{name}", "through the API's Service (port 80)"
+        assert services[name]["spec"]["ports"][0]["port"] == 80
+        (api,) = pod_template(deployments[f"{name}-api"])["spec"]["containers"]
+        refs = {item["name"]: item.get("valueFrom", {}).get("secretKeyRef", {}).get("key") for item in api["env"]}
+        assert refs.get("CLAIMFLOW_OPS_TOKEN") == "ops-token", f"{name}-api: its /ops endpoints need the token"
+
+
 def all_settings_env_names() -> set[str]:
-    """Every variable some ClaimFlow process reads: the shared settings and each service's own."""
-    names = settings_env_names()
+    """Every variable some ClaimFlow process reads: the shared settings, each service's own and the ops view's."""
+    names = settings_env_names() | settings_env_names(OpsViewSettings)
     for spec in SERVICES.values():
         names |= settings_env_names(spec.settings_type)
     return names

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
+from claimflow.testing import OPS_HEADERS, Stack, TenantFixture, encounter_body, json_list
 from claimflow_events import Adjustment, ClaimDenied, default_catalog
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory, Role
@@ -26,6 +26,13 @@ from remit_svc.adapters.tables import LedgerEntry, OpenClaim
 pytestmark = pytest.mark.integration
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/oauth/token"}
+# Installation-level (not tenant-level): only the ops token opens them, never a tenant's key of any role.
+INSTALLATION_ROUTES: dict[tuple[str, str, str], str] = {
+    **{(service, "GET", "/ops/status"): "" for service in ("coding-svc", "eligibility-svc", "claims-svc", "remit-svc")},
+    ("claims-svc", "GET", "/ops/stuck-claims"): "",
+    ("claims-svc", "GET", "/ops/timeline"): "q=anything",
+    ("eligibility-svc", "GET", "/ops/payer-latency"): "",
+}
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,11 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("remit-svc", "POST", "/v1/patient-payments"): Case(frozenset({Role.BILLER}), "patient", body_kind="payment"),
     ("remit-svc", "POST", "/v1/patient-refunds"): Case(frozenset({Role.BILLER}), "patient", body_kind="refund"),
     ("remit-svc", "GET", "/v1/patients/{patient_id}/balance"): Case(frozenset({Role.BILLER, Role.OPS}), "patient"),
+    ("remit-svc", "POST", "/v1/statement-runs"): Case(frozenset({Role.BILLER}), body_kind="statement_run"),
+    ("remit-svc", "GET", "/v1/statement-runs"): Case(frozenset({Role.BILLER, Role.OPS})),
+    ("remit-svc", "GET", "/v1/statement-runs/{run_id}"): Case(frozenset({Role.BILLER, Role.OPS}), "statement_run"),
+    ("remit-svc", "GET", "/v1/patients/{patient_id}/statements"): Case(frozenset({Role.BILLER, Role.OPS}), "patient"),
+    ("remit-svc", "GET", "/v1/statements/{statement_id}.pdf"): Case(frozenset({Role.BILLER, Role.OPS}), "statement"),
     ("remit-svc", "GET", "/v1/patients/{patient_id}/statement"): Case(frozenset({Role.BILLER, Role.OPS}), "patient"),
     ("remit-svc", "GET", "/v1/patients/{patient_id}/statement.pdf"): Case(
         frozenset({Role.BILLER, Role.OPS}), "patient"
@@ -403,6 +415,9 @@ async def world(stack: Stack) -> World:
     assert denial is not None
     appeal = await stack.client("claims-svc").post(f"/v1/denials/{denial.id}/appeals", headers=a.headers(Role.BILLER))
     assert appeal.status_code == 201, appeal.text
+    run = await stack.client("remit-svc").post("/v1/statement-runs", json={}, headers=a.headers(Role.BILLER))
+    assert run.status_code == 201, run.text
+    assert run.json()["issued"], "pat_x owes the 20.00 left to the patient"
     objects = {
         "encounter": encounter_id,
         "check": await eventually(check_id),
@@ -417,6 +432,8 @@ async def world(stack: Stack) -> World:
         "remittance": uploaded.json()["remittances"][0]["remittance_id"],
         "claim_payment": unmatched[0]["id"],
         "patient": "pat_x",
+        "statement_run": run.json()["id"],
+        "statement": run.json()["issued"][0]["id"],
     }
     return World(a, b, objects)
 
@@ -455,6 +472,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "denial_outcome": {"outcome": "no_action", "note": "tenant check"},
         "appeal_submission": {"sent_on": "2024-06-03", "method": "fax"},
         "appeal_outcome": {"outcome": "upheld"},
+        "statement_run": {"min_balance": "1.00"},
     }
     body = bodies[case.body_kind]
     path = _path(template, case, world) + (f"?{case.query}" if case.query else "")
@@ -462,7 +480,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
 
 
 def test_every_endpoint_has_a_case(stack: Stack) -> None:
-    """A new endpoint without an isolation case fails here, so no endpoint escapes these checks."""
+    """A new endpoint without an isolation case (or an installation-level one) fails here: none escapes the checks."""
     routes = {
         (service, method.upper(), path)
         for service, app in stack.apps.items()
@@ -470,7 +488,23 @@ def test_every_endpoint_has_a_case(stack: Stack) -> None:
         if path not in PUBLIC_PATHS
         for method in operations
     }
-    assert routes == set(CASES)
+    assert routes == set(CASES) | set(INSTALLATION_ROUTES)
+    assert not set(CASES) & set(INSTALLATION_ROUTES)
+
+
+@pytest.mark.parametrize("key", sorted(INSTALLATION_ROUTES), ids=lambda k: f"{k[1]} {k[0]}{k[2]}")
+async def test_installation_routes_take_only_the_ops_token(
+    stack: Stack, world: World, key: tuple[str, str, str]
+) -> None:
+    service, method, path = key
+    url = f"{path}?{INSTALLATION_ROUTES[key]}" if INSTALLATION_ROUTES[key] else path
+    client = stack.client(service)
+    for role in Role:  # a tenant's admin is no installation operator
+        response = await client.request(method, url, headers=world.a.headers(role))
+        assert response.status_code == 401, (role, response.text)
+        assert response.json()["error"] == "NotAuthenticated"
+    assert (await client.request(method, url)).status_code == 401
+    assert (await client.request(method, url, headers=OPS_HEADERS)).status_code == 200
 
 
 @pytest.mark.parametrize("key", sorted(CASES), ids=lambda k: f"{k[1]} {k[0]}{k[2]}")

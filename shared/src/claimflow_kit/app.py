@@ -12,17 +12,19 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlmodel import select
+from pydantic import BaseModel
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from claimflow_events import EventCatalog, default_catalog
-from claimflow_kit.auth import Authenticator, token_router
+from claimflow_kit.auth import Authenticator, OpsAccess, token_router
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import child_traceparent, correlation_id_var, tenant_id_var, traceparent_var
 from claimflow_kit.db import Database
@@ -30,8 +32,8 @@ from claimflow_kit.http_errors import install_error_handlers
 from claimflow_kit.kafka import broker_reachable
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.migrations import upgrade_async, upgrade_directory
-from claimflow_kit.outbox import Outbox, outbox_backlog
-from claimflow_kit.tables import ConsumerPosition
+from claimflow_kit.outbox import Outbox, oldest_unsent_at, outbox_backlog
+from claimflow_kit.tables import ConsumerPosition, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,35 @@ async def transactional_session(request: Request) -> AsyncIterator[AsyncSession]
 
 
 SessionDep = Annotated[AsyncSession, Depends(transactional_session)]
+
+
+class OutboxStatus(BaseModel):
+    """Events written but not yet published, and how long the oldest has waited."""
+
+    backlog: int
+    oldest_unsent_at: datetime | None
+    oldest_unsent_age_seconds: float | None
+
+
+class ConsumerPositionOut(BaseModel):
+    """Where one consumer group of this service last reported itself on one partition."""
+
+    consumer: str
+    topic: str
+    partition: int
+    position: int
+    high_watermark: int
+    lag: int
+    updated_at: datetime
+
+
+class OpsStatus(BaseModel):
+    """Installation-level status of one service for the ops view: outbox and consumer positions."""
+
+    service: str
+    checked_at: datetime
+    outbox: OutboxStatus
+    consumers: list[ConsumerPositionOut]
 
 
 def _route_template(scope: Scope) -> str:
@@ -213,6 +244,42 @@ def build_app(
         except Exception as exc:
             logger.warning("metrics: database unavailable (%s)", type(exc).__name__)
         return Response(context.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @ops.get("/ops/status", response_model=OpsStatus, dependencies=[OpsAccess])
+    async def ops_status(context: ContextDep) -> OpsStatus:
+        """Installation-level (ops token): outbox backlog and age of its oldest event, consumer positions."""
+        now = utcnow()
+        async with context.database.transaction() as session:
+            backlog = await outbox_backlog(session)
+            oldest = await oldest_unsent_at(session)
+            rows = (
+                await session.exec(
+                    select(ConsumerPosition).order_by(
+                        col(ConsumerPosition.consumer), col(ConsumerPosition.topic), col(ConsumerPosition.partition)
+                    )
+                )
+            ).all()
+        return OpsStatus(
+            service=settings.service_name,
+            checked_at=now,
+            outbox=OutboxStatus(
+                backlog=backlog,
+                oldest_unsent_at=oldest,
+                oldest_unsent_age_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else None,
+            ),
+            consumers=[
+                ConsumerPositionOut(
+                    consumer=row.consumer,
+                    topic=row.topic,
+                    partition=row.partition,
+                    position=row.position,
+                    high_watermark=row.high_watermark,
+                    lag=max(row.high_watermark - row.position, 0),
+                    updated_at=row.updated_at,
+                )
+                for row in rows
+            ],
+        )
 
     app.include_router(ops)
     app.include_router(token_router)

@@ -9,19 +9,20 @@ verify them without a directory lookup.
 from __future__ import annotations
 
 import base64
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import jwt
 from fastapi import APIRouter, Depends, Form, Header, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import tenant_id_var
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory, Role, split_token
-from claimflow_kit.errors import NotAuthenticated, PermissionDenied
+from claimflow_kit.errors import NotAuthenticated, OpsDisabled, PermissionDenied
 
 AUDIENCE = "claimflow-api"
 _CACHE_SECONDS = 60.0
@@ -131,6 +132,38 @@ def require_roles(*roles: Role) -> Any:
         return principal
 
     return Depends(dependency)
+
+
+OPS_CLIENT_ID = "installation-ops"
+"""Actor recorded in audit entries of reads made with the installation-level ops token."""
+
+
+def verify_ops_token(expected: SecretStr | None, authorization: str | None) -> None:
+    """Accept only ``Bearer <the installation's ops token>``: 403 when none is configured, 401 otherwise."""
+    if expected is None or not expected.get_secret_value():
+        raise OpsDisabled("the ops endpoints are disabled: no ops token is configured (set CLAIMFLOW_OPS_TOKEN)")
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise NotAuthenticated("missing bearer ops token")
+    presented = authorization[7:].strip().encode()
+    if not hmac.compare_digest(presented, expected.get_secret_value().encode()):
+        raise NotAuthenticated("invalid ops token")
+
+
+async def require_ops_token(
+    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> None:
+    """FastAPI dependency of installation-level ``/ops/*`` routes: the caller holds the ops token."""
+    settings: ServiceSettings = request.app.state.services.settings
+    verify_ops_token(settings.ops_token, authorization)
+
+
+OpsAccess = Depends(require_ops_token)
+"""Route dependency (``dependencies=[OpsAccess]``) for installation-level ops endpoints."""
+
+
+def ops_principal(tenant_id: str) -> Principal:
+    """Who an installation-level ops read is recorded as, in the audit log of ``tenant_id``."""
+    return Principal(tenant_id=tenant_id, role=Role.OPS, client_id=OPS_CLIENT_ID)
 
 
 class TokenResponse(BaseModel):

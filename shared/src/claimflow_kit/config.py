@@ -38,6 +38,10 @@ class ServiceSettings(BaseSettings):
         description="HMAC key for OAuth2 access tokens; must be set in production.",
     )
     jwt_issuer: str = "claimflow"
+    ops_token: SecretStr | None = Field(
+        default=None,
+        description="Installation-level token of the /ops endpoints and the ops view (Bearer); unset disables them.",
+    )
     access_token_ttl_seconds: int = 3600
 
     outbox_batch_size: int = Field(default=500, ge=1)

@@ -45,6 +45,10 @@ class PermissionDenied(ClaimFlowError):
     """The caller's role may not do this."""
 
 
+class OpsDisabled(PermissionDenied):
+    """The installation-level ops endpoints are off because no ops token is configured."""
+
+
 class DependencyUnavailable(ClaimFlowError):
     """A database, broker or payer connection is not reachable right now."""
 

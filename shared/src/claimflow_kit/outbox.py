@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -141,6 +141,17 @@ async def outbox_backlog(session: AsyncSession) -> int:
         select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
     )
     return int(result.one())
+
+
+async def oldest_unsent_at(session: AsyncSession) -> datetime | None:
+    """When the oldest event still waiting for publication was written (None when nothing waits)."""
+    result = await session.exec(
+        select(OutboxMessage.created_at)
+        .where(col(OutboxMessage.sent_at).is_(None))
+        .order_by(col(OutboxMessage.id))  # the unsent index: rows are written in id order
+        .limit(1)
+    )
+    return result.first()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ class PayerSettings(BaseModel):
     member_id_pattern: str = r"^[0-9A-Z]{2,20}$"
     timely_filing_days: int = Field(default=90, ge=1)
     prior_auth_codes: list[str] = Field(default_factory=list)
+    # SBR09 claim filing indicator (CI commercial, MB Medicare Part B, MC Medicaid, HM HMO, BL Blue Cross...).
+    claim_filing: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$")
     # Days from the remittance to the last day an appeal may reach the payer (Medicare redetermination: 120).
     appeal_window_days: int = Field(default=DEFAULT_APPEAL_WINDOW_DAYS, ge=1, le=730)
     # Days without a 277CA or 835 before a 276 asks where the claim is (the service default when not set).
@@ -43,8 +45,9 @@ class ClaimsSettings(ServiceSettings):
     # How often the background pipeline looks for drafts to scrub and acknowledgments to read.
     claims_pipeline_idle_seconds: float = Field(default=5.0, gt=0)
 
-    # Claim status follow-up: a 276 after this many days without a 277CA or 835, again every retry_days, and a
-    # claim is stuck after max_inquiries without an 835 (or at once when the payer has no record of it).
+    # Claim status follow-up: a 276 after this many days without a 277CA or 835 (the ops view's "stuck" threshold
+    # too), again every retry_days; after max_inquiries without an 835 (or at once when the payer has no record
+    # of it, rejected it, or did not answer) the claim is in the billers' stuck list.
     status_followup_after_days: int = Field(default=30, ge=0, le=365)
     status_followup_retry_days: int = Field(default=7, ge=0, le=365)
     status_followup_max_inquiries: int = Field(default=3, ge=1, le=20)

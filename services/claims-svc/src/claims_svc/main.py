@@ -12,6 +12,7 @@ from claimflow_kit.control_numbers import SqlControlNumberAllocator
 from claims_svc.api.denials import router as denials_router
 from claims_svc.api.followup import FOLLOWUP_KEY
 from claims_svc.api.followup import router as followup_router
+from claims_svc.api.ops import router as ops_router
 from claims_svc.api.routes import PIPELINE_KEY, router
 from claims_svc.config import ClaimsSettings
 from claims_svc.domain.scrub import PayerRules
@@ -39,6 +40,7 @@ async def _start(context: ServiceContext) -> None:
                 member_id_pattern=payer.member_id_pattern,
                 timely_filing_days=payer.timely_filing_days,
                 prior_auth_codes=frozenset(payer.prior_auth_codes),
+                claim_filing=payer.claim_filing,
             )
             for payer_id, payer in settings.payers.items()
         },
@@ -71,7 +73,7 @@ def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
         title="ClaimFlow claims-svc",
         description="Claims from coded encounters: scrubber, 837P submission through a connector, 999/277CA, "
         "denial work queue and appeals.",
-        routers=[followup_router, router, denials_router],
+        routers=[followup_router, router, denials_router, ops_router],
         migrations_package="claims_svc",
         on_startup=_start,
     )

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from claimflow_connect.routing import ConnectorRouter
 from claimflow_kit.app import ServiceContext, build_app
 from claimflow_kit.control_numbers import BlockControlNumberAllocator, SqlControlNumberAllocator
+from eligibility_svc.api.ops import router as ops_router
 from eligibility_svc.api.routes import router
 from eligibility_svc.config import EligibilitySettings
 from eligibility_svc.service.checks import CheckProcessor, ExchangePolicy, Exchanger
@@ -39,7 +40,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastAPI:
         settings or EligibilitySettings(),
         title="ClaimFlow eligibility-svc",
         description="Real-time and batch eligibility (X12 270/271, FHIR CoverageEligibility) and coverage pre-checks.",
-        routers=[router],
+        routers=[router, ops_router],
         migrations_package="eligibility_svc",
         on_startup=_start,
     )
