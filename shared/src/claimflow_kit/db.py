@@ -30,6 +30,23 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+# Data exceptions a value sent by the client causes (SQLSTATE class 22): "never with this value", a client error.
+_REJECTED_VALUE_REASONS = {
+    "22000": "a number is out of range",  # asyncpg: a query argument it cannot encode (beyond 64 bits)
+    "22003": "a number is out of range",
+    "22001": "a text value is longer than its field allows",
+    "22021": "a text value contains a character that cannot be stored (such as NUL)",
+    "22P05": "a text value contains a character that cannot be stored (such as NUL)",
+}
+
+
+def rejected_value_reason(exc: BaseException) -> str | None:
+    """Why the database refused a value of the statement (NUL character, number out of range), or None."""
+    if isinstance(exc, DBAPIError):
+        return _REJECTED_VALUE_REASONS.get(str(getattr(exc.orig, "sqlstate", "") or ""))
+    return None
+
+
 def is_sqlite(url: str) -> bool:
     """True for SQLite URLs."""
     return make_url(url).get_backend_name() == "sqlite"

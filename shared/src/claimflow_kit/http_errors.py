@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from claimflow_kit.db import is_transient
+from claimflow_kit.db import is_transient, rejected_value_reason
 from claimflow_kit.errors import (
     ClaimFlowError,
     Conflict,
@@ -77,6 +77,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_transient(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return JSONResponse(error_body("DatabaseUnavailable", "database is not reachable; retry"), status_code=503)
+        reason = rejected_value_reason(exc)
+        if reason is not None:  # the value came from the request; the statement's transaction rolled back
+            return JSONResponse(error_body("InvalidValue", f"a value of the request cannot be stored: {reason}"), 400)
         logger.error("database error: %s", type(exc).__name__)  # parameters are hidden by the engine
         return JSONResponse(error_body("InternalError", "the request could not be completed"), status_code=500)
 

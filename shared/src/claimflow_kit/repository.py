@@ -18,6 +18,10 @@ from claimflow_kit.errors import NotFound
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
+# OFFSET is a BIGINT in PostgreSQL and SQLite: a larger value is a database error, not an empty page, so list
+# endpoints bound their ``offset`` query parameter with this (a 422 instead of a 500).
+MAX_OFFSET = 2**63 - 1
+
 
 class TenantRepository(Generic[ModelT]):
     """Base repository; subclasses set ``model`` (a table with ``id`` and ``tenant_id`` columns)."""

@@ -35,6 +35,7 @@ from claimflow_x12.guides.claim_837p import Claim837P
 from claimflow_x12.guides.claim_837p import iter_claims as iter_professional_claims
 from claimflow_x12.parser import GroupReport, ParseResult
 from claimflow_x12.segments import St
+from claimflow_x12.tokenizer import Separators
 from claimflow_x12.transaction import Transaction
 from claimflow_x12.validate import validate
 
@@ -44,6 +45,20 @@ _MAX_CODES = 5
 
 
 _CLAIM_LOOPS = ("2300", "2310", "2320", "2330", "2400", "2410", "2420", "2430")
+_DEFAULTS = Separators()
+_DEFAULT_DELIMITERS = _DEFAULTS.element + _DEFAULTS.component + _DEFAULTS.repetition + _DEFAULTS.segment
+
+
+def _delimiters(group: GroupReport) -> str:
+    """The delimiters of the received group and the writer's defaults: what an echoed value must not contain."""
+    received = {(p.separators.element, p.separators.component, p.separators.repetition) for p in group.transactions}
+    return _DEFAULT_DELIMITERS + "".join("".join(chars) for chars in received)
+
+
+def _echo(value: str, delimiters: str) -> str:
+    """A value copied from the received file (a bad element, an id) without delimiter characters, so that the
+    999 can be written: a simple element may hold the sender's component or repetition separator."""
+    return "".join(c for c in value if c not in delimiters)
 
 
 def _claim_starts(transaction: Transaction | None) -> list[tuple[int, str]]:
@@ -57,17 +72,17 @@ def _claim_starts(transaction: Transaction | None) -> list[tuple[int, str]]:
     return sorted((clm.position, clm.patient_control_number) for clm in claims if clm.position)
 
 
-def _claim_context(error: X12Error, claims: list[tuple[int, str]]) -> list[Ctx]:
+def _claim_context(error: X12Error, claims: list[tuple[int, str]], delimiters: str) -> list[Ctx]:
     """CTX*CLM01:<patient control number> for an error inside a claim (the 999's business unit identifier)."""
     if not claims or error.segment_position is None or not (error.loop_id or "").startswith(_CLAIM_LOOPS):
         return []
     index = bisect.bisect_right(claims, (error.segment_position, "\uffff")) - 1
     if index < 0:
         return []
-    return [Ctx(context_name="CLM01", context_reference=claims[index][1])]
+    return [Ctx(context_name="CLM01", context_reference=_echo(claims[index][1], delimiters))]
 
 
-def _segment_loops(errors: list[X12Error], claims: list[tuple[int, str]]) -> list[SegmentErrorLoop]:
+def _segment_loops(errors: list[X12Error], claims: list[tuple[int, str]], delimiters: str) -> list[SegmentErrorLoop]:
     """One IK3 per erroneous segment, with an IK4 for each element error in it."""
     loops: dict[tuple[int, str], SegmentErrorLoop] = {}
     for error in errors:
@@ -80,19 +95,19 @@ def _segment_loops(errors: list[X12Error], claims: list[tuple[int, str]]) -> lis
             segment_code = error.code if isinstance(error.code, SegmentErrorCode) else None
             loop = SegmentErrorLoop(
                 segment_error=Ik3(
-                    segment_id_code=error.segment_id,
+                    segment_id_code=_echo(error.segment_id, delimiters),
                     segment_position=error.segment_position,
                     # IK303 holds at most 4 characters: 2010AA is reported as 2010.
                     loop_id=error.loop_id[:4] if error.loop_id and error.loop_id != "HEADER" else None,
                     error_code=SegmentErrorCode.SEGMENT_HAS_ELEMENT_ERRORS if is_element else segment_code,
                 ),
-                contexts=_claim_context(error, claims),
+                contexts=_claim_context(error, claims, delimiters),
             )
             loops[key] = loop
         if is_element:
             assert isinstance(error.code, ElementErrorCode)
             assert error.element_position is not None
-            value = error.element_value
+            value = _echo(error.element_value or "", delimiters)
             loop.element_errors.append(
                 ElementErrorLoop(
                     element_note=Ik4(
@@ -106,9 +121,11 @@ def _segment_loops(errors: list[X12Error], claims: list[tuple[int, str]]) -> lis
     return sorted(loops.values(), key=lambda loop: loop.segment_error.segment_position)
 
 
-def _response(header: St, errors: list[X12Error], transaction: Transaction | None) -> TransactionResponseLoop:
+def _response(
+    header: St, errors: list[X12Error], transaction: Transaction | None, delimiters: str
+) -> TransactionResponseLoop:
     transaction_codes = [e.code for e in errors if isinstance(e.code, TransactionErrorCode)]
-    segment_loops = _segment_loops(errors, _claim_starts(transaction))
+    segment_loops = _segment_loops(errors, _claim_starts(transaction), delimiters)
     located = [e for e in errors if not isinstance(e.code, TransactionErrorCode)]
     codes: list[TransactionErrorCode] = []
     for code in transaction_codes:
@@ -123,9 +140,11 @@ def _response(header: St, errors: list[X12Error], transaction: Transaction | Non
     padded: list[TransactionErrorCode | None] = [*codes, *([None] * (_MAX_CODES - len(codes)))]
     return TransactionResponseLoop(
         response_header=Ak2(
-            transaction_set_id=header.transaction_set_id,
-            control_number=header.control_number,
-            implementation_reference=header.implementation_reference,
+            transaction_set_id=_echo(header.transaction_set_id, delimiters),
+            control_number=_echo(header.control_number, delimiters),
+            implementation_reference=None
+            if header.implementation_reference is None
+            else _echo(header.implementation_reference, delimiters),
         ),
         segment_errors=segment_loops,
         response_trailer=Ik5(
@@ -144,6 +163,7 @@ def build_999_for_group(
 ) -> Acknowledgment999:
     """The 999 for one functional group: its parse errors plus ``errors`` (e.g. from ``validate``)."""
     extra = list(errors)
+    delimiters = _delimiters(group)
     responses = []
     accepted = 0
     for parsed in group.transactions:
@@ -156,7 +176,7 @@ def build_999_for_group(
             and e.level not in (ErrorLevel.GROUP, ErrorLevel.INTERCHANGE)
             and e not in transaction_errors
         ]
-        response = _response(parsed.header, transaction_errors, parsed.transaction)
+        response = _response(parsed.header, transaction_errors, parsed.transaction, delimiters)
         if response.response_trailer.acknowledgment_code is AcknowledgmentCode.ACCEPTED:
             accepted += 1
         responses.append(response)
@@ -179,9 +199,9 @@ def build_999_for_group(
     return Acknowledgment999(
         header=St(transaction_set_id="999", control_number=control_number, implementation_reference="005010X231A1"),
         group_response=Ak1(
-            functional_id_code=header.functional_id_code,
+            functional_id_code=_echo(header.functional_id_code, delimiters),
             group_control_number=str(header.control_number),
-            version=header.version or None,
+            version=_echo(header.version, delimiters) or None,
         ),
         transaction_responses=responses,
         group_trailer=Ak9(

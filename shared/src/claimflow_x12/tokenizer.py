@@ -14,7 +14,11 @@ from claimflow_x12.errors import ErrorLevel, InterchangeErrorCode, X12Error, X12
 __all__ = ["DEFAULT_CHUNK_SIZE", "Separators", "Source", "X12Tokenizer", "detect_separators", "iter_segments"]
 
 DEFAULT_CHUNK_SIZE = 1 << 20
-ISA_LENGTH = 106
+# How far into an ISA its 16th element separator is looked for (ISA16 follows it): senders that pad more or less
+# than the fixed width still get read, within this bound.
+_ISA_SEARCH = 200
+# What detection needs buffered: up to the 16th separator, ISA16, the segment terminator and a CRLF.
+_ISA_LOOKAHEAD = _ISA_SEARCH + 5
 
 Source = bytes | bytearray | memoryview | str | IO[bytes] | IO[str] | os.PathLike[str]
 
@@ -68,7 +72,7 @@ def detect_separators(head: str) -> tuple[Separators, int]:
     # width) also reads interchanges from senders that do not pad their ISA fields.
     for _ in range(15):
         index = head.find(element, index + 1)
-        if index < 0 or index > 200:
+        if index < 0 or index > _ISA_SEARCH:
             raise _envelope_error(InterchangeErrorCode.PREMATURE_END_OF_FILE, "ISA segment is incomplete")
     if index + 2 >= len(head):
         raise _envelope_error(InterchangeErrorCode.PREMATURE_END_OF_FILE, "ISA segment is incomplete")
@@ -143,7 +147,7 @@ class X12Tokenizer:
         exhausted = False
         while True:
             buffer = buffer.lstrip("\ufeff \t\r\n")
-            while len(buffer) < ISA_LENGTH + 2 and not exhausted:
+            while len(buffer) < _ISA_LOOKAHEAD and not exhausted:
                 chunk = self._more()
                 if chunk is None:
                     exhausted = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -14,8 +16,9 @@ from pydantic import BaseModel, Field
 from claimflow_connect.https_x12 import X12_MEDIA_TYPE
 from claimflow_connect.models import ResponseKind
 from claimflow_kit.errors import DependencyUnavailable, InvalidInput, NotFound
+from claimflow_x12 import X12WriteError
 from payer_sandbox.domain.codes import Network
-from payer_sandbox.domain.population import CoverageStatus
+from payer_sandbox.domain.population import CoverageStatus, Member, Population
 from payer_sandbox.scenario import Scenario
 from payer_sandbox.service import Sandbox
 
@@ -33,6 +36,16 @@ def sandbox_dependency(request: Request) -> Sandbox:
 
 SandboxDep = Annotated[Sandbox, Depends(sandbox_dependency)]
 TenantQuery = Annotated[str, Query(pattern=TENANT_PATTERN, description="The tenant (billing company) the file is for.")]
+
+
+@contextmanager
+def _answerable() -> Iterator[None]:
+    """A file whose values the payers' answers cannot echo (a separator inside a name or a trace number, no
+    transaction set to answer) is refused like any other unreadable file, not answered with a server error."""
+    try:
+        yield
+    except X12WriteError as exc:
+        raise InvalidInput(f"the answer to this file cannot be written: {exc}") from None
 
 
 async def _x12_body(request: Request) -> bytes:
@@ -72,6 +85,20 @@ class MailboxPageOut(BaseModel):
     items: list[MailboxItemOut]
 
 
+class NextCoverageOut(BaseModel):
+    """A plan of the same person that pays after the member's (coordination of benefits)."""
+
+    payer_id: str
+    member_id: str
+    person_code: str
+    relationship: str
+    group_number: str | None
+    subscriber_first_name: str
+    subscriber_last_name: str
+    subscriber_birth_date: date
+    subscriber_sex: str
+
+
 class MemberOut(BaseModel):
     """A seeded member, for demos and tests to pick patients from."""
 
@@ -89,6 +116,9 @@ class MemberOut(BaseModel):
     coverage_start: date
     coverage_end: date | None
     status: CoverageStatus
+    next_coverages: list[NextCoverageOut] = Field(
+        default_factory=list, description="The person's plans that pay after this one, in order"
+    )
 
 
 class ClockOut(BaseModel):
@@ -149,7 +179,9 @@ async def eligibility(request: Request, sandbox: SandboxDep) -> Response:
     delay = sandbox.eligibility_delay(body)
     if delay:
         await asyncio.sleep(delay)  # the scenario's simulated payer latency
-    return Response(sandbox.eligibility(body), media_type=X12_MEDIA_TYPE)
+    with _answerable():
+        answer = sandbox.eligibility(body)
+    return Response(answer, media_type=X12_MEDIA_TYPE)
 
 
 @router.post("/claim-status", response_class=Response, responses={200: {"content": {X12_MEDIA_TYPE: {}}}})
@@ -160,7 +192,9 @@ async def claim_status(request: Request, sandbox: SandboxDep, tenant: TenantQuer
     _, failing = sandbox.submission_behaviour(body)
     if failing:
         raise DependencyUnavailable(f"claim status for payer(s) {', '.join(failing)} is down (scenario)")
-    return Response(sandbox.claim_status(tenant, body), media_type=X12_MEDIA_TYPE)
+    with _answerable():
+        answer = sandbox.claim_status(tenant, body)
+    return Response(answer, media_type=X12_MEDIA_TYPE)
 
 
 @router.post("/submissions", status_code=202, response_model=ReceiptOut)
@@ -179,7 +213,8 @@ async def submit(
     if failing:
         raise DependencyUnavailable(f"submissions for payer(s) {', '.join(failing)} are down (scenario)")
     name = filename or f"{hashlib.sha256(body).hexdigest()[:16]}.x12"
-    receipt = sandbox.submit(tenant, name, body)
+    with _answerable():
+        receipt = sandbox.submit(tenant, name, body)
     return ReceiptOut.model_validate(receipt, from_attributes=True)
 
 
@@ -207,6 +242,21 @@ async def mailbox_item(item_id: str, sandbox: SandboxDep, tenant: TenantQuery) -
     """One response file's bytes."""
     entry = sandbox.mailbox_get(tenant, item_id)
     return Response(entry.content, media_type=X12_MEDIA_TYPE, headers={"X-Filename": entry.filename})
+
+
+def _next_coverage(population: Population, member: Member) -> NextCoverageOut:
+    holder = population.subscriber(member.payer_id, member.member_id) or member
+    return NextCoverageOut(
+        payer_id=member.payer_id,
+        member_id=member.member_id,
+        person_code=member.person_code,
+        relationship=member.relationship.value,
+        group_number=member.group_number,
+        subscriber_first_name=holder.first_name,
+        subscriber_last_name=holder.last_name,
+        subscriber_birth_date=holder.birth_date,
+        subscriber_sex=holder.sex.value,
+    )
 
 
 @router.get("/population/members", response_model=list[MemberOut])
@@ -240,6 +290,7 @@ async def members(
                 coverage_start=member.coverage_start,
                 coverage_end=member.coverage_end,
                 status=member_status,
+                next_coverages=[_next_coverage(population, other) for other in population.following_coverages(member)],
             )
         )
         if len(found) >= limit:

@@ -16,6 +16,7 @@ from claimflow_kit.app import ContextDep, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
+from claimflow_kit.repository import MAX_OFFSET
 from claims_svc.adapters.repositories import AppealRepository, DenialRepository
 from claims_svc.adapters.tables import Appeal, DenialWorkItem
 from claims_svc.api.routes import pipeline
@@ -165,7 +166,7 @@ async def list_denials(
     overdue: bool | None = None,
     practice_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[DenialOut]:
     """The denial work queue, most urgent first (earliest appeal deadline, then the largest denied amount);
     ``overdue=true`` lists open denials past their appeal deadline."""

@@ -75,6 +75,10 @@ class FhirEncounterBundle:
             bundle = Bundle.model_validate(document)
         except ValidationError as exc:
             raise InvalidInput(f"invalid FHIR R4 bundle: {exc.error_count()} error(s): {_first_error(exc)}") from None
+        except (KeyError, TypeError):  # fhir.resources' answer to an entry whose resourceType it does not know
+            raise InvalidInput(
+                "invalid FHIR R4 bundle: an entry's resource has a missing or unknown resourceType"
+            ) from None
         self.resources: list[Any] = [e.resource for e in bundle.entry or [] if e.resource is not None]
         self.by_id = {f"{type(r).__name__}/{r.id}": r for r in self.resources if getattr(r, "id", None)} | {
             str(e.fullUrl): e.resource for e in bundle.entry or [] if e.fullUrl and e.resource is not None
@@ -163,7 +167,6 @@ def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, 
     end = _as_date(encounter.period.end, "Encounter.period.end") if encounter.period.end else None
 
     diagnoses = _diagnoses(bundle, encounter)
-    lines = _lines(bundle, len(diagnoses))
     names = patient.name or []
     name = names[0] if names else None
     if name is None or not name.family or not name.given:
@@ -190,7 +193,7 @@ def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, 
             rendering_provider_npi=rendering_npi or "",
             billing_provider_npi=billing_npi or "",
             diagnoses=diagnoses,
-            lines=lines,
+            lines=_lines(bundle, len(diagnoses)),  # inside the try: a line's own model checks its codes too
             clinical_note=_narrative(encounter),
         )
     except ValidationError as exc:

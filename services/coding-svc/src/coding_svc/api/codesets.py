@@ -12,11 +12,11 @@ from claimflow_kit.app import ContextDep, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Directory, Role
-from claimflow_kit.errors import NotFound
+from claimflow_kit.errors import InvalidInput, NotFound
 from coding_svc.adapters.repositories import EncounterRepository
 from coding_svc.api.deps import CodeSetsDep
 from coding_svc.api.schemas import EncounterIn
-from coding_svc.codesets.versioning import Dated
+from coding_svc.codesets.versioning import CodeSetNotInForce, Dated
 from coding_svc.domain.suggest import CodeSuggestion
 from coding_svc.service.codesets import list_releases
 from coding_svc.service.edits import blocking
@@ -183,7 +183,10 @@ async def get_code_sets(
         *_versions("ncci-ptp", list(registry.ptp), ptp),
         *_versions("mue", list(registry.mue), mue),
     ]
-    in_force = registry.at(day)
+    try:
+        in_force = registry.at(day)
+    except CodeSetNotInForce as exc:
+        raise InvalidInput(str(exc)) from None
     releases = await list_releases(context.database)
     return CodeSetsOut(
         versions=versions,

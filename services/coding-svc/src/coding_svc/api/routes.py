@@ -14,6 +14,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Directory, Practice, Role
 from claimflow_kit.errors import NotFound
+from claimflow_kit.repository import MAX_OFFSET
 from coding_svc.adapters.fhir import encounter_from_bundle
 from coding_svc.adapters.repositories import EncounterRepository
 from coding_svc.adapters.tables import Encounter
@@ -101,7 +102,7 @@ async def list_encounters(
     principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION, Role.CODER, Role.BILLER)],
     practice_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[EncounterOut]:
     """The tenant's current encounters, newest first (each listed patient's read is audited)."""
     conditions: list[ColumnElement[bool]] = [col(Encounter.is_current).is_(True)]

@@ -80,6 +80,10 @@ def request_from_fhir(body: dict[str, Any], practice_for_npi: Callable[[str], st
         request = CoverageEligibilityRequest.model_validate(body)
     except ValidationError as exc:
         raise InvalidInput(f"not a valid CoverageEligibilityRequest: {exc.errors()[0]['msg']}") from None
+    except (KeyError, TypeError):  # fhir.resources' answer to a contained resource whose resourceType it does not know
+        raise InvalidInput(
+            "not a valid CoverageEligibilityRequest: a contained resource has a missing or unknown resourceType"
+        ) from None
     if request.status not in REQUEST_STATUSES:
         raise InvalidInput(f"CoverageEligibilityRequest.status must be active, got {request.status!r}")
     if not set(request.purpose or []) <= PURPOSES or not request.purpose:
