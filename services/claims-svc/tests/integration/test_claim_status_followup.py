@@ -27,9 +27,9 @@ def followup(stack: Stack) -> StatusFollowup:
     return cast(StatusFollowup, stack.apps["claims-svc"].state.services.extras["status_followup"])
 
 
-async def accepted_claim(stack: Stack, tenant: TenantFixture) -> dict[str, Any]:
+async def accepted_claim(stack: Stack, tenant: TenantFixture, day: str = "2026-11-16") -> dict[str, Any]:
     """A clean claim for the sandbox's MARIA LOPEZ, submitted and accepted by the payer (277CA)."""
-    body = encounter_body(tenant, date_of_service="2026-11-16", group_number="GRP60054A")
+    body = encounter_body(tenant, date_of_service=day, group_number="GRP60054A")
     body["patient"] = {**body["patient"], "address": HOME}
     posted = await stack.client("coding-svc").post(
         "/v1/encounters", json=body, headers=tenant.headers(Role.EHR_INTEGRATION)
@@ -193,3 +193,18 @@ async def test_status_of_a_claim_is_asked_only_while_the_payer_owes_an_answer_an
     refused = await claims.post(f"/v1/claims/{not_sent['id']}/status-inquiries", headers=tenant.headers(Role.BILLER))
     assert refused.status_code == 409
     assert "only while the payer owes an answer" in refused.json()["detail"]
+
+
+async def test_a_claim_that_cannot_be_asked_about_is_stuck_with_the_reason_and_the_round_goes_on(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    orphan, fine = await accepted_claim(stack, tenant), await accepted_claim(stack, tenant, "2026-11-13")
+    await age(stack, orphan["id"], days=40, practice_id="prac_left_the_directory")
+    await age(stack, fine["id"], days=40)
+    await followup(stack).run_once()
+
+    (failed,) = await inquiries(stack, tenant, orphan["id"])
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("not sent: Practice prac_left_the_directory")
+    assert "no answer" in (await stuck(stack, tenant))[orphan["id"]]["reason"]
+    (answered,) = await inquiries(stack, tenant, fine["id"])
+    assert answered["status"] == "answered", "the other claims of the round were still asked about"

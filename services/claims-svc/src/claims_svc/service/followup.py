@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_connect.errors import ConnectorError
-from claimflow_kit.errors import Conflict
+from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import utcnow
 from claimflow_x12 import parse
 from claimflow_x12.envelope import allocate_envelope
@@ -163,6 +163,28 @@ class StatusFollowup:
                 logger.info("status follow-up skipped a claim: %s", exc.detail)
         return sent
 
+    async def _cannot_ask(self, claim: Claim, sent_at: datetime, attempt: int, reason: str) -> StatusInquiry:
+        """Record a 276 that could not even be built (the claim's practice left the directory, its data no longer
+        makes a valid request): the claim shows as stuck with the reason instead of failing every round."""
+        inquiry = StatusInquiry(
+            id=f"sti_{uuid.uuid4().hex}",
+            tenant_id=claim.tenant_id,
+            claim_id=claim.id,
+            payer_id=claim.payer_id or "",
+            trace_number=trace_number(claim.patient_control_number or claim.id, attempt),
+            interchange_control_number="",
+            status=InquiryStatus.FAILED,
+            sent_at=sent_at,
+            answered_at=sent_at,
+            error=f"not sent: {reason}"[:500],
+        )
+        try:
+            async with self.context.database.transaction() as session:
+                session.add(inquiry)
+        except IntegrityError:
+            raise Conflict(f"a status inquiry for claim {claim.id} is already under way") from None
+        return inquiry
+
     def _ask_now(self, item: FollowedClaim, now: datetime) -> bool:
         if item.assessment.state is FollowupState.DUE:
             return True
@@ -202,8 +224,11 @@ class StatusFollowup:
             attempts = len(
                 (await session.exec(select(StatusInquiry.id).where(StatusInquiry.claim_id == claim_id))).all()
             )
-        practice = await self.pipeline.practice(tenant_id, claim.practice_id)
-        domain = to_domain(claim, practice, self.pipeline.config.payers)
+        try:
+            practice = await self.pipeline.practice(tenant_id, claim.practice_id)
+            domain = to_domain(claim, practice, self.pipeline.config.payers)
+        except (NotFound, InvalidInput) as exc:
+            return await self._cannot_ask(claim, sent_at, attempts + 1, exc.detail)
         parties = self.pipeline.config.parties
         envelope = await allocate_envelope(
             self.pipeline.allocator,
