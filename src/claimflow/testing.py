@@ -12,7 +12,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest_asyncio
@@ -53,48 +53,15 @@ SERVICE_FAST_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-class SandboxServer:
-    """The payer-sandbox served over real HTTP (uvicorn on a free port) for the session's services."""
-
-    def __init__(self, seed: int = 1) -> None:
-        self.seed = seed
-        self.url = ""
-        self._server: Any = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> str:
-        """Start serving; returns the base URL."""
-        import uvicorn
-
-        from payer_sandbox.config import SandboxSettings
-        from payer_sandbox.main import create_app as sandbox_app
-
-        app = sandbox_app(SandboxSettings(seed=self.seed))
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(), name="payer-sandbox")
-        while not self._server.started:
-            if self._task.done():
-                await self._task
-                raise RuntimeError("payer-sandbox stopped during start-up")
-            await asyncio.sleep(0.02)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-
-
 @contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Serve ``app`` over real HTTP (uvicorn on a free port, in this event loop); yields its base URL."""
+async def served(app: FastAPI, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
+    """Serve ``app`` over real HTTP (uvicorn on a free port, in this event loop); yields its base URL.
+
+    ``lifespan="off"`` serves an app whose lifespan already runs elsewhere (a test stack's in-process app)."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name="served-app")
     try:
         while not server.started:
@@ -107,6 +74,36 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+class LiveServer:
+    """An app served by ``served`` between ``start()`` and ``stop()`` (for fixtures that cannot hold a context)."""
+
+    def __init__(self, app: FastAPI, *, lifespan: Literal["on", "off"] = "on") -> None:
+        self.app = app
+        self.lifespan = lifespan
+        self.url = ""
+        self._running = contextlib.AsyncExitStack()
+
+    async def start(self) -> str:
+        """Start serving; returns the base URL."""
+        self.url = await self._running.enter_async_context(served(self.app, lifespan=self.lifespan))
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await self._running.aclose()
+
+
+class SandboxServer(LiveServer):
+    """The payer-sandbox served over real HTTP (uvicorn on a free port) for the session's services."""
+
+    def __init__(self, seed: int = 1) -> None:
+        from payer_sandbox.config import SandboxSettings
+        from payer_sandbox.main import create_app as sandbox_app
+
+        super().__init__(sandbox_app(SandboxSettings(seed=seed)))
+        self.seed = seed
 
 
 @dataclass

@@ -16,8 +16,6 @@ from typing import Any
 
 import requests
 import schemathesis
-import uvicorn
-from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisDeprecationWarning, Unsatisfiable
@@ -109,36 +107,6 @@ class Tally:
         ranked = sorted(self.seconds.items(), key=lambda item: -item[1])[:5]
         slowest = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in ranked)
         yield f"[api-fuzz]   slowest operations: {slowest}"
-
-
-class AppServer:
-    """Serves an app whose lifespan is already running (the stack's) over real HTTP on the current event loop."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.url = ""
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> str:
-        """Start serving on a free port; returns the base URL."""
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(), name="fuzz-server")
-        while not self._server.started:
-            if self._task.done():
-                await self._task
-                raise RuntimeError("server stopped during start-up")
-            await asyncio.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop serving (the app itself keeps running)."""
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
 
 
 @dataclass

@@ -34,12 +34,12 @@ import hypothesis.strategies._internal.core
 import pytest
 import pytest_asyncio
 
-from claimflow.testing import SandboxServer, Stack, TenantFixture, encounter_body
+from claimflow.testing import LiveServer, SandboxServer, Stack, TenantFixture, encounter_body
 from claimflow_kit.directory import Role
 from claimflow_kit.testing import eventually
 
 if TYPE_CHECKING:
-    from .api_fuzzing import AppServer, Target
+    from .api_fuzzing import Target
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,8 @@ async def seed_tenant(stack: Stack, tenant: TenantFixture, fuzzing: ModuleType) 
 @pytest_asyncio.fixture(scope="module")
 async def fuzz_setup(stack: Stack, fuzzing: ModuleType) -> AsyncIterator[FuzzSetup]:
     """Every service of the session stack served over HTTP, plus a private payer-sandbox, and two tenants."""
-    servers: list[AppServer] = [fuzzing.AppServer(app) for app in stack.apps.values()]
+    # The stack's apps already run their lifespan: serve them as they are.
+    servers = [LiveServer(app, lifespan="off") for app in stack.apps.values()]
     sandbox = SandboxServer(seed=7)
     try:
         targets = [

@@ -30,16 +30,15 @@ from claimflow_x12.segments import (
     Amt,
     Bht,
     DateFormatQualifier,
-    Dmg,
     Dtp,
     EntityTypeQualifier,
-    GenderCode,
     Nm1,
     Ref,
     St,
     Trn,
 )
-from claims_svc.domain.claim import Person, ProfessionalClaim
+from claims_svc.domain.claim import ProfessionalClaim
+from claims_svc.domain.x12_837p import demographics, person_name
 
 __all__ = [
     "AnswerKind",
@@ -264,21 +263,6 @@ class Requester:
     etin: str
 
 
-def _person_nm1(entity: str, person: Person, member_id: str | None) -> Nm1:
-    return Nm1(
-        entity_identifier=entity,
-        entity_type=EntityTypeQualifier.PERSON,
-        last_name_or_organization=person.last_name.upper(),
-        first_name=person.first_name.upper(),
-        id_qualifier="MI" if member_id else None,
-        identifier=member_id,
-    )
-
-
-def _dmg(person: Person) -> Dmg:
-    return Dmg(date_format="D8", birth_date=person.birth_date, gender=GenderCode(person.sex))
-
-
 def build_276(
     claim: ProfessionalClaim, requester: Requester, *, trace: str, created_at: datetime
 ) -> ClaimStatusRequest276:
@@ -304,14 +288,16 @@ def build_276(
     dependent = claim.subscriber is not None and claim.relationship_to_subscriber != "18"
     subscriber_person = claim.card_holder if dependent else claim.patient
     subscriber = RequestSubscriberLoop(
-        demographics=None if dependent else _dmg(subscriber_person),
-        subscriber=_person_nm1("IL", subscriber_person, claim.member_id),
+        demographics=None if dependent else demographics(subscriber_person),
+        subscriber=person_name("IL", subscriber_person, claim.member_id),
         claims=[] if dependent else [inquiry],
     )
     if dependent:
         subscriber.dependents.append(
             RequestDependentLoop(
-                demographics=_dmg(claim.patient), dependent=_person_nm1("QC", claim.patient, None), claims=[inquiry]
+                demographics=demographics(claim.patient),
+                dependent=person_name("QC", claim.patient, None),
+                claims=[inquiry],
             )
         )
     return ClaimStatusRequest276(

@@ -111,7 +111,8 @@ def _address(address: Address) -> tuple[N3, N4]:
     )
 
 
-def _person_name(entity: str, person: Person, member_id: str | None) -> Nm1:
+def person_name(entity: str, person: Person, member_id: str | None) -> Nm1:
+    """NM1 of a person (NM108 MI with the member id when given), names upper-cased as payers match them."""
     return Nm1(
         entity_identifier=entity,
         entity_type=EntityTypeQualifier.PERSON,
@@ -122,7 +123,8 @@ def _person_name(entity: str, person: Person, member_id: str | None) -> Nm1:
     )
 
 
-def _demographics(person: Person) -> Dmg:
+def demographics(person: Person) -> Dmg:
+    """DMG: birth date and administrative sex."""
     return Dmg(date_format="D8", birth_date=person.birth_date, gender=GenderCode(person.sex))
 
 
@@ -173,7 +175,7 @@ def _other_subscriber(claim: ProfessionalClaim, coverage: OtherCoverage) -> Othe
         amounts=amounts,
         other_insurance=Oi(benefits_assignment=YesNoCode.YES, release_of_information="Y"),
         other_subscriber=OtherSubscriberNameLoop(
-            name=_person_name("IL", holder, coverage.member_id), address=street, city_state_zip=city
+            name=person_name("IL", holder, coverage.member_id), address=street, city_state_zip=city
         ),
         other_payer=OtherPayerNameLoop(
             name=_payer_name(coverage.payer.name, coverage.payer.payer_id),
@@ -307,10 +309,10 @@ def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode 
             claim_filing_indicator=filing or ClaimFilingIndicatorCode(claim.payer.claim_filing),
         ),
         subscriber=SubscriberNameLoop(
-            name=_person_name("IL", holder, claim.member_id),
+            name=person_name("IL", holder, claim.member_id),
             address=street,
             city_state_zip=city,
-            demographics=_demographics(holder),
+            demographics=demographics(holder),
         ),
         payer=PayerNameLoop(name=_payer_name(claim.payer.name, claim.payer.payer_id)),
         claims=[] if dependent else [_claim_loop(claim)],
@@ -323,10 +325,10 @@ def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode 
             ProfessionalPatientLoop(
                 patient_information=Pat(relationship_code=claim.relationship_to_subscriber),
                 patient=PatientNameLoop(
-                    name=_person_name("QC", claim.patient, None),
+                    name=person_name("QC", claim.patient, None),
                     address=patient_street,
                     city_state_zip=patient_city,
-                    demographics=_demographics(claim.patient),
+                    demographics=demographics(claim.patient),
                 ),
                 claims=[_claim_loop(claim)],
             )
