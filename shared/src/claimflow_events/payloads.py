@@ -117,6 +117,22 @@ class PartyPerson(Frozen):
     address: PostalAddress | None = None
 
 
+class InstitutionalDetails(Frozen):
+    """What an institutional (837I / UB-04) claim adds: the type of bill, admission and discharge codes, and the
+    attending provider."""
+
+    type_of_bill: str = Field(
+        pattern=r"^[0-9]{3}$", description="Facility type (2 digits, e.g. 13 hospital outpatient) + frequency (1)."
+    )
+    admission_type_code: str = Field(pattern=r"^[1-9]$", description="CL101 priority of the visit (3 elective...).")
+    admission_source_code: str | None = Field(default=None, pattern=r"^[0-9A-Z]$", description="CL102.")
+    patient_status_code: str = Field(pattern=r"^[0-9]{2}$", description="CL103 discharge status (01 home...).")
+    admission_date: date | None = Field(default=None, description="DTP*435 (inpatient).")
+    attending_provider_npi: Npi
+    attending_last_name: str = Field(min_length=1, max_length=60)
+    attending_first_name: str | None = Field(default=None, max_length=35)
+
+
 class OtherCoverage(Frozen):
     """Another plan of the patient that pays after the primary: its order, payer, and whose card it is."""
 
@@ -172,6 +188,9 @@ class EncounterCoded(EventPayload):
     coded_at: datetime
     parties: ClaimParties | None = Field(
         default=None, description="Patient and subscriber as the claim must name them (claims-svc bills from it)."
+    )
+    institutional: InstitutionalDetails | None = Field(
+        default=None, description="Type of bill, admission codes and attending provider (claim_kind institutional)."
     )
 
 

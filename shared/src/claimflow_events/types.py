@@ -64,6 +64,9 @@ class ServiceLine(Frozen):
     diagnosis_pointers: tuple[int, ...] = Field(default=(), max_length=4)
     charge: Money | None = None
     service_date: str | None = Field(default=None, description="ISO date when it differs from the encounter's.")
+    revenue_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{4}$", description="NUBC revenue code (institutional claims, SV201)."
+    )
 
 
 class Adjustment(Frozen):

@@ -13,6 +13,7 @@ from claims_svc.domain.claim import (
     Address,
     BillingProvider,
     ClaimLine,
+    Institutional,
     OtherCoverage,
     Payer,
     PayerAdjudication,
@@ -50,6 +51,12 @@ def test_the_clean_claim_passes() -> None:
     assert codes(CLEAN) == set()
 
 
+HOSPITAL_VISIT = Institutional("131", "1", "01", attending_npi="1497758544", attending_last_name="Okafor")
+INSTITUTIONAL = replace(
+    CLEAN,
+    institutional=HOSPITAL_VISIT,
+    lines=(ClaimLine(1, "99284", Decimal("850.00"), revenue_code="0450"),),  # 837I lines point at no diagnosis
+)
 CASES: dict[ScrubCode, ProfessionalClaim] = {
     ScrubCode.PAYER_UNKNOWN: replace(CLEAN, payer=Payer("99999", "Unknown")),
     ScrubCode.MEMBER_ID_MISSING: replace(CLEAN, member_id=None),
@@ -80,6 +87,10 @@ CASES: dict[ScrubCode, ProfessionalClaim] = {
     ScrubCode.OTHER_MEMBER_ID_FORMAT: replace(
         CLEAN, other_coverages=(OtherCoverage("secondary", CLEAN.payer, "12345"),)
     ),
+    ScrubCode.REVENUE_CODE_MISSING: replace(INSTITUTIONAL, lines=(replace(INSTITUTIONAL.lines[0], revenue_code=None),)),
+    ScrubCode.ATTENDING_NPI_INVALID: replace(
+        INSTITUTIONAL, institutional=replace(HOSPITAL_VISIT, attending_npi="1497758545")
+    ),
     ScrubCode.OTHER_PAYER_UNBALANCED: replace(
         CLEAN,
         payer_sequence="secondary",
@@ -101,6 +112,7 @@ def test_each_rule_fires_alone_on_the_claim_that_breaks_it(code: ScrubCode) -> N
 
 
 def test_rules_are_fixed_by_the_suggested_correction() -> None:
+    assert codes(INSTITUTIONAL) == set(), "a clean institutional claim"
     assert codes(replace(CASES[ScrubCode.PRIOR_AUTH_MISSING], prior_authorization="AUTH123")) == set()
     assert codes(replace(CASES[ScrubCode.CORRECTION_REFERENCE_MISSING], payer_claim_number="PCN1")) == set()
 

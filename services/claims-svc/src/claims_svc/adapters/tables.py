@@ -78,6 +78,8 @@ class Claim(ClaimsTable, table=True):
     prior_claim_id: str | None = Field(default=None, max_length=40)
     prior_adjudications: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     crossed_over_to: str | None = Field(default=None, max_length=80)
+    # Institutional claims (837I): type of bill, admission and discharge codes, attending provider.
+    institutional: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ClaimSubmission(ClaimsTable, table=True):

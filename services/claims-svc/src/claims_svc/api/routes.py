@@ -208,6 +208,8 @@ async def get_claim_cms1500(
 ) -> Response:
     """The claim as CMS-1500 (02/12) paper forms, six service lines per form (audited read: it names the patient)."""
     claim = await ClaimRepository(session, principal.tenant_id).get(claim_id)
+    if claim.claim_kind == "institutional":
+        raise Conflict(f"claim {claim.id} is institutional: its paper form is the UB-04, not the CMS-1500")
     async with context.directory.transaction() as directory:
         practices = await Directory(directory).practices(principal.tenant_id)
     practice = next((p for p in practices if p.id == claim.practice_id), None)

@@ -51,6 +51,7 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             correlation_id=context.envelope.correlationid,
             patient_control_number=patient_control_number(),
             parties=event.parties.model_dump(mode="json") if event.parties else None,
+            institutional=event.institutional.model_dump(mode="json") if event.institutional else None,
             rendering_npi=event.rendering_provider_npi,
             billing_npi=event.billing_provider_npi,
             place_of_service=event.place_of_service,

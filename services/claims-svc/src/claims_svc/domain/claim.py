@@ -60,6 +60,26 @@ class ClaimLine:
     modifiers: tuple[str, ...] = ()
     diagnosis_pointers: tuple[int, ...] = ()
     service_date: date | None = None
+    revenue_code: str | None = None  # SV201 (institutional claims)
+
+
+@dataclass(frozen=True)
+class Institutional:
+    """What an institutional claim (837I / UB-04) adds to the common claim."""
+
+    type_of_bill: str  # facility type (2 digits) + frequency, e.g. 131: hospital outpatient, original
+    admission_type_code: str  # CL101
+    patient_status_code: str  # CL103
+    attending_npi: str
+    attending_last_name: str
+    attending_first_name: str | None = None
+    admission_source_code: str | None = None  # CL102
+    admission_date: date | None = None  # DTP*435
+
+    @property
+    def facility_type(self) -> str:
+        """CLM05-1: the first two digits of the type of bill."""
+        return self.type_of_bill[:2]
 
 
 PAYER_ORDER = ("primary", "secondary", "tertiary")
@@ -135,6 +155,7 @@ class ProfessionalClaim:
     notes: tuple[str, ...] = field(default=())
     payer_sequence: str = "primary"  # SBR01 of 2000B: which payer this claim is billed to
     other_coverages: tuple[OtherCoverage, ...] = ()  # 2320/2330, in payer order
+    institutional: Institutional | None = None  # set: the claim goes out as an 837I
 
     @property
     def total_charge(self) -> Decimal:

@@ -44,6 +44,8 @@ class ScrubCode(StrEnum):
     OTHER_MEMBER_ID_MISSING = "OTHER_MEMBER_ID_MISSING"
     OTHER_MEMBER_ID_FORMAT = "OTHER_MEMBER_ID_FORMAT"
     OTHER_PAYER_UNBALANCED = "OTHER_PAYER_UNBALANCED"
+    REVENUE_CODE_MISSING = "REVENUE_CODE_MISSING"
+    ATTENDING_NPI_INVALID = "ATTENDING_NPI_INVALID"
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
             )
         )
     findings.extend(_other_payer_rules(claim, context))
+    findings.extend(_institutional_rules(claim))
     duplicate_of = context.already_submitted(claim) if claim.frequency_code == "1" else None
     if duplicate_of is not None:
         add(
@@ -257,6 +260,31 @@ def _other_payer_rules(claim: ProfessionalClaim, context: ScrubContext) -> list[
     return findings
 
 
+def _institutional_rules(claim: ProfessionalClaim) -> list[ScrubFinding]:
+    """What an 837I needs beyond the common claim: a revenue code on every line, a valid attending NPI."""
+    if claim.institutional is None:
+        return []
+    findings = [
+        ScrubFinding(
+            ScrubCode.REVENUE_CODE_MISSING,
+            f"Line {line.line_number} has no revenue code (an institutional line is billed by revenue code).",
+            "Add the NUBC revenue code of the department that provided the service (e.g. 0450 emergency room).",
+            line.line_number,
+        )
+        for line in claim.lines
+        if not line.revenue_code
+    ]
+    if not npi_is_valid(claim.institutional.attending_npi):
+        findings.append(
+            ScrubFinding(
+                ScrubCode.ATTENDING_NPI_INVALID,
+                "The attending provider NPI fails the NPI check digit.",
+                "Correct the attending physician's NPI on the encounter (NPPES lists the right one).",
+            )
+        )
+    return findings
+
+
 def _diagnosis_rules(claim: ProfessionalClaim) -> list[ScrubFinding]:
     findings = []
     if not claim.diagnoses or not all(_ICD.fullmatch(code) for code in claim.diagnoses):
@@ -267,7 +295,7 @@ def _diagnosis_rules(claim: ProfessionalClaim) -> list[ScrubFinding]:
                 "Send the encounter back to coding.",
             )
         )
-    for line in claim.lines:
+    for line in claim.lines if claim.institutional is None else ():  # an 837I line points at no diagnosis
         pointers = line.diagnosis_pointers
         if not pointers or len(pointers) > 4 or any(p < 1 or p > min(len(claim.diagnoses), 12) for p in pointers):
             findings.append(

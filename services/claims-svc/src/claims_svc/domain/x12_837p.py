@@ -80,7 +80,7 @@ from claims_svc.domain.claim import (
 
 PROFESSIONAL_GUIDE = "005010X222A1"
 
-_SBR01 = {
+SBR01 = {
     "primary": PayerResponsibilityCode.PRIMARY,
     "secondary": PayerResponsibilityCode.SECONDARY,
     "tertiary": PayerResponsibilityCode.TERTIARY,
@@ -104,7 +104,7 @@ def line_control_number(claim: ProfessionalClaim, line_number: int) -> str:
     return f"{claim.patient_control_number}-{line_number}"
 
 
-def _address(address: Address) -> tuple[N3, N4]:
+def address_segments(address: Address) -> tuple[N3, N4]:
     return (
         N3(address_line_1=address.line1.upper(), address_line_2=address.line2.upper() if address.line2 else None),
         N4(city=address.city.upper(), state=address.state.upper(), postal_code=address.postal_code),
@@ -128,7 +128,7 @@ def demographics(person: Person) -> Dmg:
     return Dmg(date_format="D8", birth_date=person.birth_date, gender=GenderCode(person.sex))
 
 
-def _cas(adjustments: tuple[ClaimAdjustment, ...]) -> list[Cas]:
+def cas_segments(adjustments: tuple[ClaimAdjustment, ...]) -> list[Cas]:
     """CAS segments: one per group code (in the order the payer used them), at most six reasons each."""
     groups: dict[str, list[Adjustment]] = {}
     for adjustment in adjustments:
@@ -140,7 +140,7 @@ def _cas(adjustments: tuple[ClaimAdjustment, ...]) -> list[Cas]:
     ]
 
 
-def _payer_name(payer_name: str, payer_id: str) -> Nm1:
+def payer_name(payer_name: str, payer_id: str) -> Nm1:
     return Nm1(
         entity_identifier="PR",
         entity_type=EntityTypeQualifier.ORGANIZATION,
@@ -150,10 +150,10 @@ def _payer_name(payer_name: str, payer_id: str) -> Nm1:
     )
 
 
-def _other_subscriber(claim: ProfessionalClaim, coverage: OtherCoverage) -> OtherSubscriberLoop:
+def other_subscriber(claim: ProfessionalClaim, coverage: OtherCoverage) -> OtherSubscriberLoop:
     """2320 + 2330A/B for one other plan; with its adjudication when it already paid (CAS, AMT*D, AMT*EAF)."""
     holder = coverage.subscriber or claim.patient
-    street, city = _address(holder.address) if holder.address else (None, None)
+    street, city = address_segments(holder.address) if holder.address else (None, None)
     adjudication = coverage.adjudication
     amounts = []
     dates = []
@@ -166,25 +166,25 @@ def _other_subscriber(claim: ProfessionalClaim, coverage: OtherCoverage) -> Othe
             dates = [Dtp(qualifier="573", date_format=DateFormatQualifier.DATE, start=adjudication.adjudication_date)]
     return OtherSubscriberLoop(
         subscriber_information=Sbr(
-            payer_responsibility=_SBR01[coverage.sequence],
+            payer_responsibility=SBR01[coverage.sequence],
             relationship_code=coverage.relationship_to_subscriber,
             group_number=coverage.group_number,
             claim_filing_indicator=ClaimFilingIndicatorCode(coverage.payer.claim_filing),
         ),
-        adjustments=_cas(adjudication.adjustments) if adjudication else [],
+        adjustments=cas_segments(adjudication.adjustments) if adjudication else [],
         amounts=amounts,
         other_insurance=Oi(benefits_assignment=YesNoCode.YES, release_of_information="Y"),
         other_subscriber=OtherSubscriberNameLoop(
             name=person_name("IL", holder, coverage.member_id), address=street, city_state_zip=city
         ),
         other_payer=OtherPayerNameLoop(
-            name=_payer_name(coverage.payer.name, coverage.payer.payer_id),
+            name=payer_name(coverage.payer.name, coverage.payer.payer_id),
             dates=dates,
         ),
     )
 
 
-def _line_adjudications(claim: ProfessionalClaim, line_number: int) -> list[LineAdjudicationLoop]:
+def line_adjudications(claim: ProfessionalClaim, line_number: int) -> list[LineAdjudicationLoop]:
     """2430 for one line: each earlier payer's SVD (paid), CAS and adjudication date."""
     loops = []
     for coverage in claim.prior_payers:
@@ -202,7 +202,7 @@ def _line_adjudications(claim: ProfessionalClaim, line_number: int) -> list[Line
                     modifiers=list(found.modifiers),
                     paid_units=found.units,
                 ),
-                adjustments=_cas(found.adjustments),
+                adjustments=cas_segments(found.adjustments),
                 dates=[
                     Dtp(qualifier="573", date_format=DateFormatQualifier.DATE, start=adjudication.adjudication_date)
                 ],
@@ -247,7 +247,7 @@ def _claim_loop(claim: ProfessionalClaim) -> ProfessionalClaimLoop:
         references=references,
         health_care_codes=[Hi(codes=codes)],
         rendering_provider=rendering,
-        other_subscribers=[_other_subscriber(claim, coverage) for coverage in claim.other_coverages],
+        other_subscribers=[other_subscriber(claim, coverage) for coverage in claim.other_coverages],
         service_lines=[
             ProfessionalServiceLineLoop(
                 line=Lx(assigned_number=index),
@@ -267,43 +267,52 @@ def _claim_loop(claim: ProfessionalClaim) -> ProfessionalClaimLoop:
                     )
                 ],
                 references=[Ref(qualifier="6R", value=line_control_number(claim, line.line_number))],
-                adjudications=_line_adjudications(claim, line.line_number),
+                adjudications=line_adjudications(claim, line.line_number),
             )
             for index, line in enumerate(claim.lines, start=1)
         ],
     )
 
 
-def _billing_loop(billing: BillingProvider) -> ProfessionalBillingProviderLoop:
+def billing_provider_name(billing: BillingProvider) -> BillingProviderNameLoop:
+    """2010AA: the billing provider's name, NPI, address and tax id."""
     if billing.address is None:
         raise ValueError("a billing provider without an address cannot be written (the scrubber holds it)")
-    street, city = _address(billing.address)
-    return ProfessionalBillingProviderLoop(
-        specialty=Prv(provider_code="BI", reference_qualifier="PXC", taxonomy_code=billing.taxonomy_code)
-        if billing.taxonomy_code
-        else None,
-        billing_provider=BillingProviderNameLoop(
-            name=Nm1(
-                entity_identifier="85",
-                entity_type=EntityTypeQualifier.ORGANIZATION,
-                last_name_or_organization=billing.name.upper(),
-                id_qualifier="XX",
-                identifier=billing.npi,
-            ),
-            address=street,
-            city_state_zip=city,
-            references=[Ref(qualifier="EI", value=billing.tax_id)],
+    street, city = address_segments(billing.address)
+    return BillingProviderNameLoop(
+        name=Nm1(
+            entity_identifier="85",
+            entity_type=EntityTypeQualifier.ORGANIZATION,
+            last_name_or_organization=billing.name.upper(),
+            id_qualifier="XX",
+            identifier=billing.npi,
         ),
+        address=street,
+        city_state_zip=city,
+        references=[Ref(qualifier="EI", value=billing.tax_id)],
+    )
+
+
+def billing_specialty(billing: BillingProvider) -> Prv | None:
+    """PRV*BI: the billing provider's taxonomy, when the practice has one."""
+    if not billing.taxonomy_code:
+        return None
+    return Prv(provider_code="BI", reference_qualifier="PXC", taxonomy_code=billing.taxonomy_code)
+
+
+def _billing_loop(billing: BillingProvider) -> ProfessionalBillingProviderLoop:
+    return ProfessionalBillingProviderLoop(
+        specialty=billing_specialty(billing), billing_provider=billing_provider_name(billing)
     )
 
 
 def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode | None) -> ProfessionalSubscriberLoop:
     holder = claim.card_holder
-    street, city = _address(holder.address) if holder.address else (None, None)
+    street, city = address_segments(holder.address) if holder.address else (None, None)
     dependent = claim.subscriber is not None
     loop = ProfessionalSubscriberLoop(
         subscriber_information=Sbr(
-            payer_responsibility=_SBR01[claim.payer_sequence],
+            payer_responsibility=SBR01[claim.payer_sequence],
             relationship_code=None if dependent else "18",
             group_number=claim.group_number,
             claim_filing_indicator=filing or ClaimFilingIndicatorCode(claim.payer.claim_filing),
@@ -314,13 +323,13 @@ def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode 
             city_state_zip=city,
             demographics=demographics(holder),
         ),
-        payer=PayerNameLoop(name=_payer_name(claim.payer.name, claim.payer.payer_id)),
+        payer=PayerNameLoop(name=payer_name(claim.payer.name, claim.payer.payer_id)),
         claims=[] if dependent else [_claim_loop(claim)],
     )
     if dependent:
         if claim.patient.address is None:
             raise ValueError("a dependent without an address cannot be written (the scrubber holds it)")
-        patient_street, patient_city = _address(claim.patient.address)
+        patient_street, patient_city = address_segments(claim.patient.address)
         loop.patients.append(
             ProfessionalPatientLoop(
                 patient_information=Pat(relationship_code=claim.relationship_to_subscriber),
@@ -334,6 +343,36 @@ def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode 
             )
         )
     return loop
+
+
+def submitter_loop(parties: Parties) -> SubmitterLoop:
+    """1000A: who sends the file (name, ETIN, contact)."""
+    return SubmitterLoop(
+        submitter=Nm1(
+            entity_identifier="41",
+            entity_type=EntityTypeQualifier.ORGANIZATION,
+            last_name_or_organization=parties.submitter_name.upper(),
+            id_qualifier="46",
+            identifier=parties.submitter_id,
+        ),
+        contacts=[
+            Per(function_code="IC", name=parties.contact_name.upper(), number_qualifier_1="TE",
+                number_1=parties.contact_phone)
+        ],
+    )  # fmt: skip
+
+
+def receiver_loop(parties: Parties) -> ReceiverLoop:
+    """1000B: the clearinghouse that receives the file."""
+    return ReceiverLoop(
+        receiver=Nm1(
+            entity_identifier="40",
+            entity_type=EntityTypeQualifier.ORGANIZATION,
+            last_name_or_organization=parties.receiver_name.upper(),
+            id_qualifier="46",
+            identifier=parties.receiver_id,
+        )
+    )
 
 
 def build_837p(
@@ -364,31 +403,7 @@ def build_837p(
             created_time=created_at.strftime("%H%M"),
             transaction_type_code="CH",
         ),
-        submitter=SubmitterLoop(
-            submitter=Nm1(
-                entity_identifier="41",
-                entity_type=EntityTypeQualifier.ORGANIZATION,
-                last_name_or_organization=parties.submitter_name.upper(),
-                id_qualifier="46",
-                identifier=parties.submitter_id,
-            ),
-            contacts=[
-                Per(
-                    function_code="IC",
-                    name=parties.contact_name.upper(),
-                    number_qualifier_1="TE",
-                    number_1=parties.contact_phone,
-                )
-            ],
-        ),
-        receiver=ReceiverLoop(
-            receiver=Nm1(
-                entity_identifier="40",
-                entity_type=EntityTypeQualifier.ORGANIZATION,
-                last_name_or_organization=parties.receiver_name.upper(),
-                id_qualifier="46",
-                identifier=parties.receiver_id,
-            )
-        ),
+        submitter=submitter_loop(parties),
+        receiver=receiver_loop(parties),
         billing_providers=list(providers.values()),
     )

@@ -173,6 +173,7 @@ async def bill_next_payer(
             billing_npi=prior.billing_npi,
             place_of_service=prior.place_of_service,
             prior_authorization=prior.prior_authorization,
+            institutional=prior.institutional,
             payer_sequence=following,
             prior_claim_id=prior.id,
             prior_adjudications=[

@@ -34,6 +34,7 @@ from claimflow_events import (
     ClaimRejected,
     ClaimResubmitted,
     ClaimSubmitted,
+    InstitutionalDetails,
     PayerSequence,
     RejectionReason,
     ServiceLine,
@@ -54,6 +55,7 @@ from claims_svc.domain.claim import (
     Address,
     BillingProvider,
     ClaimLine,
+    Institutional,
     OtherCoverage,
     Payer,
     Person,
@@ -62,6 +64,7 @@ from claims_svc.domain.claim import (
 from claims_svc.domain.cob import adjudication_from, coverages_of
 from claims_svc.domain.fees import Fee, charge_for
 from claims_svc.domain.scrub import PayerRules, ScrubContext, scrub
+from claims_svc.domain.x12_837i import build_837i
 from claims_svc.domain.x12_837p import Parties, build_837p
 
 logger = logging.getLogger(__name__)
@@ -190,6 +193,7 @@ def to_domain(claim: Claim, practice: Practice, payers: dict[str, PayerRules]) -
                 units=line.units,
                 modifiers=line.modifiers,
                 diagnosis_pointers=line.diagnosis_pointers,
+                revenue_code=line.revenue_code,
             )
             for line in service_lines(claim)
         ),
@@ -201,6 +205,24 @@ def to_domain(claim: Claim, practice: Practice, payers: dict[str, PayerRules]) -
         prior_authorization=claim.prior_authorization,
         payer_sequence=claim.payer_sequence,
         other_coverages=other_coverages(claim, payers),
+        institutional=_institutional(claim.institutional),
+    )
+
+
+def _institutional(raw: dict[str, Any] | None) -> Institutional | None:
+    """The stored institutional details (encounter-coded's, as JSON) as the domain reads them."""
+    if not raw:
+        return None
+    details = InstitutionalDetails.model_validate(raw)
+    return Institutional(
+        type_of_bill=details.type_of_bill,
+        admission_type_code=details.admission_type_code,
+        patient_status_code=details.patient_status_code,
+        attending_npi=details.attending_provider_npi,
+        attending_last_name=details.attending_last_name,
+        attending_first_name=details.attending_first_name,
+        admission_source_code=details.admission_source_code,
+        admission_date=details.admission_date,
     )
 
 
@@ -430,11 +452,12 @@ class ClaimPipeline:
                 raise Conflict(
                     f"not ready to submit (held, already submitted or unknown): {', '.join(sorted(missing))}"
                 )
-        by_payer: dict[str, list[Claim]] = {}
+        # One interchange per payer and claim kind: professional claims go out as 837P, institutional as 837I.
+        by_payer: dict[tuple[str, str], list[Claim]] = {}
         for claim in claims:
-            by_payer.setdefault(claim.payer_id or "", []).append(claim)
+            by_payer.setdefault((claim.payer_id or "", claim.claim_kind), []).append(claim)
         prepared = []
-        for index, (payer_id, payer_claims) in enumerate(sorted(by_payer.items())):
+        for index, ((payer_id, _kind), payer_claims) in enumerate(sorted(by_payer.items())):
             for start in range(0, len(payer_claims), self.config.batch_size):
                 batch = payer_claims[start : start + self.config.batch_size]
                 key = f"{idempotency_key}#{index}-{start}" if idempotency_key else None
@@ -455,7 +478,9 @@ class ClaimPipeline:
             self.allocator, sender_id=parties.submitter_id, receiver_id=parties.receiver_id, transaction_count=1
         )
         submission_id = f"sub_{uuid.uuid4().hex}"
-        transaction = build_837p(domain, parties, batch_id=submission_id[4:24], created_at=envelope.created_at)
+        institutional = domain[0].institutional is not None
+        build = build_837i if institutional else build_837p
+        transaction = build(domain, parties, batch_id=submission_id[4:24], created_at=envelope.created_at)
         x12 = write_interchange(envelope, [transaction])
         isa = f"{envelope.interchange_control_number:09d}"
         submission = ClaimSubmission(
@@ -465,7 +490,7 @@ class ClaimPipeline:
             idempotency_key=idempotency_key,
             claim_ids=[c.id for c in claims],
             interchange_control_number=isa,
-            filename=f"837P_{payer_id}_{isa}.x12",
+            filename=f"{'837I' if institutional else '837P'}_{payer_id}_{isa}.x12",
             status="sending",
             x12=x12,
         )

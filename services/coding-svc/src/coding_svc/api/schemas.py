@@ -6,9 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from claimflow_events import ClaimKind
+from claimflow_events import ClaimKind, InstitutionalDetails
 from claimflow_events.types import IcdCode, Modifier, Money, Npi, PlaceOfService, ProcedureCode
 
 
@@ -77,6 +77,9 @@ class ServiceLineIn(BaseModel):
     units: Decimal = Field(default=Decimal(1), gt=0, max_digits=9, decimal_places=3)
     diagnosis_pointers: list[int] = Field(default_factory=list, max_length=4)
     charge: Money | None = Field(default=None, ge=0)
+    revenue_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{4}$", description="NUBC revenue code: required on institutional encounters"
+    )
 
 
 class EncounterIn(BaseModel):
@@ -102,6 +105,23 @@ class EncounterIn(BaseModel):
     diagnoses: list[IcdCode] = Field(default_factory=list, max_length=12)
     lines: list[ServiceLineIn] = Field(default_factory=list, max_length=50)
     clinical_note: str | None = Field(default=None, max_length=20000)
+    institutional: InstitutionalDetails | None = Field(
+        default=None, description="Type of bill, admission codes and attending provider: required when claim_kind "
+        "is institutional (the claim goes out as an 837I)",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _kind_matches_details(self) -> EncounterIn:
+        if self.claim_kind is ClaimKind.INSTITUTIONAL:
+            if self.institutional is None:
+                raise ValueError("an institutional encounter needs `institutional` (type of bill, admission codes, "
+                                 "attending provider)")  # fmt: skip
+            missing = [n for n, line in enumerate(self.lines, start=1) if line.revenue_code is None]
+            if missing:
+                raise ValueError(f"institutional lines need a revenue_code (lines {missing})")
+        elif self.institutional is not None:
+            raise ValueError("`institutional` is only for claim_kind institutional")
+        return self
 
 
 class EncounterOut(BaseModel):

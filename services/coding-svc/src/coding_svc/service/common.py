@@ -46,6 +46,7 @@ def service_lines(document: EncounterIn) -> tuple[ServiceLine, ...]:
             units=line.units,
             diagnosis_pointers=tuple(line.diagnosis_pointers),
             charge=line.charge,
+            revenue_code=line.revenue_code,
         )
         for number, line in enumerate(document.lines, start=1)
     )
@@ -120,6 +121,7 @@ def publish_coded(
             coded_by=coded_by,
             coded_at=datetime.now(UTC),
             parties=claim_parties(document),
+            institutional=document.institutional,
         ),
         tenant_id=tenant_id,
         correlation_id=encounter_correlation_id(tenant_id, encounter.practice_id, encounter.ehr_encounter_id),

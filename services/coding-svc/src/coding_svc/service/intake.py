@@ -55,8 +55,14 @@ async def receive_encounter(
     _check_coverage_order(document)
     repository = EncounterRepository(session, principal.tenant_id)
     body = document.model_dump(mode="json")
+    # Fields added later are left out while empty, so a document keeps the fingerprint it always had.
     if not document.other_coverages:
-        del body["other_coverages"]  # documents without other plans keep the fingerprint they always had
+        del body["other_coverages"]
+    if document.institutional is None:
+        del body["institutional"]
+    for line in body["lines"]:
+        if line["revenue_code"] is None:
+            del line["revenue_code"]
     content_sha256 = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     previous = await repository.current(document.practice_id, document.ehr_encounter_id)
     if previous is not None and previous.content_sha256 == content_sha256:
