@@ -466,3 +466,9 @@ async def test_fhir_r4_coverage_eligibility_round_trip(stack: Stack) -> None:
     bad_ref = await client.post("/v1/fhir/CoverageEligibilityRequest", json=not_contained, headers=headers)
     assert bad_ref.status_code == 400
     assert "contained" in bad_ref.json()["detail"]
+    # Required in R4 but let through as null by the model package (found by tests/reliability fuzzing).
+    for field, expected in (("patient", "no Patient reference"), ("insurance", "insurance[0].coverage is required")):
+        nulled = {**fhir_request("req-6"), field: None}
+        refused = await client.post("/v1/fhir/CoverageEligibilityRequest", json=nulled, headers=headers)
+        assert refused.status_code == 400, refused.text
+        assert expected in refused.json()["detail"]

@@ -90,8 +90,9 @@ def request_from_fhir(body: dict[str, Any], practice_for_npi: Callable[[str], st
         raise InvalidInput(f"CoverageEligibilityRequest.purpose must be among {sorted(PURPOSES)}")
     if request.servicedDate is None:
         raise InvalidInput("servicedDate is required (the date of service)")
-    patient: Patient = _contained(request, request.patient.reference, "Patient")
-    if not request.insurance:
+    # R4 requires patient and insurance.coverage; the model package lets a null through, so check here.
+    patient: Patient = _contained(request, request.patient.reference if request.patient else None, "Patient")
+    if not request.insurance or request.insurance[0].coverage is None:
         raise InvalidInput("insurance[0].coverage is required")
     coverage: Coverage = _contained(request, request.insurance[0].coverage.reference, "Coverage")
     payer_ids = [
