@@ -95,6 +95,7 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("claims-svc", "GET", "/v1/claims/{claim_id}"): Case(ENCOUNTER_READERS, "claim"),
     ("claims-svc", "GET", "/v1/claims/{claim_id}/x12"): Case(frozenset({Role.BILLER}), "claim"),
     ("claims-svc", "GET", "/v1/claims/{claim_id}/cms1500.pdf"): Case(frozenset({Role.BILLER}), "claim"),
+    ("claims-svc", "GET", "/v1/claims/{claim_id}/ub04.pdf"): Case(frozenset({Role.BILLER}), "claim"),
     ("claims-svc", "GET", "/v1/fhir/Claim/{claim_id}"): Case(ENCOUNTER_READERS, "claim"),
     ("claims-svc", "GET", "/v1/claims/{claim_id}/timeline"): Case(
         frozenset({Role.BILLER, Role.CODER, Role.OPS}), "claim"

@@ -3,10 +3,12 @@ coding-svc's intake, encounter-coded on the real broker, claims-svc's scrubber a
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
 from claimflow_kit.directory import Role
@@ -92,6 +94,12 @@ async def test_a_hospital_outpatient_encounter_goes_out_as_an_837i_the_payer_acc
     assert accepted["status"] == "accepted", accepted["rejection"]
     paper = await claims.get(f"/v1/claims/{claim['id']}/cms1500.pdf", headers=tenant.headers(Role.BILLER))
     assert paper.status_code == 409, "an institutional claim's paper form is the UB-04"
+    ub04 = await claims.get(f"/v1/claims/{claim['id']}/ub04.pdf", headers=tenant.headers(Role.BILLER))
+    assert ub04.status_code == 200
+    assert ub04.headers["content-type"] == "application/pdf"
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(ub04.content)).pages).split())
+    for expected in ("TYPE OF BILL 0131", claim["patient_control_number"], "0450 99284", "0001 TOTAL 1150.00"):
+        assert expected in text, expected
 
 
 async def test_an_institutional_encounter_without_its_ub04_data_is_refused_with_the_reason(stack: Stack) -> None:

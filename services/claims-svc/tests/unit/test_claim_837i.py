@@ -3,13 +3,17 @@ institutional claim; every file passes pyx12 and the library's own validation.""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from pypdf import PdfReader
+
 from claimflow_kit.testing import Pyx12Check
 from claimflow_x12 import Claim837I, Envelope, parse, validate, write_interchange
 from claimflow_x12.guides.claim_837i import iter_claims
+from claims_svc.adapters.ub04_pdf import ub04_pdf
 from claims_svc.domain.claim import (
     Address,
     BillingProvider,
@@ -22,6 +26,7 @@ from claims_svc.domain.claim import (
     ProfessionalClaim,
 )
 from claims_svc.domain.scrub import PayerRules, ScrubCode, ScrubContext, scrub
+from claims_svc.domain.ub04 import ub04_forms
 from claims_svc.domain.x12_837i import build_837i
 from claims_svc.domain.x12_837p import Parties
 
@@ -139,3 +144,37 @@ def test_the_scrubber_holds_an_institutional_claim_without_its_ub04_data() -> No
     codes = {f.code: f for f in scrub(broken, context)}
     assert {"REVENUE_CODE_MISSING", "ATTENDING_NPI_INVALID"} <= set(codes)
     assert codes[ScrubCode.REVENUE_CODE_MISSING].line_number == 3
+
+
+def test_the_ub04_names_every_form_locator_the_837i_carries() -> None:
+    (form,) = ub04_forms(replace(CLAIM, frequency_code="7", payer_claim_number="MCA77"))
+    assert (form.box("4"), form.box("6"), form.box("14"), form.box("15"), form.box("17")) == (
+        "0131",
+        "11 12 2026 - 11 12 2026",
+        "1",
+        "7",
+        "01",
+    )
+    assert (form.box("60"), form.box("64"), form.box("67"), form.box("67A")) == (
+        "1EG4TE5MK73",
+        "MCA77",
+        "R07.89",
+        "I10",
+    )
+    assert form.box("76") == "NPI 1497758544  OKAFOR, CHIDI"
+    assert [(r.revenue_code, r.hcpcs, r.charge) for r in form.rows] == [
+        ("0450", "99284", "850.00"),
+        ("0300", "80053", "200.00"),
+        ("0320", "71046", "300.00"),
+    ]
+    assert form.box("47") == "1350.00"
+    text = " ".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(ub04_pdf([form], datetime(2026, 11, 20, tzinfo=UTC)))).pages
+    )
+    for expected in ("UB-04 UNIFORM BILL", "4. TYPE OF BILL", "0131", "0450", "99284", "0001 TOTAL 1350.00"):
+        assert expected in " ".join(text.split()), expected
+    many = replace(CLAIM, lines=tuple(replace(CLAIM.lines[0], line_number=n) for n in range(1, 24)))
+    first, second = ub04_forms(many)
+    assert (len(first.rows), len(second.rows), first.pages) == (22, 1, 2)
+    assert second.box("47") == "850.00", "each page totals its own lines"

@@ -9,22 +9,33 @@ from __future__ import annotations
 from datetime import datetime
 
 from claimflow_kit.pdf import LETTER, PdfDocument, PdfPage, wrap
-from claims_svc.domain.cms1500 import Cms1500Form
+from claims_svc.domain.cms1500 import Box, Cms1500Form
 
-_MARGIN = 40.0
-_COLUMN = (LETTER[0] - 2 * _MARGIN) / 2
+MARGIN = 40.0
+COLUMN = (LETTER[0] - 2 * MARGIN) / 2
 _TABLE = (("24A DOS", 0), ("24B POS", 62), ("24D CPT/HCPCS MOD", 100), ("24E PTR", 250), ("24F CHARGES", 300),
           ("24G UNITS", 370), ("24J RENDERING NPI", 430))  # fmt: skip
 
 
-def _box(page: PdfPage, x: float, y: float, number: str, label: str, value: str) -> float:
-    """Draw one box; returns the y below it."""
+def draw_box(page: PdfPage, x: float, y: float, number: str, label: str, value: str) -> float:
+    """Draw one numbered box (label over value, wrapped to a column); returns the y below it."""
     page.text(x, y, f"{number}. {label.upper()}", size=6.5, bold=True)
     y -= 10
-    for line in wrap(value, _COLUMN - 10, 9) or [""]:
+    for line in wrap(value, COLUMN - 10, 9) or [""]:
         page.text(x, y, line, size=9)
         y -= 11
     return y - 4
+
+
+def draw_boxes(page: PdfPage, top: float, boxes: list[Box]) -> float:
+    """The boxes in two columns, top to bottom; returns the y below the longer column."""
+    y_left = y_right = top
+    half = (len(boxes) + 1) // 2
+    for box in boxes[:half]:
+        y_left = draw_box(page, MARGIN, y_left, box.number, box.label, box.value)
+    for box in boxes[half:]:
+        y_right = draw_box(page, MARGIN + COLUMN, y_right, box.number, box.label, box.value)
+    return min(y_left, y_right)
 
 
 def cms1500_pdf(forms: list[Cms1500Form], created: datetime) -> bytes:
@@ -32,26 +43,19 @@ def cms1500_pdf(forms: list[Cms1500Form], created: datetime) -> bytes:
     document = PdfDocument(title="CMS-1500 health insurance claim form", created=created)
     for form in forms:
         page = document.add_page()
-        top = LETTER[1] - _MARGIN
-        page.text(_MARGIN, top, "HEALTH INSURANCE CLAIM FORM", size=13, bold=True)
-        page.text(_MARGIN, top - 14, "APPROVED BY NATIONAL UNIFORM CLAIM COMMITTEE (NUCC) 02/12", size=7)
-        page.text(LETTER[0] - _MARGIN - 70, top, f"PAGE {form.page} OF {form.pages}", size=8, bold=True)
-        y_left = y_right = top - 34
-        boxes = [b for b in form.boxes if b.number not in ("28",)]
-        half = (len(boxes) + 1) // 2
-        for box in boxes[:half]:
-            y_left = _box(page, _MARGIN, y_left, box.number, box.label, box.value)
-        for box in boxes[half:]:
-            y_right = _box(page, _MARGIN + _COLUMN, y_right, box.number, box.label, box.value)
-        y = min(y_left, y_right) - 8
+        top = LETTER[1] - MARGIN
+        page.text(MARGIN, top, "HEALTH INSURANCE CLAIM FORM", size=13, bold=True)
+        page.text(MARGIN, top - 14, "APPROVED BY NATIONAL UNIFORM CLAIM COMMITTEE (NUCC) 02/12", size=7)
+        page.text(LETTER[0] - MARGIN - 70, top, f"PAGE {form.page} OF {form.pages}", size=8, bold=True)
+        y = draw_boxes(page, top - 34, [b for b in form.boxes if b.number not in ("28",)]) - 8
         for title, offset in _TABLE:
-            page.text(_MARGIN + offset, y, title, size=6.5, bold=True)
+            page.text(MARGIN + offset, y, title, size=6.5, bold=True)
         y -= 12
         for row in form.rows:
             cells = (row.date_from, row.place_of_service, row.procedure, row.pointers, row.charge, row.units,
                      row.rendering_npi)  # fmt: skip
             for (_, offset), cell in zip(_TABLE, cells, strict=True):
-                page.text(_MARGIN + offset, y, cell, size=9)
+                page.text(MARGIN + offset, y, cell, size=9)
             y -= 12
-        page.text(_MARGIN + 250, y - 10, f"28. TOTAL CHARGE  {form.box('28')}", size=9, bold=True)
+        page.text(MARGIN + 250, y - 10, f"28. TOTAL CHARGE  {form.box('28')}", size=9, bold=True)
     return document.to_bytes()

@@ -10,21 +10,25 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_events import ServiceLine
 from claimflow_events.types import IcdCode, Modifier, Money, ProcedureCode
 from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
-from claimflow_kit.directory import Directory, Role
+from claimflow_kit.directory import Role
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.cms1500_pdf import cms1500_pdf
 from claims_svc.adapters.fhir import claim_resource
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, TimelineEntry
+from claims_svc.adapters.ub04_pdf import ub04_pdf
+from claims_svc.domain.claim import ProfessionalClaim
 from claims_svc.domain.cms1500 import cms1500_forms
 from claims_svc.domain.fees import Fee
+from claims_svc.domain.ub04 import ub04_forms
 from claims_svc.service.pipeline import ClaimPipeline, Correction, to_domain
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -195,6 +199,26 @@ async def claim_timeline(
     return [TimelineEntryOut.model_validate(row, from_attributes=True) for row in rows.all()]
 
 
+async def _paper_claim(
+    session: AsyncSession, context: ServiceContext, principal: Principal, claim_id: str, form: str
+) -> tuple[Claim, ProfessionalClaim]:
+    """The stored claim and its domain form for a paper rendering (audited read: the form names the patient)."""
+    claim = await ClaimRepository(session, principal.tenant_id).get(claim_id)
+    institutional = claim.claim_kind == "institutional"
+    if institutional != (form == "ub04"):
+        right = "UB-04" if institutional else "CMS-1500"
+        raise Conflict(f"claim {claim.id} is {claim.claim_kind}: its paper form is the {right}")
+    practice = await pipeline(context).practice(principal.tenant_id, claim.practice_id)
+    audit(session, principal, AuditAction.READ, f"Claim.{form}", claim.id, patient_id=claim.patient_id)
+    return claim, to_domain(claim, practice, pipeline(context).config.payers)
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(
+        content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
+    )
+
+
 @router.get(
     "/claims/{claim_id}/cms1500.pdf",
     response_class=Response,
@@ -206,23 +230,27 @@ async def get_claim_cms1500(
     context: ContextDep,
     principal: Annotated[Principal, require_roles(Role.BILLER)],
 ) -> Response:
-    """The claim as CMS-1500 (02/12) paper forms, six service lines per form (audited read: it names the patient)."""
-    claim = await ClaimRepository(session, principal.tenant_id).get(claim_id)
-    if claim.claim_kind == "institutional":
-        raise Conflict(f"claim {claim.id} is institutional: its paper form is the UB-04, not the CMS-1500")
-    async with context.directory.transaction() as directory:
-        practices = await Directory(directory).practices(principal.tenant_id)
-    practice = next((p for p in practices if p.id == claim.practice_id), None)
-    if practice is None:
-        raise NotFound("Practice", claim.practice_id)
-    forms = cms1500_forms(to_domain(claim, practice, pipeline(context).config.payers))
-    audit(session, principal, AuditAction.READ, "Claim.cms1500", claim.id, patient_id=claim.patient_id)
-    filename = f"cms1500-{claim.patient_control_number or claim.id}.pdf"
-    return Response(
-        cms1500_pdf(forms, utcnow()),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+    """A professional claim as CMS-1500 (02/12) paper forms, six service lines per form (409 for an institutional
+    claim: its form is the UB-04)."""
+    claim, domain = await _paper_claim(session, context, principal, claim_id, "cms1500")
+    return _pdf(cms1500_pdf(cms1500_forms(domain), utcnow()), f"cms1500-{claim.patient_control_number or claim.id}.pdf")
+
+
+@router.get(
+    "/claims/{claim_id}/ub04.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The claim on UB-04 forms"}},
+)
+async def get_claim_ub04(
+    claim_id: str,
+    session: SessionDep,
+    context: ContextDep,
+    principal: Annotated[Principal, require_roles(Role.BILLER)],
+) -> Response:
+    """An institutional claim as UB-04 (CMS-1450) paper forms, 22 revenue lines per page (409 for a professional
+    claim: its form is the CMS-1500)."""
+    claim, domain = await _paper_claim(session, context, principal, claim_id, "ub04")
+    return _pdf(ub04_pdf(ub04_forms(domain), utcnow()), f"ub04-{claim.patient_control_number or claim.id}.pdf")
 
 
 @router.get(

@@ -57,22 +57,26 @@ class Cms1500Form:
         return next((b.value for b in self.boxes if b.number == number), "")
 
 
-def _name(person: Person) -> str:
+def person_name(person: Person) -> str:
+    """LAST, FIRST as paper forms print names."""
     return f"{person.last_name.upper()}, {person.first_name.upper()}"
 
 
-def _date(value: date) -> str:
+def form_date(value: date) -> str:
+    """MM DD YYYY."""
     return value.strftime("%m %d %Y")
 
 
-def _address(address: Address | None) -> str:
+def address_line(address: Address | None) -> str:
+    """An address on one line (empty when unknown)."""
     if address is None:
         return ""
     street = f"{address.line1}, {address.line2}" if address.line2 else address.line1
     return f"{street}, {address.city}, {address.state} {address.postal_code}"
 
 
-def _money(value: Decimal) -> str:
+def money(value: Decimal) -> str:
+    """Two decimals, no currency sign."""
     return f"{value:.2f}"
 
 
@@ -85,12 +89,12 @@ def cms1500_forms(claim: ProfessionalClaim, *, payer_address: str = "") -> list[
         Box("0", "Payer", f"{claim.payer.name} ({claim.payer.payer_id}) {payer_address}".strip()),
         Box("1", "Insurance type", "Group health plan"),
         Box("1a", "Insured's ID number", claim.member_id or ""),
-        Box("2", "Patient's name", _name(claim.patient)),
-        Box("3", "Patient's birth date, sex", f"{_date(claim.patient.birth_date)} {sex}".strip()),
-        Box("4", "Insured's name", _name(insured)),
-        Box("5", "Patient's address", _address(claim.patient.address)),
+        Box("2", "Patient's name", person_name(claim.patient)),
+        Box("3", "Patient's birth date, sex", f"{form_date(claim.patient.birth_date)} {sex}".strip()),
+        Box("4", "Insured's name", person_name(insured)),
+        Box("5", "Patient's address", address_line(claim.patient.address)),
         Box("6", "Patient relationship to insured", _RELATIONSHIPS.get(claim.relationship_to_subscriber, "Other")),
-        Box("7", "Insured's address", _address(insured.address)),
+        Box("7", "Insured's address", address_line(insured.address)),
         Box("11", "Insured's policy group", claim.group_number or ""),
         Box("12", "Patient's signature", "SIGNATURE ON FILE"),
         Box("13", "Insured's signature", "SIGNATURE ON FILE"),
@@ -101,8 +105,8 @@ def cms1500_forms(claim: ProfessionalClaim, *, payer_address: str = "") -> list[
         Box("26", "Patient's account no.", claim.patient_control_number),
         Box("27", "Accept assignment", "YES"),
         Box("31", "Rendering provider NPI", claim.rendering_npi),
-        Box("32", "Service facility", f"{claim.billing.name}, {_address(claim.billing.address)}".rstrip(", ")),
-        Box("33", "Billing provider", f"{claim.billing.name}, {_address(claim.billing.address)}".rstrip(", ")),
+        Box("32", "Service facility", f"{claim.billing.name}, {address_line(claim.billing.address)}".rstrip(", ")),
+        Box("33", "Billing provider", f"{claim.billing.name}, {address_line(claim.billing.address)}".rstrip(", ")),
         Box("33a", "Billing provider NPI", claim.billing.npi),
     ]  # fmt: skip
     if claim.frequency_code in ("7", "8"):
@@ -124,13 +128,13 @@ def cms1500_forms(claim: ProfessionalClaim, *, payer_address: str = "") -> list[
                 place_of_service=claim.place_of_service,
                 procedure=" ".join((line.procedure_code, *line.modifiers)),
                 pointers="".join(_DIAGNOSIS_LETTERS[p - 1] for p in line.diagnosis_pointers if 1 <= p <= 12),
-                charge=_money(line.charge or Decimal(0)),
+                charge=money(line.charge or Decimal(0)),
                 units=f"{line.units.normalize():f}",
                 rendering_npi=claim.rendering_npi,
             )
             for line in lines
         )
         total = sum((line.charge or Decimal(0) for line in lines), Decimal(0))
-        boxes = (*common, Box("28", "Total charge", _money(total)))
+        boxes = (*common, Box("28", "Total charge", money(total)))
         forms.append(Cms1500Form(page, len(chunks), boxes, rows))
     return forms
