@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -313,3 +314,20 @@ async def test_missing_charges_come_from_the_practice_fee_schedule(stack: Stack)
     assert claim["service_lines"][0]["charge"] == "110.00"
     other = await stack.create_tenant()
     assert (await client.get(url, headers=other.headers(Role.BILLER))).status_code == 404
+
+
+async def test_claims_are_filtered_by_age_since_the_date_of_service(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    claim = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    age = (datetime.now(UTC).date() - date.fromisoformat(claim["date_of_service"])).days
+
+    async def listed(query: str) -> list[str]:
+        found = await json_list(stack.client("claims-svc"), f"/v1/claims?{query}", tenant.headers(Role.BILLER))
+        return [c["id"] for c in found]
+
+    assert await listed(f"min_age_days={age}&max_age_days={age}") == [claim["id"]]
+    assert await listed(f"min_age_days={age + 1}") == []
+    if age > 0:
+        assert await listed(f"max_age_days={age - 1}") == []
+    refused = await stack.client("claims-svc").get("/v1/claims?min_age_days=-1", headers=tenant.headers(Role.BILLER))
+    assert refused.status_code == 422

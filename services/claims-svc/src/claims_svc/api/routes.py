@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal, cast
 
@@ -136,11 +136,23 @@ async def list_claims(
     payer_id: Annotated[str | None, Query(max_length=80)] = None,
     practice_id: Annotated[str | None, Query(max_length=64)] = None,
     payer_sequence: Annotated[Literal["primary", "secondary", "tertiary"] | None, Query()] = None,
+    min_age_days: Annotated[
+        int | None, Query(ge=0, le=3650, description="At least this many days since the date of service.")
+    ] = None,
+    max_age_days: Annotated[
+        int | None, Query(ge=0, le=3650, description="At most this many days since the date of service.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ClaimOut]:
-    """The tenant's claims; filter by encounter, status (held = the billing work queue), payer, practice or payer
-    sequence (secondary: the claims billed to the patient's second plan)."""
+    """The tenant's claims; filter by encounter, status (held = the billing work queue), payer, practice, payer
+    sequence (secondary: the claims billed to the patient's second plan) or age (days since the date of service,
+    the clock of AR aging and timely filing)."""
     conditions = []
+    today = utcnow().date()
+    if min_age_days is not None:
+        conditions.append(col(Claim.date_of_service) <= today - timedelta(days=min_age_days))
+    if max_age_days is not None:
+        conditions.append(col(Claim.date_of_service) >= today - timedelta(days=max_age_days))
     if encounter_id:
         conditions.append(col(Claim.encounter_id) == encounter_id)
     if claim_status:
