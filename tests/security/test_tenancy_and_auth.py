@@ -108,6 +108,7 @@ CASES: dict[tuple[str, str, str], Case] = {
         frozenset({Role.BILLER}), "claim", body_kind="claim_correction"
     ),
     ("claims-svc", "POST", "/v1/claim-submissions"): Case(frozenset({Role.BILLER}), body_kind="submit"),
+    ("claims-svc", "POST", "/v1/claim-combinations"): Case(frozenset({Role.BILLER}), body_kind="combine"),
     ("claims-svc", "GET", "/v1/practices/{practice_id}/fee-schedule"): Case(frozenset({Role.BILLER}), "practice"),
     ("claims-svc", "PUT", "/v1/practices/{practice_id}/fee-schedule"): Case(
         frozenset({Role.BILLER}), "practice", body_kind="fees"
@@ -463,6 +464,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "batch": {"practice_id": world.a.practice_id, "items": [eligibility_body(world.a)]},
         "fhir_eligibility": FHIR_ELIGIBILITY,
         "submit": {"claim_ids": []},
+        "combine": {"claim_ids": [world.objects["claim"], world.objects["open_claim"]]},
         "match": {"claim_id": world.objects["open_claim"]},
         "claim_correction": {"kind": "resubmission", "reason": "tenant check"},
         "fees": {"entries": [{"procedure_code": "99213", "amount": "100.00", "effective_from": "2026-01-01"}]},

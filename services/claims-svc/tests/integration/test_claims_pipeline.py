@@ -331,3 +331,62 @@ async def test_claims_are_filtered_by_age_since_the_date_of_service(stack: Stack
         assert await listed(f"max_age_days={age - 1}") == []
     refused = await stack.client("claims-svc").get("/v1/claims?min_age_days=-1", headers=tenant.headers(Role.BILLER))
     assert refused.status_code == 422
+
+
+async def test_two_encounters_of_a_patient_are_combined_into_one_claim_and_sent_as_one(
+    stack: Stack, pyx12_errors: Pyx12Check
+) -> None:
+    tenant, other = await stack.create_tenant(), await stack.create_tenant()
+    visit = await claim_for(stack, tenant, billable_encounter(tenant, date_of_service="2026-11-13"), {"ready", "held"})
+    follow_up_body = billable_encounter(
+        tenant,
+        date_of_service="2026-11-16",
+        diagnoses=["R05.9", "J45.909"],
+        lines=[{"procedure_code": "94640", "units": "1", "diagnosis_pointers": [2, 1], "charge": "60.00"}],
+    )
+    follow_up = await claim_for(stack, tenant, follow_up_body, {"ready", "held"})
+    assert (visit["status"], follow_up["status"]) == ("ready", "ready"), (visit["findings"], follow_up["findings"])
+    claims = stack.client("claims-svc")
+    biller = tenant.headers(Role.BILLER)
+    ids = {"claim_ids": [follow_up["id"], visit["id"]]}
+
+    assert (
+        await claims.post("/v1/claim-combinations", json=ids, headers=other.headers(Role.BILLER))
+    ).status_code == 404
+    combined = await claims.post("/v1/claim-combinations", json=ids, headers=biller)
+    assert combined.status_code == 201, combined.text
+    claim = combined.json()
+    assert claim["id"] == visit["id"], "the earliest claim takes the others"
+    assert claim["combined_encounter_ids"] == [follow_up["encounter_id"]]
+    assert claim["diagnosis_codes"] == ["J20.9", "R05.9", "J45.909"]
+    assert [(li["procedure_code"], li["diagnosis_pointers"], li["service_date"]) for li in claim["service_lines"]] == [
+        ("99213", [1, 2], None),
+        ("94640", [3, 2], "2026-11-16"),
+    ]
+    assert claim["total_charge"] == "185.00"
+    absorbed = (await claims.get(f"/v1/claims/{follow_up['id']}", headers=biller)).json()
+    assert (absorbed["status"], absorbed["combined_into"]) == ("combined", visit["id"])
+    again = await claims.post("/v1/claim-combinations", json=ids, headers=biller)
+    assert again.status_code == 409, "a combined claim cannot be combined again"
+
+    ready = await claim_status(stack, tenant, visit["id"], {"ready", "held"})
+    assert ready["status"] == "ready", ready["findings"]
+    sent = await submit(stack, tenant, [visit["id"]], f"combined-{uuid.uuid4().hex}")
+    assert sent.status_code == 201, sent.text
+    x12 = (await claims.get(f"/v1/claims/{visit['id']}/x12", headers=biller)).text
+    assert pyx12_errors(x12) == []
+    segments = x12.split("~")
+    assert f"CLM*{visit['patient_control_number']}*185" in x12
+    assert [s for s in segments if s.startswith("DTP*472")] == ["DTP*472*D8*20261113", "DTP*472*D8*20261116"]
+    assert await outbox_types(stack, visit["id"]) == ["claimflow.claim-submitted"]
+
+
+async def test_claims_of_different_payers_are_not_combined(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    first = await claim_for(stack, tenant, billable_encounter(tenant, date_of_service="2026-11-13"), {"ready", "held"})
+    second = await claim_for(stack, tenant, billable_encounter(tenant, payer_id="87726"), {"ready", "held"})
+    refused = await stack.client("claims-svc").post(
+        "/v1/claim-combinations", json={"claim_ids": [first["id"], second["id"]]}, headers=tenant.headers(Role.BILLER)
+    )
+    assert refused.status_code == 400
+    assert "differ in payer_id" in refused.json()["detail"]

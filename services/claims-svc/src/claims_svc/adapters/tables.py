@@ -80,6 +80,9 @@ class Claim(ClaimsTable, table=True):
     crossed_over_to: str | None = Field(default=None, max_length=80)
     # Institutional claims (837I): type of bill, admission and discharge codes, attending provider.
     institutional: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Combining: the other encounters this claim bills too, and (on a claim absorbed by another) where it went.
+    combined_encounter_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    combined_into: str | None = Field(default=None, max_length=40)
 
 
 class ClaimSubmission(ClaimsTable, table=True):

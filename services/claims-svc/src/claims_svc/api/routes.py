@@ -29,6 +29,7 @@ from claims_svc.domain.claim import ProfessionalClaim
 from claims_svc.domain.cms1500 import cms1500_forms
 from claims_svc.domain.fees import Fee
 from claims_svc.domain.ub04 import ub04_forms
+from claims_svc.service.assembly import combine_claims
 from claims_svc.service.pipeline import ClaimPipeline, Correction, to_domain
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -69,6 +70,8 @@ class ClaimOut(BaseModel):
     rejection: list[dict[str, object]]
     original_claim_id: str | None
     corrected_by: str | None
+    combined_encounter_ids: list[str] = Field(description="Other encounters this claim bills (combined claims).")
+    combined_into: str | None = Field(description="The claim this one was combined into (status combined).")
     payer_sequence: str = Field(description="Which of the patient's plans this claim bills: primary, secondary...")
     prior_claim_id: str | None = Field(description="The claim of the payer that adjudicated before this one")
     prior_adjudications: list[dict[str, object]] = Field(
@@ -290,6 +293,22 @@ async def scrub_claim(
 ) -> ClaimOut:
     """Run the scrubber again on a held claim (after its practice or payer data was fixed)."""
     return _out(await pipeline(context).rescrub(principal.tenant_id, claim_id))
+
+
+class CombineIn(BaseModel):
+    """Claims not yet sent, of one patient, payer, practice and providers, to bill as one claim."""
+
+    claim_ids: list[str] = Field(min_length=2, max_length=20)
+
+
+@router.post("/claim-combinations", response_model=ClaimOut, status_code=status.HTTP_201_CREATED)
+async def combine_claims_route(
+    body: CombineIn, session: SessionDep, principal: Annotated[Principal, require_roles(Role.BILLER)]
+) -> ClaimOut:
+    """Combine claims into the one with the earliest date of service: it takes the others' diagnoses (merged,
+    pointers renumbered) and lines (each keeping its own date) and is scrubbed again; the others become
+    ``combined`` (``combined_into`` names it). 400 with the reason when they cannot be one claim."""
+    return _out(await combine_claims(session, principal, body.claim_ids))
 
 
 @router.post("/claims/{claim_id}/corrections", response_model=ClaimOut, status_code=status.HTTP_201_CREATED)

@@ -84,6 +84,7 @@ class ClaimStatus:
     PAID = "paid"
     PARTIALLY_PAID = "partially_paid"
     DENIED = "denied"
+    COMBINED = "combined"  # its services are billed on another claim (``combined_into``)
 
 
 PAYER_HAS_CLAIM = (ClaimStatus.ACCEPTED, ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED)
@@ -193,6 +194,7 @@ def to_domain(claim: Claim, practice: Practice, payers: dict[str, PayerRules]) -
                 units=line.units,
                 modifiers=line.modifiers,
                 diagnosis_pointers=line.diagnosis_pointers,
+                service_date=date.fromisoformat(line.service_date) if line.service_date else None,
                 revenue_code=line.revenue_code,
             )
             for line in service_lines(claim)
@@ -892,13 +894,13 @@ def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
             modifiers=line.modifiers,
             units=line.units,
             charge=line.charge or Decimal(0),
-            service_date=claim.date_of_service,
+            service_date=date.fromisoformat(line.service_date) if line.service_date else claim.date_of_service,
         )
         for line in service_lines(claim)
     )
     return ClaimSubmitted(
         claim_id=claim.id,
-        encounter_ids=(claim.encounter_id,),
+        encounter_ids=(claim.encounter_id, *claim.combined_encounter_ids),
         practice_id=claim.practice_id,
         patient_id=claim.patient_id,
         payer_id=claim.payer_id or "",
