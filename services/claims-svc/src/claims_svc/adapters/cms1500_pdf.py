@@ -6,6 +6,7 @@ printed with the values, so it reads without the red pre-printed form).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from claimflow_kit.pdf import LETTER, PdfDocument, PdfPage, wrap
@@ -38,19 +39,33 @@ def draw_boxes(page: PdfPage, top: float, boxes: list[Box]) -> float:
     return min(y_left, y_right)
 
 
+def draw_form(
+    page: PdfPage,
+    title: str,
+    subtitle: str,
+    number: tuple[int, int],
+    boxes: list[Box],
+    table: Sequence[tuple[str, int]],
+) -> float:
+    """A paper form's header, its boxes and the titles of its line table; returns the y of the first table row."""
+    top = LETTER[1] - MARGIN
+    page.text(MARGIN, top, title, size=13, bold=True)
+    page.text(MARGIN, top - 14, subtitle, size=7)
+    page.text(LETTER[0] - MARGIN - 70, top, f"PAGE {number[0]} OF {number[1]}", size=8, bold=True)
+    y = draw_boxes(page, top - 34, boxes) - 8
+    for heading, offset in table:
+        page.text(MARGIN + offset, y, heading, size=6.5, bold=True)
+    return y - 12
+
+
 def cms1500_pdf(forms: list[Cms1500Form], created: datetime) -> bytes:
     """One page per form."""
     document = PdfDocument(title="CMS-1500 health insurance claim form", created=created)
     for form in forms:
         page = document.add_page()
-        top = LETTER[1] - MARGIN
-        page.text(MARGIN, top, "HEALTH INSURANCE CLAIM FORM", size=13, bold=True)
-        page.text(MARGIN, top - 14, "APPROVED BY NATIONAL UNIFORM CLAIM COMMITTEE (NUCC) 02/12", size=7)
-        page.text(LETTER[0] - MARGIN - 70, top, f"PAGE {form.page} OF {form.pages}", size=8, bold=True)
-        y = draw_boxes(page, top - 34, [b for b in form.boxes if b.number not in ("28",)]) - 8
-        for title, offset in _TABLE:
-            page.text(MARGIN + offset, y, title, size=6.5, bold=True)
-        y -= 12
+        boxes = [b for b in form.boxes if b.number != "28"]
+        y = draw_form(page, "HEALTH INSURANCE CLAIM FORM", "APPROVED BY NATIONAL UNIFORM CLAIM COMMITTEE (NUCC) 02/12",
+                      (form.page, form.pages), boxes, _TABLE)  # fmt: skip
         for row in form.rows:
             cells = (row.date_from, row.place_of_service, row.procedure, row.pointers, row.charge, row.units,
                      row.rendering_npi)  # fmt: skip

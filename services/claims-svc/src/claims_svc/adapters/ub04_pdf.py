@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from claimflow_kit.pdf import LETTER, PdfDocument
-from claims_svc.adapters.cms1500_pdf import MARGIN, draw_boxes
+from claimflow_kit.pdf import PdfDocument
+from claims_svc.adapters.cms1500_pdf import MARGIN, draw_form
 from claims_svc.domain.ub04 import Ub04Form
 
 _TABLE = (("42 REV CD", 0), ("44 HCPCS / MODIFIERS", 70), ("45 SERV DATE", 230), ("46 UNITS", 320),
@@ -21,14 +21,9 @@ def ub04_pdf(forms: list[Ub04Form], created: datetime) -> bytes:
     document = PdfDocument(title="UB-04 uniform bill", created=created)
     for form in forms:
         page = document.add_page()
-        top = LETTER[1] - MARGIN
-        page.text(MARGIN, top, "UB-04 UNIFORM BILL (CMS-1450)", size=13, bold=True)
-        page.text(MARGIN, top - 14, "NATIONAL UNIFORM BILLING COMMITTEE (NUBC)", size=7)
-        page.text(LETTER[0] - MARGIN - 70, top, f"PAGE {form.page} OF {form.pages}", size=8, bold=True)
-        y = draw_boxes(page, top - 34, [b for b in form.boxes if b.number != "47"]) - 8
-        for title, offset in _TABLE:
-            page.text(MARGIN + offset, y, title, size=6.5, bold=True)
-        y -= 12
+        boxes = [b for b in form.boxes if b.number != "47"]
+        y = draw_form(page, "UB-04 UNIFORM BILL (CMS-1450)", "NATIONAL UNIFORM BILLING COMMITTEE (NUBC)",
+                      (form.page, form.pages), boxes, _TABLE)  # fmt: skip
         for row in form.rows:
             cells = (row.revenue_code, row.hcpcs, row.service_date, row.units, row.charge)
             for (_, offset), cell in zip(_TABLE, cells, strict=True):
