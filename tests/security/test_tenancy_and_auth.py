@@ -109,6 +109,7 @@ CASES: dict[tuple[str, str, str], Case] = {
     ),
     ("claims-svc", "POST", "/v1/claim-submissions"): Case(frozenset({Role.BILLER}), body_kind="submit"),
     ("claims-svc", "POST", "/v1/claim-combinations"): Case(frozenset({Role.BILLER}), body_kind="combine"),
+    ("claims-svc", "POST", "/v1/claims/{claim_id}/split"): Case(frozenset({Role.BILLER}), "claim", body_kind="split"),
     ("claims-svc", "GET", "/v1/practices/{practice_id}/fee-schedule"): Case(frozenset({Role.BILLER}), "practice"),
     ("claims-svc", "PUT", "/v1/practices/{practice_id}/fee-schedule"): Case(
         frozenset({Role.BILLER}), "practice", body_kind="fees"
@@ -465,6 +466,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "fhir_eligibility": FHIR_ELIGIBILITY,
         "submit": {"claim_ids": []},
         "combine": {"claim_ids": [world.objects["claim"], world.objects["open_claim"]]},
+        "split": {"line_numbers": [1]},
         "match": {"claim_id": world.objects["open_claim"]},
         "claim_correction": {"kind": "resubmission", "reason": "tenant check"},
         "fees": {"entries": [{"procedure_code": "99213", "amount": "100.00", "effective_from": "2026-01-01"}]},

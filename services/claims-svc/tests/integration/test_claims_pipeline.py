@@ -390,3 +390,30 @@ async def test_claims_of_different_payers_are_not_combined(stack: Stack) -> None
     )
     assert refused.status_code == 400
     assert "differ in payer_id" in refused.json()["detail"]
+
+
+async def test_lines_of_a_claim_are_split_off_to_a_claim_of_their_own(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    body = billable_encounter(
+        tenant,
+        diagnoses=["J20.9", "R05.9", "J45.909"],
+        lines=[
+            {"procedure_code": "99213", "units": "1", "diagnosis_pointers": [1, 2], "charge": "125.00"},
+            {"procedure_code": "94640", "units": "1", "diagnosis_pointers": [3], "charge": "60.00"},
+        ],
+    )
+    claim = await claim_for(stack, tenant, body, {"ready", "held"})
+    assert claim["status"] == "ready", claim["findings"]
+    claims = stack.client("claims-svc")
+    biller = tenant.headers(Role.BILLER)
+    split = await claims.post(f"/v1/claims/{claim['id']}/split", json={"line_numbers": [2]}, headers=biller)
+    assert split.status_code == 201, split.text
+    new = split.json()
+    assert (new["encounter_id"], new["part"], new["total_charge"]) == (claim["encounter_id"], 1, "60.00")
+    assert new["diagnosis_codes"] == ["J45.909"]
+    assert new["patient_control_number"] != claim["patient_control_number"]
+    kept = await claim_status(stack, tenant, claim["id"], {"ready", "held"})
+    assert (kept["total_charge"], kept["diagnosis_codes"]) == ("125.00", ["J20.9", "R05.9"])
+    assert (await claim_status(stack, tenant, new["id"], {"ready", "held"}))["status"] == "ready"
+    whole = await claims.post(f"/v1/claims/{claim['id']}/split", json={"line_numbers": [1]}, headers=biller)
+    assert whole.status_code == 400, "a one-line claim has nothing to split off"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from claimflow_events import ServiceLine
-from claims_svc.domain.assembly import CannotCombine, ClaimPart, combine
+from claims_svc.domain.assembly import CannotCombine, ClaimPart, combine, split
 
 
 def line(number: int, code: str, *pointers: int) -> ServiceLine:
@@ -39,3 +39,19 @@ def test_too_many_diagnoses_or_a_single_claim_cannot_be_combined() -> None:
         combine(many)
     with pytest.raises(CannotCombine, match="at least two"):
         combine(many[:1])
+
+
+def test_a_split_gives_each_claim_the_diagnoses_its_lines_point_at() -> None:
+    lines = (line(1, "99213", 1, 2), line(2, "94640", 3), line(3, "99212", 2))
+    (kept_dx, kept), (moved_dx, moved) = split(("J20.9", "R05.9", "J45.909"), lines, [2])
+    assert kept_dx == ("J20.9", "R05.9")
+    assert [(li.line_number, li.procedure_code, li.diagnosis_pointers) for li in kept] == [
+        (1, "99213", (1, 2)),
+        (2, "99212", (2,)),
+    ]
+    assert moved_dx == ("J45.909",)
+    assert [(li.line_number, li.procedure_code, li.diagnosis_pointers) for li in moved] == [(1, "94640", (1,))]
+    with pytest.raises(CannotCombine, match="not none or all"):
+        split(("J20.9",), lines, [1, 2, 3])
+    with pytest.raises(CannotCombine, match="no line 9"):
+        split(("J20.9",), lines, [9])

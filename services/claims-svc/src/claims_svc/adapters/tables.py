@@ -24,7 +24,13 @@ class Claim(ClaimsTable, table=True):
     __tablename__ = "claim"
     __table_args__ = (
         UniqueConstraint(
-            "tenant_id", "encounter_id", "encounter_version", "payer_sequence", "correction", name="uq_claim_encounter"
+            "tenant_id",
+            "encounter_id",
+            "encounter_version",
+            "payer_sequence",
+            "correction",
+            "part",
+            name="uq_claim_encounter",
         ),
         # One claim to the next payer per claim the previous payer adjudicated (a redelivered payment-posted
         # cannot bill the secondary twice).
@@ -83,6 +89,8 @@ class Claim(ClaimsTable, table=True):
     # Combining: the other encounters this claim bills too, and (on a claim absorbed by another) where it went.
     combined_encounter_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     combined_into: str | None = Field(default=None, max_length=40)
+    # Splitting: 0 for the claim built from the encounter, 1, 2... for the claims split off it.
+    part: int = 0
 
 
 class ClaimSubmission(ClaimsTable, table=True):

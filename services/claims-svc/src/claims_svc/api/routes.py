@@ -29,7 +29,7 @@ from claims_svc.domain.claim import ProfessionalClaim
 from claims_svc.domain.cms1500 import cms1500_forms
 from claims_svc.domain.fees import Fee
 from claims_svc.domain.ub04 import ub04_forms
-from claims_svc.service.assembly import combine_claims
+from claims_svc.service.assembly import combine_claims, split_claim
 from claims_svc.service.pipeline import ClaimPipeline, Correction, to_domain
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -72,6 +72,7 @@ class ClaimOut(BaseModel):
     corrected_by: str | None
     combined_encounter_ids: list[str] = Field(description="Other encounters this claim bills (combined claims).")
     combined_into: str | None = Field(description="The claim this one was combined into (status combined).")
+    part: int = Field(description="0 for the claim built from the encounter; 1, 2... for claims split off it.")
     payer_sequence: str = Field(description="Which of the patient's plans this claim bills: primary, secondary...")
     prior_claim_id: str | None = Field(description="The claim of the payer that adjudicated before this one")
     prior_adjudications: list[dict[str, object]] = Field(
@@ -309,6 +310,21 @@ async def combine_claims_route(
     pointers renumbered) and lines (each keeping its own date) and is scrubbed again; the others become
     ``combined`` (``combined_into`` names it). 400 with the reason when they cannot be one claim."""
     return _out(await combine_claims(session, principal, body.claim_ids))
+
+
+class SplitIn(BaseModel):
+    """Which lines of the claim go to a new claim."""
+
+    line_numbers: list[int] = Field(min_length=1, max_length=49)
+
+
+@router.post("/claims/{claim_id}/split", response_model=ClaimOut, status_code=status.HTTP_201_CREATED)
+async def split_claim_route(
+    claim_id: str, body: SplitIn, session: SessionDep, principal: Annotated[Principal, require_roles(Role.BILLER)]
+) -> ClaimOut:
+    """Move some lines of a claim not yet sent to a new claim of the same encounter (returned); each keeps the
+    diagnoses its lines point at, and both are scrubbed again."""
+    return _out(await split_claim(session, principal, claim_id, body.line_numbers))
 
 
 @router.post("/claims/{claim_id}/corrections", response_model=ClaimOut, status_code=status.HTTP_201_CREATED)

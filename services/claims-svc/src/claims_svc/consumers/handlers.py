@@ -13,13 +13,9 @@ from claimflow_kit.consumer import EventContext, Subscription
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
 from claims_svc.config import ClaimsSettings
+from claims_svc.domain.claim import new_patient_control_number
 from claims_svc.service.cob import after_denial, after_payment
 from claims_svc.service.denials import record_denial, record_payment
-
-
-def patient_control_number() -> str:
-    """CLM01: unique, and short enough (20) for the payers that truncate longer ones."""
-    return f"CF{uuid.uuid4().hex[:18].upper()}"
 
 
 async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> None:
@@ -49,7 +45,7 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             diagnosis_codes=list(event.diagnosis_codes),
             service_lines=[line.model_dump(mode="json") for line in event.service_lines],
             correlation_id=context.envelope.correlationid,
-            patient_control_number=patient_control_number(),
+            patient_control_number=new_patient_control_number(),
             parties=event.parties.model_dump(mode="json") if event.parties else None,
             institutional=event.institutional.model_dump(mode="json") if event.institutional else None,
             rendering_npi=event.rendering_provider_npi,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -171,3 +172,8 @@ class ProfessionalClaim:
     def prior_payers(self) -> tuple[OtherCoverage, ...]:
         """The other plans that already adjudicated the claim (a secondary's primary; a tertiary's two)."""
         return tuple(c for c in self.other_coverages if c.adjudication is not None)
+
+
+def new_patient_control_number() -> str:
+    """CLM01 of a new claim: unique, and short enough (20) for the payers that truncate longer ones."""
+    return f"CF{uuid.uuid4().hex[:18].upper()}"

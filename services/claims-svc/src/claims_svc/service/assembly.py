@@ -1,10 +1,13 @@
-"""Combine claims not yet sent into one (see ``claims_svc.domain.assembly``): the earliest claim takes the others'
-diagnoses and lines and goes back to draft to be scrubbed again; the others are marked combined into it."""
+"""Combine claims not yet sent into one, or split one into two (see ``claims_svc.domain.assembly``). Combining: the
+earliest claim takes the others' diagnoses and lines and goes back to draft; the others are marked combined into
+it. Splitting: the chosen lines go to a new claim (the next ``part`` of the same encounter); both are drafts again.
+Either way the scrubber sees the result before anything is sent."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import col
@@ -16,12 +19,15 @@ from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
-from claims_svc.domain.assembly import CannotCombine, ClaimPart, combine
+from claims_svc.domain.assembly import CannotCombine, ClaimPart, combine, split
+from claims_svc.domain.claim import new_patient_control_number
 from claims_svc.service.pipeline import ClaimStatus, service_lines
 
 NOT_SENT = (ClaimStatus.DRAFT, ClaimStatus.HELD, ClaimStatus.READY)
 COMBINED_EVENT = "claimflow.claims.combined"
 """Timeline entry type of a combination (recorded by claims-svc itself, not published)."""
+SPLIT_EVENT = "claimflow.claims.split"
+"""Timeline entry type of a split (recorded by claims-svc itself, not published)."""
 
 # What every combined claim must share: one patient, payer, plan order, practice, providers and place.
 _SAME = ("patient_id", "payer_id", "payer_sequence", "practice_id", "claim_kind", "billing_npi", "rendering_npi",
@@ -96,3 +102,79 @@ async def combine_claims(session: AsyncSession, principal: Principal, claim_ids:
             )
         )
     return target
+
+
+def _note(claim: Claim, summary: str, at: datetime) -> TimelineEntry:
+    return TimelineEntry(
+        event_id=str(uuid.uuid4()),
+        tenant_id=claim.tenant_id,
+        correlation_id=claim.correlation_id,
+        event_type=SPLIT_EVENT,
+        source="claims-svc",
+        subject=claim.id,
+        occurred_at=at,
+        summary=summary[:300],
+    )
+
+
+async def split_claim(session: AsyncSession, principal: Principal, claim_id: str, line_numbers: Sequence[int]) -> Claim:
+    """Move ``line_numbers`` of a claim not yet sent to a new claim of the same encounter; returns the new claim."""
+    repository = ClaimRepository(session, principal.tenant_id)
+    claim = await repository.get(claim_id)
+    if claim.status not in NOT_SENT:
+        raise Conflict(f"claim {claim.id} is {claim.status}; only claims not yet sent can be split")
+    if claim.correction or claim.frequency_code != "1":
+        raise Conflict(f"claim {claim.id} is a correction; split original claims only")
+    try:
+        (kept_dx, kept), (moved_dx, moved) = split(claim.diagnosis_codes, service_lines(claim), line_numbers)
+    except CannotCombine as exc:
+        raise InvalidInput(str(exc)) from None
+    siblings = await repository.list(
+        col(Claim.encounter_id) == claim.encounter_id,
+        col(Claim.encounter_version) == claim.encounter_version,
+        col(Claim.payer_sequence) == claim.payer_sequence,
+        col(Claim.correction) == 0,
+        limit=100,
+    )
+    now = utcnow()
+    new = repository.add(
+        Claim(
+            id=f"clm_{uuid.uuid4().hex}",
+            tenant_id=claim.tenant_id,
+            encounter_id=claim.encounter_id,
+            encounter_version=claim.encounter_version,
+            practice_id=claim.practice_id,
+            patient_id=claim.patient_id,
+            payer_id=claim.payer_id,
+            claim_kind=claim.claim_kind,
+            date_of_service=claim.date_of_service,
+            status=ClaimStatus.DRAFT,
+            total_charge=sum((line.charge or Decimal(0) for line in moved), Decimal(0)),
+            diagnosis_codes=list(moved_dx),
+            service_lines=[line.model_dump(mode="json") for line in moved],
+            correlation_id=claim.correlation_id,
+            patient_control_number=new_patient_control_number(),
+            parties=claim.parties,
+            rendering_npi=claim.rendering_npi,
+            billing_npi=claim.billing_npi,
+            place_of_service=claim.place_of_service,
+            prior_authorization=claim.prior_authorization,
+            institutional=claim.institutional,
+            payer_sequence=claim.payer_sequence,
+            prior_claim_id=None,
+            prior_adjudications=list(claim.prior_adjudications),
+            part=max(c.part for c in siblings) + 1,
+        )
+    )
+    claim.diagnosis_codes = list(kept_dx)
+    claim.service_lines = [line.model_dump(mode="json") for line in kept]
+    claim.total_charge = sum((line.charge or Decimal(0) for line in kept), Decimal(0))
+    claim.status = ClaimStatus.DRAFT
+    claim.findings = []
+    claim.updated_at = now
+    session.add(claim)
+    summary = f"lines {', '.join(map(str, sorted(line_numbers)))} of claim {claim.id} split off to {new.id}"
+    for one in (claim, new):
+        audit(session, principal, AuditAction.UPDATE, "Claim", one.id, patient_id=one.patient_id, detail=summary)
+        session.add(_note(one, summary, now))
+    return new

@@ -20,7 +20,7 @@ from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
 from claims_svc.domain.adjustment_codes import RootCause
-from claims_svc.domain.claim import PayerAdjudication
+from claims_svc.domain.claim import PayerAdjudication, new_patient_control_number
 from claims_svc.domain.cob import (
     RemittedAdjustment,
     RemittedLine,
@@ -146,6 +146,7 @@ async def bill_next_payer(
             col(Claim.encounter_version) == prior.encounter_version,
             col(Claim.payer_sequence) == following,
             col(Claim.correction) == 0,
+            col(Claim.part) == prior.part,
         )
     if existing is not None:
         logger.info("next payer already billed", extra={"claim_id": prior.id, "next_claim_id": existing.id})
@@ -167,13 +168,14 @@ async def bill_next_payer(
             diagnosis_codes=list(prior.diagnosis_codes),
             service_lines=list(prior.service_lines),
             correlation_id=prior.correlation_id,
-            patient_control_number=f"CF{uuid.uuid4().hex[:18].upper()}",  # CLM01, as every claim's
+            patient_control_number=new_patient_control_number(),
             parties=parties,
             rendering_npi=prior.rendering_npi,
             billing_npi=prior.billing_npi,
             place_of_service=prior.place_of_service,
             prior_authorization=prior.prior_authorization,
             institutional=prior.institutional,
+            part=prior.part,
             payer_sequence=following,
             prior_claim_id=prior.id,
             prior_adjudications=[

@@ -60,6 +60,7 @@ from claims_svc.domain.claim import (
     Payer,
     Person,
     ProfessionalClaim,
+    new_patient_control_number,
 )
 from claims_svc.domain.cob import adjudication_from, coverages_of
 from claims_svc.domain.fees import Fee, charge_for
@@ -851,7 +852,7 @@ async def start_correction(
         diagnosis_codes=request.diagnosis_codes or original.diagnosis_codes,
         service_lines=lines,
         correlation_id=original.correlation_id,
-        patient_control_number=f"CF{uuid.uuid4().hex[:18].upper()}",
+        patient_control_number=new_patient_control_number(),
         parties=parties,
         rendering_npi=original.rendering_npi,
         billing_npi=original.billing_npi,
