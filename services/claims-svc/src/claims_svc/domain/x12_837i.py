@@ -15,10 +15,7 @@ from decimal import Decimal
 
 from claimflow_x12.guides.claim_837_common import (
     Clm,
-    PatientNameLoop,
-    PayerNameLoop,
     ProviderNameLoop,
-    SubscriberNameLoop,
     YesNoCode,
 )
 from claimflow_x12.guides.claim_837i import (
@@ -32,7 +29,6 @@ from claimflow_x12.guides.claim_837i import (
     Sv2,
 )
 from claimflow_x12.segments import (
-    Bht,
     ClaimFilingIndicatorCode,
     DateFormatQualifier,
     Dtp,
@@ -41,26 +37,21 @@ from claimflow_x12.segments import (
     Hi,
     Lx,
     Nm1,
-    Pat,
     Ref,
-    Sbr,
     St,
 )
 from claims_svc.domain.claim import BillingProvider, Institutional, ProfessionalClaim
 from claims_svc.domain.x12_837p import (
-    SBR01,
     Parties,
-    address_segments,
     billing_provider_name,
     billing_specialty,
-    demographics,
+    claims_beginning,
     line_adjudications,
     line_control_number,
     other_subscriber,
-    payer_name,
-    person_name,
     receiver_loop,
     submitter_loop,
+    subscriber_parts,
 )
 
 INSTITUTIONAL_GUIDE = "005010X223A2"
@@ -146,40 +137,16 @@ def _claim_loop(claim: ProfessionalClaim) -> InstitutionalClaimLoop:
 
 
 def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode | None) -> InstitutionalSubscriberLoop:
-    holder = claim.card_holder
-    street, city = address_segments(holder.address) if holder.address else (None, None)
-    dependent = claim.subscriber is not None
+    parts = subscriber_parts(claim, filing)
     loop = InstitutionalSubscriberLoop(
-        subscriber_information=Sbr(
-            payer_responsibility=SBR01[claim.payer_sequence],
-            relationship_code=None if dependent else "18",
-            group_number=claim.group_number,
-            claim_filing_indicator=filing or ClaimFilingIndicatorCode(claim.payer.claim_filing),
-        ),
-        subscriber=SubscriberNameLoop(
-            name=person_name("IL", holder, claim.member_id),
-            address=street,
-            city_state_zip=city,
-            demographics=demographics(holder),
-        ),
-        payer=PayerNameLoop(name=payer_name(claim.payer.name, claim.payer.payer_id)),
-        claims=[] if dependent else [_claim_loop(claim)],
+        subscriber_information=parts.information, subscriber=parts.subscriber, payer=parts.payer
     )
-    if dependent:
-        if claim.patient.address is None:
-            raise ValueError("a dependent without an address cannot be written (the scrubber holds it)")
-        patient_street, patient_city = address_segments(claim.patient.address)
+    if parts.dependent is None:
+        loop.claims.append(_claim_loop(claim))
+    else:
+        information, patient = parts.dependent
         loop.patients.append(
-            InstitutionalPatientLoop(
-                patient_information=Pat(relationship_code=claim.relationship_to_subscriber),
-                patient=PatientNameLoop(
-                    name=person_name("QC", claim.patient, None),
-                    address=patient_street,
-                    city_state_zip=patient_city,
-                    demographics=demographics(claim.patient),
-                ),
-                claims=[_claim_loop(claim)],
-            )
+            InstitutionalPatientLoop(patient_information=information, patient=patient, claims=[_claim_loop(claim)])
         )
     return loop
 
@@ -205,14 +172,7 @@ def build_837i(
         provider.subscribers.append(_subscriber_loop(claim, filing))
     return Claim837I(
         header=St(transaction_set_id="837", control_number="0001", implementation_reference=INSTITUTIONAL_GUIDE),
-        beginning=Bht(
-            structure_code="0019",
-            purpose_code="00",
-            reference_id=batch_id,
-            created_date=created_at.date(),
-            created_time=created_at.strftime("%H%M"),
-            transaction_type_code="CH",
-        ),
+        beginning=claims_beginning(batch_id, created_at),
         submitter=submitter_loop(parties),
         receiver=receiver_loop(parties),
         billing_providers=list(providers.values()),

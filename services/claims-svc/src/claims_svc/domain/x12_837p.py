@@ -306,12 +306,37 @@ def _billing_loop(billing: BillingProvider) -> ProfessionalBillingProviderLoop:
     )
 
 
-def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode | None) -> ProfessionalSubscriberLoop:
+@dataclass(frozen=True)
+class SubscriberParts:
+    """The 2000B/2010BA/2010BB segments and, for a dependent patient, the 2000C/2010CA ones — the same in the
+    837P and the 837I; each builder wraps them in its own loop types."""
+
+    information: Sbr
+    subscriber: SubscriberNameLoop
+    payer: PayerNameLoop
+    dependent: tuple[Pat, PatientNameLoop] | None
+
+
+def subscriber_parts(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode | None) -> SubscriberParts:
+    """Who holds the card, who pays, and (when the patient is a dependent) who the patient is."""
     holder = claim.card_holder
     street, city = address_segments(holder.address) if holder.address else (None, None)
-    dependent = claim.subscriber is not None
-    loop = ProfessionalSubscriberLoop(
-        subscriber_information=Sbr(
+    dependent = None
+    if claim.subscriber is not None:
+        if claim.patient.address is None:
+            raise ValueError("a dependent without an address cannot be written (the scrubber holds it)")
+        patient_street, patient_city = address_segments(claim.patient.address)
+        dependent = (
+            Pat(relationship_code=claim.relationship_to_subscriber),
+            PatientNameLoop(
+                name=person_name("QC", claim.patient, None),
+                address=patient_street,
+                city_state_zip=patient_city,
+                demographics=demographics(claim.patient),
+            ),
+        )
+    return SubscriberParts(
+        information=Sbr(
             payer_responsibility=SBR01[claim.payer_sequence],
             relationship_code=None if dependent else "18",
             group_number=claim.group_number,
@@ -324,25 +349,35 @@ def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode 
             demographics=demographics(holder),
         ),
         payer=PayerNameLoop(name=payer_name(claim.payer.name, claim.payer.payer_id)),
-        claims=[] if dependent else [_claim_loop(claim)],
+        dependent=dependent,
     )
-    if dependent:
-        if claim.patient.address is None:
-            raise ValueError("a dependent without an address cannot be written (the scrubber holds it)")
-        patient_street, patient_city = address_segments(claim.patient.address)
+
+
+def _subscriber_loop(claim: ProfessionalClaim, filing: ClaimFilingIndicatorCode | None) -> ProfessionalSubscriberLoop:
+    parts = subscriber_parts(claim, filing)
+    loop = ProfessionalSubscriberLoop(
+        subscriber_information=parts.information, subscriber=parts.subscriber, payer=parts.payer
+    )
+    if parts.dependent is None:
+        loop.claims.append(_claim_loop(claim))
+    else:
+        information, patient = parts.dependent
         loop.patients.append(
-            ProfessionalPatientLoop(
-                patient_information=Pat(relationship_code=claim.relationship_to_subscriber),
-                patient=PatientNameLoop(
-                    name=person_name("QC", claim.patient, None),
-                    address=patient_street,
-                    city_state_zip=patient_city,
-                    demographics=demographics(claim.patient),
-                ),
-                claims=[_claim_loop(claim)],
-            )
+            ProfessionalPatientLoop(patient_information=information, patient=patient, claims=[_claim_loop(claim)])
         )
     return loop
+
+
+def claims_beginning(batch_id: str, created_at: datetime) -> Bht:
+    """BHT of an 837 batch: original (00), chargeable (CH)."""
+    return Bht(
+        structure_code="0019",
+        purpose_code="00",
+        reference_id=batch_id,
+        created_date=created_at.date(),
+        created_time=created_at.strftime("%H%M"),
+        transaction_type_code="CH",
+    )
 
 
 def submitter_loop(parties: Parties) -> SubmitterLoop:
@@ -395,14 +430,7 @@ def build_837p(
         provider.subscribers.append(_subscriber_loop(claim, filing))
     return Claim837P(
         header=St(transaction_set_id="837", control_number="0001", implementation_reference=PROFESSIONAL_GUIDE),
-        beginning=Bht(
-            structure_code="0019",
-            purpose_code="00",
-            reference_id=batch_id,
-            created_date=created_at.date(),
-            created_time=created_at.strftime("%H%M"),
-            transaction_type_code="CH",
-        ),
+        beginning=claims_beginning(batch_id, created_at),
         submitter=submitter_loop(parties),
         receiver=receiver_loop(parties),
         billing_providers=list(providers.values()),

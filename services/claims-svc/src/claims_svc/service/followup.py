@@ -103,7 +103,13 @@ class StatusFollowup:
     async def _followed(
         self, session: AsyncSession, now: datetime, tenant_id: str | None, claim_ids: Sequence[str] | None = None
     ) -> list[FollowedClaim]:
-        query = select(Claim).where(col(Claim.status).in_(AWAITING_PAYER), col(Claim.submitted_at).is_not(None))
+        # Only claims old enough for some payer's follow-up window: a round reads the overdue, not every open claim.
+        shortest = min(self.policy_for(p).after_days for p in ["", *self.pipeline.config.payers])
+        query = select(Claim).where(
+            col(Claim.status).in_(AWAITING_PAYER),
+            col(Claim.submitted_at).is_not(None),
+            col(Claim.submitted_at) <= now - timedelta(days=shortest),
+        )
         if tenant_id is not None:
             query = query.where(Claim.tenant_id == tenant_id)
         if claim_ids is not None:
