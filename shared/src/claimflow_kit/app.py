@@ -33,6 +33,7 @@ from claimflow_kit.kafka import broker_reachable
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.migrations import upgrade_async, upgrade_directory
 from claimflow_kit.outbox import Outbox, oldest_unsent_at, outbox_backlog
+from claimflow_kit.runtime import tune_garbage_collector
 from claimflow_kit.tables import ConsumerPosition, utcnow
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ def build_app(
         app.state.services = context
         if on_startup is not None:
             await on_startup(context)
+        tune_garbage_collector(settings.gc_threshold)
         try:
             yield
         finally:

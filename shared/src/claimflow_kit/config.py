@@ -64,6 +64,12 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(default=200, ge=1)
     lag_report_interval_seconds: float = Field(default=5.0, gt=0)
 
+    gc_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="Allocations between young garbage collections once started (Python's default is 700); 0 keeps it.",
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
     worker_metrics_port: int = Field(default=0, description="Port of the worker's /metrics; 0 disables it.")

@@ -23,6 +23,7 @@ from claimflow_kit.logging import configure_logging
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.outbox import OutboxRelay
+from claimflow_kit.runtime import tune_garbage_collector
 from claimflow_kit.tables import InboxRecord, OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ def run_worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        tune_garbage_collector(settings.gc_threshold)
         logger.info("worker started", extra={"subscriptions": [s.name for s in subscriptions]})
         await worker.run(stop)
         logger.info("worker stopped")
