@@ -19,6 +19,8 @@ SANDBOX_PAYERS: dict[str, dict[str, Any]] = {
         "timely_filing_days": 365,
         "appeal_window_days": 120,  # redetermination: 120 days from the initial determination
         "claim_filing": "MB",
+        # Lines it denied are billed again on a new claim of their own; the lines it paid are not re-adjudicated.
+        "corrected_lines": True,
     },
     "MCAID": {
         "name": "Sandbox Medicaid",

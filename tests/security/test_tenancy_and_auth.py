@@ -412,6 +412,7 @@ async def world(stack: Stack) -> World:
                     denied_at=datetime.now(UTC),
                 ),
                 appeal_window_days=180,
+                payers={},
             )
     finally:
         await claims_db.dispose()

@@ -712,3 +712,79 @@ def test_next_payer_opening_moves_what_the_prior_line_left_and_balances() -> Non
         Account.OTHER_ADJUSTMENT: Decimal("-100.00"),
     }
     assert none == []
+
+
+@pytest.mark.integration
+async def test_lines_corrected_on_a_claim_of_their_own_leave_the_original_and_the_rest_stands(stack: Stack) -> None:
+    """Line 1 paid 80.00 (CO-45 20.00); line 2 (50.00) denied CO-4. The payer takes corrected lines: line 2 goes out
+    alone on a new claim, so its denied 50.00 leaves the original claim (back against charges) and the new claim
+    carries the charge; the new claim's 835 pays 40.00 (CO-45 10.00). Nothing is left open and nothing counted twice."""
+    tenant = await stack.create_tenant()
+    suffix = uuid.uuid4().hex[:8]
+    pcn, new_pcn = f"CFL{suffix}".upper(), f"CFN{suffix}".upper()
+    lines = [("99213", "", Decimal("100.00")), ("93000", "", Decimal("50.00"))]
+    ids = await submit_claims(stack, tenant, suffix, {pcn: lines})
+    original_id = ids[pcn]
+
+    async def indexed(claim_id: str) -> bool:
+        response = await stack.client("remit-svc").get(
+            f"/v1/claims/{claim_id}/ledger", headers=tenant.headers(Role.BILLER)
+        )
+        return response.status_code == 200 and response.json()["outstanding"] != "0.00"
+
+    await eventually(lambda: indexed(original_id))
+    denied = await upload(stack, tenant, _one_claim_era(f"EFTL{suffix}", "000007101", "80.00", [
+        f"CLP*{pcn}*1*150.00*80.00**12*PAYL{suffix}*11*1", patient("LINES"),
+        "SVC*HC:99213*100.00*80.00**1", "DTM*472*20261102", "CAS*CO*45*20.00", f"REF*6R*{pcn}-1",
+        "SVC*HC:93000*50.00*0.00**1", "DTM*472*20261102", "CAS*CO*4*50.00", f"REF*6R*{pcn}-2",
+    ]))  # fmt: skip
+    assert denied.status_code == 201, denied.text
+    before = await ledger(stack, tenant, original_id)
+    assert (before["balances"]["denied_ar"], before["outstanding"]) == ("50.00", "50.00")
+
+    new_id = f"clm_{suffix}_lines"
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    async with context.database.transaction() as session:
+        context.outbox.add(
+            session,
+            ClaimResubmitted(
+                claim_id=new_id, original_claim_id=original_id, claim_frequency_code="1",
+                reason="modifier added to line 2", resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+                corrected_lines=(f"{pcn}-2",),
+            ),
+            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
+        )  # fmt: skip
+        context.outbox.add(
+            session,
+            ClaimSubmitted(
+                claim_id=new_id, encounter_ids=(f"enc_{suffix}_{pcn}",), practice_id=tenant.practice_id,
+                patient_id=f"pat_{pcn.lower()}", payer_id="60054", patient_control_number=new_pcn,
+                claim_frequency_code="1", total_charge=Decimal("50.00"),
+                lines=(ClaimLineSubmitted(line_item_control_number=f"{new_pcn}-1", procedure_code="93000",
+                                          modifiers=("59",), units=Decimal(1), charge=Decimal("50.00"),
+                                          service_date=DOS),),
+                interchange_control_number="000000125", submitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+            ),
+            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
+        )  # fmt: skip
+
+    async def settled() -> dict[str, Any] | None:
+        body = await ledger(stack, tenant, original_id)
+        return body if body["outstanding"] == "0.00" else None
+
+    after = await eventually(settled)
+    assert after["balances"]["payer_cash"] == "80.00", "line 1's payment stands"
+    assert Decimal(after["balances"]["denied_ar"]) == 0
+    line_2 = [
+        e for e in after["entries"] if e["line_item_control_number"] == f"{pcn}-2" and e["kind"] == "charge_reversal"
+    ]
+    assert sorted(Decimal(e["amount"]) for e in line_2) == [Decimal("-50.00"), Decimal("50.00")]
+    await eventually(lambda: indexed(new_id))
+    paid = await upload(stack, tenant, _one_claim_era(f"EFTN{suffix}", "000007102", "40.00", [
+        f"CLP*{new_pcn}*1*50.00*40.00**12*PAYN{suffix}*11*1", patient("LINES"),
+        "SVC*HC:93000:59*50.00*40.00**1", "DTM*472*20261102", "CAS*CO*45*10.00", f"REF*6R*{new_pcn}-1",
+    ]))  # fmt: skip
+    assert paid.status_code == 201, paid.text
+    assert (await ledger(stack, tenant, new_id))["outstanding"] == "0.00"
+    assert (await ledger(stack, tenant, original_id))["outstanding"] == "0.00"
+    await assert_ledger_balances(stack, tenant.id)

@@ -313,6 +313,11 @@ class ClaimResubmitted(EventPayload):
     claim_frequency_code: str = Field(pattern=r"^[178]$")
     reason: str
     resubmitted_at: datetime
+    corrected_lines: tuple[str, ...] = Field(
+        default=(),
+        description="Line item control numbers of the original claim that a claim of corrected lines only "
+        "(frequency 1, for payers that take them) carries now; empty when the whole claim is superseded.",
+    )
 
 
 class ClaimDenied(EventPayload):

@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 from claimflow_connect.routing import RoutingConfig
 from claimflow_kit.config import ServiceSettings
 from claims_svc.domain.denials import DEFAULT_APPEAL_WINDOW_DAYS
+from claims_svc.domain.scrub import PayerRules
 from claims_svc.domain.status_followup import FollowupPolicy
 
 
@@ -21,6 +22,9 @@ class PayerSettings(BaseModel):
     appeal_window_days: int = Field(default=DEFAULT_APPEAL_WINDOW_DAYS, ge=1, le=730)
     # Days without a 277CA or 835 before a 276 asks where the claim is (the service default when not set).
     status_followup_after_days: int | None = Field(default=None, ge=0, le=365)
+    # Corrections of some lines of an adjudicated claim: true when the payer takes a new claim with only the
+    # corrected lines (the lines it paid stand); otherwise the whole claim is replaced (frequency 7, REF*F8).
+    corrected_lines: bool = False
 
 
 class ClaimsSettings(ServiceSettings):
@@ -65,6 +69,20 @@ class ClaimsSettings(ServiceSettings):
             retry_days=self.status_followup_retry_days,
             max_inquiries=self.status_followup_max_inquiries,
         )
+
+    def payer_rules(self) -> dict[str, PayerRules]:
+        """What the scrubber and corrections need to know of each configured payer."""
+        return {
+            payer_id: PayerRules(
+                name=payer.name,
+                member_id_pattern=payer.member_id_pattern,
+                timely_filing_days=payer.timely_filing_days,
+                prior_auth_codes=frozenset(payer.prior_auth_codes),
+                claim_filing=payer.claim_filing,
+                corrected_lines=payer.corrected_lines,
+            )
+            for payer_id, payer in self.payers.items()
+        }
 
     def appeal_window_for(self, payer_id: str) -> int:
         """How long the payer gives for an appeal (the default window for payers not configured)."""

@@ -15,7 +15,6 @@ from claims_svc.api.followup import router as followup_router
 from claims_svc.api.ops import router as ops_router
 from claims_svc.api.routes import PIPELINE_KEY, router
 from claims_svc.config import ClaimsSettings
-from claims_svc.domain.scrub import PayerRules
 from claims_svc.domain.x12_837p import Parties
 from claims_svc.service.followup import StatusFollowup
 from claims_svc.service.pipeline import ClaimPipeline, PipelineConfig
@@ -34,16 +33,7 @@ async def _start(context: ServiceContext) -> None:
             receiver_name=settings.receiver_name,
             receiver_id=settings.receiver_id,
         ),
-        payers={
-            payer_id: PayerRules(
-                name=payer.name,
-                member_id_pattern=payer.member_id_pattern,
-                timely_filing_days=payer.timely_filing_days,
-                prior_auth_codes=frozenset(payer.prior_auth_codes),
-                claim_filing=payer.claim_filing,
-            )
-            for payer_id, payer in settings.payers.items()
-        },
+        payers=settings.payer_rules(),
         auto_submit_after=(
             timedelta(seconds=settings.claims_batch_window_seconds)
             if settings.claims_batch_window_seconds is not None

@@ -417,3 +417,118 @@ async def test_lines_of_a_claim_are_split_off_to_a_claim_of_their_own(stack: Sta
     assert (await claim_status(stack, tenant, new["id"], {"ready", "held"}))["status"] == "ready"
     whole = await claims.post(f"/v1/claims/{claim['id']}/split", json={"line_numbers": [1]}, headers=biller)
     assert whole.status_code == 400, "a one-line claim has nothing to split off"
+
+
+TWO_LINES = {
+    "diagnoses": ["J20.9", "R05.9", "J45.909"],
+    "lines": [
+        {"procedure_code": "99213", "units": "1", "diagnosis_pointers": [1, 2], "charge": "125.00"},
+        {"procedure_code": "94640", "units": "1", "diagnosis_pointers": [3], "charge": "60.00"},
+    ],
+}
+CORRECTED_LINE_2 = {
+    "line_number": 2,
+    "procedure_code": "94640",
+    "units": "2",
+    "diagnosis_pointers": [3],
+    "charge": "120.00",
+}
+
+
+async def accepted_claim(stack: Stack, tenant: TenantFixture, body: dict[str, Any]) -> dict[str, Any]:
+    claim = await claim_for(stack, tenant, body, {"ready", "held"})
+    assert claim["status"] == "ready", claim["findings"]
+    assert (await submit(stack, tenant, [claim["id"]], f"k-{uuid.uuid4().hex}")).status_code == 201
+    accepted = await claim_status(stack, tenant, claim["id"], {"accepted", "rejected"})
+    assert accepted["status"] == "accepted", accepted["rejection"]
+    return accepted
+
+
+async def test_a_payer_that_takes_corrected_lines_gets_a_new_claim_of_only_those_lines(
+    stack: Stack, pyx12_errors: Pyx12Check
+) -> None:
+    """Sandbox Medicare takes corrected lines on a claim of their own: the line it paid is not sent again."""
+    tenant = await stack.create_tenant()
+    body = billable_encounter(tenant, payer_id="MCARE", **TWO_LINES)
+    body["patient"] = {
+        **body["patient"],
+        "first_name": "John",
+        "last_name": "Smith",
+        "birth_date": "1950-06-15",
+        "sex": "M",
+        "member_id": "1EG4TE5MK73",
+    }
+    original = await accepted_claim(stack, tenant, body)
+    request = {"kind": "replacement", "reason": "units", "line_numbers": [2], "service_lines": [CORRECTED_LINE_2]}
+    response = await correction(stack, tenant, original["id"], request)
+    assert response.status_code == 201, response.text
+    new = response.json()
+    assert (new["frequency_code"], new["payer_claim_number"], new["corrected_lines"]) == ("1", None, [2])
+    assert (new["diagnosis_codes"], new["total_charge"], new["original_claim_id"]) == (
+        ["J45.909"],
+        "120.00",
+        original["id"],
+    )
+    claims, biller = stack.client("claims-svc"), tenant.headers(Role.BILLER)
+    standing = (await claims.get(f"/v1/claims/{original['id']}", headers=biller)).json()
+    assert (standing["corrected_by"], standing["status"]) == (None, "accepted"), "line 1 stands"
+
+    again = await correction(stack, tenant, original["id"], request)
+    assert again.status_code == 409, "line 2 was already corrected"
+    whole = await correction(stack, tenant, original["id"], {"kind": "replacement", "reason": "all of it"})
+    assert whole.status_code == 409, "a whole replacement would bill line 2 twice"
+    unknown = await correction(stack, tenant, original["id"], {**request, "line_numbers": [7]})
+    assert unknown.status_code == 400
+    stray = await correction(stack, tenant, original["id"], {**request, "line_numbers": [1]})
+    assert stray.status_code == 400, "line 2 is sent but only line 1 is named"
+
+    resubmitted = await _resubmitted_event(stack, new["id"])
+    assert resubmitted["corrected_lines"] == [f"{original['patient_control_number']}-2"]
+    assert resubmitted["claim_frequency_code"] == "1"
+    ready = await claim_status(stack, tenant, new["id"], {"ready", "held"})
+    assert ready["status"] == "ready", ready["findings"]
+    assert (await submit(stack, tenant, [new["id"]], f"k-{uuid.uuid4().hex}")).status_code == 201
+    x12 = (await claims.get(f"/v1/claims/{new['id']}/x12", headers=biller)).text
+    assert "*11:B:1*" in x12
+    assert "REF*F8" not in x12
+    assert "SV1*HC:94640*120.00*UN*2" in x12
+    assert "99213" not in x12
+    assert pyx12_errors(x12) == []
+
+
+async def test_a_payer_without_line_corrections_gets_the_whole_claim_replaced_with_the_line_changed(
+    stack: Stack,
+) -> None:
+    tenant = await stack.create_tenant()
+    original = await accepted_claim(stack, tenant, billable_encounter(tenant, **TWO_LINES))
+    request = {"kind": "replacement", "reason": "units", "line_numbers": [2], "service_lines": [CORRECTED_LINE_2]}
+    response = await correction(stack, tenant, original["id"], request)
+    assert response.status_code == 201, response.text
+    new = response.json()
+    assert (new["frequency_code"], new["payer_claim_number"], new["corrected_lines"]) == (
+        "7",
+        original["payer_claim_number"],
+        [],
+    )
+    assert (new["total_charge"], new["diagnosis_codes"]) == ("245.00", TWO_LINES["diagnoses"])
+    claims, biller = stack.client("claims-svc"), tenant.headers(Role.BILLER)
+    assert (await claims.get(f"/v1/claims/{original['id']}", headers=biller)).json()["corrected_by"] == new["id"]
+    assert (await _resubmitted_event(stack, new["id"]))["corrected_lines"] == []
+
+
+async def _resubmitted_event(stack: Stack, claim_id: str) -> dict[str, Any]:
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            row = (
+                await session.exec(
+                    select(OutboxMessage).where(
+                        col(OutboxMessage.message_key) == claim_id,
+                        col(OutboxMessage.event_type) == "claimflow.claim-resubmitted",
+                    )
+                )
+            ).one()
+    finally:
+        await database.dispose()
+    data: dict[str, Any] = json.loads(row.envelope)["data"]
+    return data

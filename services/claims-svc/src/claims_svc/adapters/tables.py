@@ -76,6 +76,8 @@ class Claim(ClaimsTable, table=True):
     correction: int = 0
     original_claim_id: str | None = Field(default=None, max_length=40)
     corrected_by: str | None = Field(default=None, max_length=40)
+    # A claim of corrected lines only (payers that take them): the original claim's line numbers it carries now.
+    corrected_lines: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Remittance: what the payer paid on the claim so far (reversals subtract).
     paid_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2), nullable=True))
     # Coordination of benefits: which of the patient's plans this claim bills (SBR01), the claim of the payer

@@ -70,6 +70,7 @@ class ClaimOut(BaseModel):
     rejection: list[dict[str, object]]
     original_claim_id: str | None
     corrected_by: str | None
+    corrected_lines: list[int]
     combined_encounter_ids: list[str] = Field(description="Other encounters this claim bills (combined claims).")
     combined_into: str | None = Field(description="The claim this one was combined into (status combined).")
     part: int = Field(description="0 for the claim built from the encounter; 1, 2... for claims split off it.")
@@ -97,6 +98,14 @@ class CorrectionIn(BaseModel):
     diagnosis_codes: list[IcdCode] | None = Field(default=None, min_length=1, max_length=12)
     service_lines: list[ServiceLine] | None = Field(default=None, min_length=1, max_length=50)
     member_id: str | None = Field(default=None, min_length=2, max_length=80)
+    line_numbers: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="A replacement of these lines only (service_lines then holds just their corrected versions). "
+        "A payer that takes line-level corrections gets a new claim with only these lines (frequency 1; the lines it "
+        "paid stand); any other payer gets the whole claim replaced (frequency 7) with these lines changed.",
+    )
 
 
 class SubmissionOut(BaseModel):
@@ -343,6 +352,7 @@ async def correct_claim(
             diagnosis_codes=list(body.diagnosis_codes) if body.diagnosis_codes else None,
             service_lines=[line.model_dump(mode="json") for line in body.service_lines] if body.service_lines else None,
             member_id=body.member_id,
+            line_numbers=list(body.line_numbers) if body.line_numbers else None,
         ),
     )
     return _out(corrected)

@@ -91,6 +91,7 @@ class AdjudicationHandlers:
             context.tenant_id,
             event,
             appeal_window_days=self.settings.appeal_window_for(event.payer_id),
+            payers=self.settings.payer_rules(),
             causation_id=str(context.envelope.id),
         )
         if item is not None:

@@ -71,6 +71,7 @@ class PayerRules:
     timely_filing_days: int = 90
     prior_auth_codes: frozenset[str] = frozenset()
     claim_filing: str = "CI"  # SBR09 claim filing indicator of the payer's plans
+    corrected_lines: bool = False  # takes a new claim of corrected lines only (else the whole claim is replaced)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date
 from decimal import Decimal
 from enum import StrEnum
@@ -35,6 +35,7 @@ from claims_svc.domain.denials import (
     modifier_auto_correction,
     payment_result,
 )
+from claims_svc.domain.scrub import PayerRules
 from claims_svc.service.pipeline import ClaimStatus, Correction, service_lines, start_correction
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ async def record_denial(
     event: ClaimDenied,
     *,
     appeal_window_days: int,
+    payers: Mapping[str, PayerRules],
     causation_id: str | None = None,
 ) -> DenialWorkItem | None:
     """One work item per claim and remittance (a second delivery changes nothing); the claim becomes denied, or
@@ -165,9 +167,11 @@ async def record_denial(
     if fix is None or claim.corrected_by is not None or not claim.payer_claim_number:
         return item
     modifiers = {line.line_number: line.modifiers for line in fix.lines}
+    changed = [line for line in service_lines(claim) if modifiers[line.line_number] != line.modifiers]
+    if not changed:
+        return item
     lines = [
-        line.model_copy(update={"modifiers": modifiers[line.line_number]}).model_dump(mode="json")
-        for line in service_lines(claim)
+        line.model_copy(update={"modifiers": modifiers[line.line_number]}).model_dump(mode="json") for line in changed
     ]
     reason = f"Automatic correction of the denial on remittance {event.era_id}: {fix.reason}"
     corrected = await start_correction(
@@ -175,7 +179,13 @@ async def record_denial(
         outbox,
         tenant_id,
         claim.id,
-        Correction(kind="replacement", reason=reason[:500], service_lines=lines),
+        Correction(
+            kind="replacement",
+            reason=reason[:500],
+            service_lines=lines,
+            line_numbers=[line.line_number for line in changed],
+        ),
+        payers=payers,
         causation_id=causation_id,
     )
     _resolve(item, DenialOutcome.AUTO_CORRECTED, AUTOMATION, fix.reason)

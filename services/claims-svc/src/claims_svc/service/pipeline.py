@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -51,6 +51,7 @@ from claimflow_x12.guides.ack_999 import Acknowledgment999
 from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
 from claimflow_x12.writer import write_interchange
 from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, MailboxCursor
+from claims_svc.domain.assembly import split
 from claims_svc.domain.claim import (
     Address,
     BillingProvider,
@@ -101,6 +102,9 @@ class Correction:
     diagnosis_codes: list[str] | None = None
     service_lines: list[dict[str, object]] | None = None
     member_id: str | None = None
+    # A replacement of some lines only: ``service_lines`` then holds just those lines (by line number), and a payer
+    # that takes line-level corrections gets a new claim with only them; any other payer a whole-claim replacement.
+    line_numbers: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -753,7 +757,9 @@ class ClaimPipeline:
     async def correct(self, tenant_id: str, claim_id: str, request: Correction) -> Claim:
         """A new claim that replaces, voids or resubmits ``claim_id`` (see ``start_correction``)."""
         async with self.context.database.transaction() as session:
-            return await start_correction(session, self.context.outbox, tenant_id, claim_id, request)
+            return await start_correction(
+                session, self.context.outbox, tenant_id, claim_id, request, payers=self.config.payers
+            )
 
     # --- background loop ---------------------------------------------------------------------------------
 
@@ -799,6 +805,7 @@ async def start_correction(
     claim_id: str,
     request: Correction,
     *,
+    payers: Mapping[str, PayerRules],
     causation_id: str | None = None,
 ) -> Claim:
     """A new claim that replaces, voids or resubmits ``claim_id``; it goes through the scrubber like any claim.
@@ -837,6 +844,15 @@ async def start_correction(
     if request.member_id is not None:
         parties["member_id"] = request.member_id
     lines = request.service_lines if request.service_lines is not None else original.service_lines
+    diagnoses = request.diagnosis_codes or original.diagnosis_codes
+    corrected_lines: list[int] = []
+    if request.line_numbers:
+        rules = payers.get(original.payer_id or "")
+        frequency, diagnoses, lines, corrected_lines = await _line_correction(
+            session, original, request, takes_corrected_lines=rules is not None and rules.corrected_lines
+        )
+    elif request.kind == "replacement":
+        await _no_lines_corrected_apart(session, original)
     corrected = Claim(
         id=f"clm_{uuid.uuid4().hex}",
         tenant_id=tenant_id,
@@ -849,7 +865,7 @@ async def start_correction(
         date_of_service=original.date_of_service,
         status=ClaimStatus.DRAFT,
         total_charge=sum((ServiceLine.model_validate(line).charge or Decimal(0) for line in lines), Decimal(0)),
-        diagnosis_codes=request.diagnosis_codes or original.diagnosis_codes,
+        diagnosis_codes=diagnoses,
         service_lines=lines,
         correlation_id=original.correlation_id,
         patient_control_number=new_patient_control_number(),
@@ -862,12 +878,15 @@ async def start_correction(
         prior_authorization=original.prior_authorization,
         correction=int(latest or 0) + 1,
         original_claim_id=original.id,
+        corrected_lines=corrected_lines,
         payer_sequence=original.payer_sequence,
         prior_claim_id=original.prior_claim_id,
         prior_adjudications=original.prior_adjudications,
+        part=original.part,
     )
     session.add(corrected)
-    original.corrected_by = corrected.id
+    if not corrected_lines:  # the whole claim is superseded; lines corrected apart leave the rest standing
+        original.corrected_by = corrected.id
     original.updated_at = utcnow()
     session.add(original)
     outbox.add(
@@ -878,12 +897,66 @@ async def start_correction(
             claim_frequency_code=frequency,
             reason=request.reason,
             resubmitted_at=utcnow(),
+            corrected_lines=tuple(f"{original.patient_control_number}-{n}" for n in corrected_lines),
         ),
         tenant_id=tenant_id,
         correlation_id=original.correlation_id,
         causation_id=causation_id,
     )
     return corrected
+
+
+async def _corrections_apart(session: AsyncSession, original: Claim) -> dict[int, str]:
+    """Lines of ``original`` already corrected on claims of their own: line number -> the correcting claim."""
+    rows = await session.exec(
+        select(Claim).where(Claim.tenant_id == original.tenant_id, Claim.original_claim_id == original.id)
+    )
+    return {number: claim.id for claim in rows.all() for number in claim.corrected_lines}
+
+
+async def _no_lines_corrected_apart(session: AsyncSession, original: Claim) -> None:
+    """A whole-claim replacement would bill again lines another claim now carries."""
+    apart = await _corrections_apart(session, original)
+    if apart:
+        numbers = ", ".join(str(n) for n in sorted(apart))
+        claims = ", ".join(sorted(set(apart.values())))
+        raise Conflict(
+            f"line(s) {numbers} of claim {original.id} were corrected on claim(s) {claims}; "
+            "correct those claims, or only the other lines of this one"
+        )
+
+
+async def _line_correction(
+    session: AsyncSession, original: Claim, request: Correction, *, takes_corrected_lines: bool
+) -> tuple[str, list[str], list[dict[str, object]], list[int]]:
+    """(frequency, diagnoses, lines, original line numbers taken over) of a correction of some lines.
+
+    A payer that takes line-level corrections gets a new original claim (frequency 1) with only the corrected
+    lines and the diagnoses they point at: the lines it paid stand, and nothing it already decided is sent again.
+    Any other payer gets the whole claim replaced (frequency 7) with those lines changed. Correcting all the lines
+    is a whole-claim replacement either way.
+    """
+    if request.kind != "replacement":
+        raise InvalidInput("only a replacement names the lines it corrects")
+    numbers = sorted(set(request.line_numbers or []))
+    lines = service_lines(original)
+    known = {line.line_number for line in lines}
+    if unknown := [n for n in numbers if n not in known]:
+        raise InvalidInput(f"claim {original.id} has no line {unknown[0]}")
+    changed = {
+        line.line_number: line for line in (ServiceLine.model_validate(raw) for raw in request.service_lines or [])
+    }
+    if stray := sorted(set(changed) - set(numbers)):
+        raise InvalidInput(f"line {stray[0]} is sent but not among the lines corrected ({numbers})")
+    if taken := sorted(set(numbers) & set(await _corrections_apart(session, original))):
+        raise Conflict(f"line(s) {', '.join(map(str, taken))} of claim {original.id} were already corrected")
+    merged = [changed.get(line.line_number, line) for line in lines]
+    diagnoses = request.diagnosis_codes or original.diagnosis_codes
+    if not takes_corrected_lines or set(numbers) == known:
+        await _no_lines_corrected_apart(session, original)
+        return "7", diagnoses, [line.model_dump(mode="json") for line in merged], []
+    _, (own_diagnoses, own_lines) = split(diagnoses, merged, numbers)
+    return "1", list(own_diagnoses), [line.model_dump(mode="json") for line in own_lines], numbers
 
 
 def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:

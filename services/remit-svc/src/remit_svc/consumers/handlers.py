@@ -75,13 +75,17 @@ async def on_claim_rejected(context: EventContext, event: ClaimRejected) -> None
 
 
 async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -> None:
-    """A replacement (7) or void (8) supersedes the original claim: it leaves AR (the new claim carries the charges)."""
-    if event.claim_frequency_code not in ("7", "8"):
+    """A replacement (7) or void (8) supersedes the original claim: it leaves AR (the new claim carries the charges).
+    A claim of corrected lines only takes just those lines of the original out of AR."""
+    if event.claim_frequency_code not in ("7", "8") and not event.corrected_lines:
         return  # a rejected claim sent again as new: the original never reached the payer and has no payment
     original = await OpenClaimRepository(context.session, context.tenant_id).find(
         col(OpenClaim.id) == event.original_claim_id
     )
     if original is None or original.status in ("replaced", "voided"):
+        return
+    if event.claim_frequency_code == "1":
+        await close_superseded(context.session, original, event.resubmitted_at.date(), lines=event.corrected_lines)
         return
     original.status = "replaced" if event.claim_frequency_code == "7" else "voided"
     original.updated_at = utcnow()

@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, func, insert
+from sqlalchemy import String, Table, func, insert, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,28 +123,35 @@ def ledger_values(
     remittance_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Ledger row values for ``postings``, carrying the claim's keys so AR is read without joins."""
-    now = utcnow()
+    journal = {
+        "tenant_id": tenant_id,
+        "journal_id": journal_id,
+        "claim_id": claim.id if claim else None,
+        "patient_id": claim.patient_id if claim else patient_id,
+        "payer_id": claim.payer_id if claim else payer_id,
+        "practice_id": claim.practice_id if claim else None,
+        "remittance_id": remittance_id,
+        "effective_date": effective_date,
+        "posted_at": utcnow(),
+    }
     return [
         {
-            "tenant_id": tenant_id,
-            "journal_id": journal_id,
-            "account": p.account.value,
-            "kind": p.kind.value,
+            **journal,
+            "account": _ACCOUNTS[p.account],
+            "kind": _KINDS[p.kind],
             "amount": p.amount,
-            "claim_id": claim.id if claim else None,
             "line_item_control_number": p.line_item_control_number,
-            "patient_id": claim.patient_id if claim else patient_id,
-            "payer_id": claim.payer_id if claim else payer_id,
-            "practice_id": claim.practice_id if claim else None,
-            "remittance_id": remittance_id,
             "group_code": p.group_code,
             "carc": p.carc,
             "memo": p.memo,
-            "effective_date": effective_date,
-            "posted_at": now,
         }
         for p in postings
     ]
+
+
+# Column values of the ledger's enums, looked up once (``member.value`` is a descriptor call per row).
+_ACCOUNTS = {account: account.value for account in Account}
+_KINDS = {kind: kind.value for kind in EntryKind}
 
 
 def ledger_rows(
@@ -217,27 +224,33 @@ def _line_adjudications(payment: ClaimPayment, assigned: Sequence[str | None]) -
 SUPERSEDED = ("replaced", "voided")
 
 
-async def close_superseded(session: AsyncSession, claim: OpenClaim, effective_date: date) -> None:
+async def close_superseded(
+    session: AsyncSession, claim: OpenClaim, effective_date: date, *, lines: Sequence[str] = ()
+) -> None:
     """A replaced or voided claim owes nothing: whatever insurance or denied AR it still carries (its charges when
     the payer had not answered yet, a denial being corrected, or what the payer's reversal reopened) goes back
-    against charges — the replacement claim carries the charges now."""
-    rows = await session.exec(
-        select(LedgerEntry.account, func.sum(LedgerEntry.amount))
-        .where(
-            LedgerEntry.tenant_id == claim.tenant_id,
-            LedgerEntry.claim_id == claim.id,
-            col(LedgerEntry.account).in_([Account.INSURANCE_AR.value, Account.DENIED_AR.value]),
-        )
-        .group_by(col(LedgerEntry.account))
+    against charges — the replacement claim carries the charges now. With ``lines`` (line item control numbers),
+    only those lines leave: a claim of corrected lines only carries them now, and the rest of the claim stands."""
+    # Per line when only some lines leave (so each line's balance closes), per account for the whole claim.
+    line = col(LedgerEntry.line_item_control_number) if lines else literal(None, String)
+    query = select(line, LedgerEntry.account, func.sum(LedgerEntry.amount)).where(
+        LedgerEntry.tenant_id == claim.tenant_id,
+        LedgerEntry.claim_id == claim.id,
+        col(LedgerEntry.account).in_([Account.INSURANCE_AR.value, Account.DENIED_AR.value]),
     )
+    if lines:
+        query = query.where(line.in_(list(lines))).group_by(line, col(LedgerEntry.account))
+        memo = "lines corrected on another claim"
+    else:
+        query = query.group_by(col(LedgerEntry.account))
+        memo = f"claim {claim.status}"
     reversal: list[Posting] = []
-    memo = f"claim {claim.status}"
-    for account, total in rows.all():
+    for licn, account, total in (await session.exec(query)).all():
         amount = Decimal(total).quantize(Decimal("0.01"))
         if amount:
             reversal += [
-                Posting(Account.CHARGES, amount, EntryKind.CHARGE_REVERSAL, memo=memo),
-                Posting(Account(account), -amount, EntryKind.CHARGE_REVERSAL, memo=memo),
+                Posting(Account.CHARGES, amount, EntryKind.CHARGE_REVERSAL, licn, memo=memo),
+                Posting(Account(account), -amount, EntryKind.CHARGE_REVERSAL, licn, memo=memo),
             ]
     if reversal:
         session.add_all(
@@ -492,6 +505,7 @@ class RemittancePoster:
         )  # fmt: skip
         claims = await self._open_claims(session, tenant_id, [c.patient_control_number for c in era.claims])
         records: list[dict[str, Any]] = []
+        posted = unmatched = 0
         for index, payment in enumerate(era.claims):
             record: dict[str, Any] = {
                 "id": f"cpay_{uuid.uuid4().hex}",
@@ -527,12 +541,13 @@ class RemittancePoster:
                     if match is not None
                     else f"no submitted claim has patient control number {payment.patient_control_number}"
                 )
-                remittance.unmatched_claims += 1
+                unmatched += 1
                 if payment.paid:
                     writes.unapplied(payment.paid)
                 continue
             record.update(writes.post_claim(payment, claim, match, "fallback" if match.by_fallback else "auto"))
-            remittance.posted_claims += 1
+            posted += 1
+        remittance.posted_claims, remittance.unmatched_claims = posted, unmatched
         if records:
             await session.exec(insert(_table(ClaimPaymentRecord)), params=records)
         await self._write(session, writes)
