@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from claimflow_kit.db import is_transient, rejected_value_reason
@@ -50,6 +50,13 @@ def error_body(code: str, detail: object) -> dict[str, object]:
     return {"error": code, "detail": detail}
 
 
+def _is_unique_violation(exc: Exception) -> bool:
+    """A unique constraint refused the row (PostgreSQL SQLSTATE 23505; SQLite says so in its message)."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    return str(getattr(exc.orig, "sqlstate", "") or "") == "23505" or "UNIQUE constraint failed" in str(exc.orig)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that render every error in the one format."""
 
@@ -80,6 +87,9 @@ def install_error_handlers(app: FastAPI) -> None:
         reason = rejected_value_reason(exc)
         if reason is not None:  # the value came from the request; the statement's transaction rolled back
             return JSONResponse(error_body("InvalidValue", f"a value of the request cannot be stored: {reason}"), 400)
+        if _is_unique_violation(exc):  # two requests wrote the same thing at once; the later one rolled back
+            detail = "another request stored the same record at the same moment; read it again and retry"
+            return JSONResponse(error_body("Conflict", detail), status_code=409)
         logger.error("database error: %s", type(exc).__name__)  # parameters are hidden by the engine
         return JSONResponse(error_body("InternalError", "the request could not be completed"), status_code=500)
 

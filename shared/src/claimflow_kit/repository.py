@@ -38,21 +38,30 @@ class TenantRepository(Generic[ModelT]):
         query: SelectOfScalar[ModelT] = select(self.model).where(col(self.model.tenant_id) == self.tenant_id)
         return query
 
-    async def get(self, object_id: str) -> ModelT:
-        """The tenant's object with this id, or NotFound."""
-        found = await self.find(col(self.model.id) == object_id)
+    async def get(self, object_id: str, *, for_update: bool = False) -> ModelT:
+        """The tenant's object with this id, or NotFound (``for_update``: locked, as in ``list``)."""
+        found = await self.find(col(self.model.id) == object_id, for_update=for_update)
         if found is None:
             raise NotFound(self.resource_name, object_id)
         return found
 
-    async def find(self, *conditions: ColumnElement[bool]) -> ModelT | None:
-        """The first of the tenant's objects matching ``conditions``, or None."""
-        result = await self.session.exec(self.scoped().where(*conditions).limit(1))
+    async def find(self, *conditions: ColumnElement[bool], for_update: bool = False) -> ModelT | None:
+        """The first of the tenant's objects matching ``conditions``, or None (``for_update``: as in ``list``)."""
+        query = self.scoped().where(*conditions).limit(1)
+        result = await self.session.exec(query.with_for_update() if for_update else query)
         return result.first()
 
-    async def list(self, *conditions: ColumnElement[bool], limit: int = 100, offset: int = 0) -> Sequence[ModelT]:
-        """The tenant's objects matching ``conditions``, newest first when the model has created_at."""
+    async def list(
+        self, *conditions: ColumnElement[bool], limit: int = 100, offset: int = 0, for_update: bool = False
+    ) -> Sequence[ModelT]:
+        """The tenant's objects matching ``conditions``, newest first when the model has created_at.
+
+        ``for_update`` locks the rows until the transaction ends (PostgreSQL ``FOR UPDATE``; a SQLite transaction
+        holds the write lock from its start), so a concurrent change waits and then sees this one's outcome.
+        """
         query = self.scoped().where(*conditions)
+        if for_update:
+            query = query.with_for_update()
         if hasattr(self.model, "created_at"):
             query = query.order_by(col(self.model.created_at).desc())
         result = await self.session.exec(query.limit(limit).offset(offset))

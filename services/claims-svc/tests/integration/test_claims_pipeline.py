@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime
@@ -532,3 +533,26 @@ async def _resubmitted_event(stack: Stack, claim_id: str) -> dict[str, Any]:
         await database.dispose()
     data: dict[str, Any] = json.loads(row.envelope)["data"]
     return data
+
+
+async def test_concurrent_combinations_naming_the_same_claim_never_bill_an_encounter_twice(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    claims, biller = stack.client("claims-svc"), tenant.headers(Role.BILLER)
+    made = [
+        await claim_for(stack, tenant, billable_encounter(tenant, date_of_service=day), {"ready", "held"})
+        for day in ("2026-11-12", "2026-11-13", "2026-11-16")
+    ]
+    assert [c["status"] for c in made] == ["ready"] * 3, [c["findings"] for c in made]
+    first, middle, last = (c["id"] for c in made)
+    answers = await asyncio.gather(
+        claims.post("/v1/claim-combinations", json={"claim_ids": [first, middle]}, headers=biller),
+        claims.post("/v1/claim-combinations", json={"claim_ids": [middle, last]}, headers=biller),
+    )
+    assert sorted(a.status_code for a in answers) in ([201, 201], [201, 409]), [a.text for a in answers]
+    live = [
+        c
+        for c in await json_list(claims, "/v1/claims?limit=100", biller)
+        if c["status"] != "combined" and c["id"] in (first, middle, last)
+    ]
+    billed = [e for c in live for e in (c["encounter_id"], *c["combined_encounter_ids"])]
+    assert sorted(billed) == sorted(c["encounter_id"] for c in made), "each encounter is on exactly one live claim"

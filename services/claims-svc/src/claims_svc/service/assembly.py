@@ -55,7 +55,10 @@ async def combine_claims(session: AsyncSession, principal: Principal, claim_ids:
     if len(set(claim_ids)) != len(claim_ids):
         raise InvalidInput("a claim is named twice")
     repository = ClaimRepository(session, principal.tenant_id)
-    found = {c.id: c for c in await repository.list(col(Claim.id).in_(list(claim_ids)), limit=len(claim_ids))}
+    # Locked: two combinations naming the same claim (or a split of it) run one after the other, and the second
+    # sees the first's outcome instead of billing the claim twice.
+    rows = await repository.list(col(Claim.id).in_(list(claim_ids)), limit=len(claim_ids), for_update=True)
+    found = {c.id: c for c in rows}
     missing = [i for i in claim_ids if i not in found]
     if missing:
         raise NotFound("Claim", missing[0])
@@ -120,7 +123,7 @@ def _note(claim: Claim, summary: str, at: datetime) -> TimelineEntry:
 async def split_claim(session: AsyncSession, principal: Principal, claim_id: str, line_numbers: Sequence[int]) -> Claim:
     """Move ``line_numbers`` of a claim not yet sent to a new claim of the same encounter; returns the new claim."""
     repository = ClaimRepository(session, principal.tenant_id)
-    claim = await repository.get(claim_id)
+    claim = await repository.get(claim_id, for_update=True)  # a concurrent split or combination waits for this one
     if claim.status not in NOT_SENT:
         raise Conflict(f"claim {claim.id} is {claim.status}; only claims not yet sent can be split")
     if claim.correction or claim.frequency_code != "1":

@@ -814,7 +814,8 @@ async def start_correction(
     clearinghouse rejected never reached the payer, so it is resubmitted as a new original (1). Runs in the
     caller's transaction: the corrections API and the denial consumer share it.
     """
-    original = await session.get(Claim, claim_id)
+    # Locked: a concurrent correction of the same claim waits, then sees this one (corrected_by, corrected lines).
+    original = await session.get(Claim, claim_id, with_for_update=True)
     if original is None or original.tenant_id != tenant_id:
         raise NotFound("Claim", claim_id)
     if original.corrected_by is not None:
