@@ -201,3 +201,86 @@ async def test_bad_fhir_bundles_get_clear_errors(stack: Stack, mutate: Any, mess
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "InvalidInput"
     assert message in response.json()["detail"]
+
+
+def with_other_plans(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The patient's own plan is secondary here: the primary is a parent's plan (order 1), and a cancelled plan
+    is listed too. Coverages appear out of order in the bundle, as EHRs send them."""
+    own = bundle["entry"][1]["resource"]
+    own.update(order=2, relationship={"coding": [{"code": "self"}]})
+    parent_plan = {
+        "resourceType": "Coverage",
+        "id": "cov-parent",
+        "status": "active",
+        "order": 1,
+        "subscriberId": "W123456789",
+        "subscriber": {"reference": "RelatedPerson/mom"},
+        "beneficiary": {"reference": "Patient/pat-1"},
+        "relationship": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "code": "child"}]
+        },
+        "payor": [{"identifier": {"value": "87726"}}],
+        "class": [
+            {
+                "type": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": "group"}]
+                },
+                "value": "GRP87726B",
+            }
+        ],
+    }
+    mother = {
+        "resourceType": "RelatedPerson",
+        "id": "mom",
+        "patient": {"reference": "Patient/pat-1"},
+        "name": [{"family": "Okafor", "given": ["Ada"]}],
+        "gender": "female",
+        "birthDate": "1950-02-11",
+    }
+    cancelled = {
+        "resourceType": "Coverage",
+        "id": "cov-old",
+        "status": "cancelled",
+        "subscriberId": "OLD1",
+        "beneficiary": {"reference": "Patient/pat-1"},
+        "payor": [{"identifier": {"value": "HMO01"}}],
+    }
+    bundle["entry"] += [{"resource": parent_plan}, {"resource": mother}, {"resource": cancelled}]
+    return bundle
+
+
+async def test_fhir_coverages_become_the_primary_plan_and_the_plans_that_pay_after_it(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    bundle = with_other_plans(r4_bundle(f"fhir-{uuid.uuid4().hex[:8]}"))
+    posted = await coding.post("/v1/fhir/encounter-bundles", json=bundle, headers=tenant.headers(Role.EHR_INTEGRATION))
+    assert posted.status_code == 201, posted.text
+    document = posted.json()["document"]
+    assert (document["payer_id"], document["patient"]["member_id"], document["group_number"]) == (
+        "87726",
+        "W123456789",
+        "GRP87726B",
+    )
+    assert document["subscriber"] == {
+        "relationship": "19",
+        "first_name": "Ada",
+        "last_name": "Okafor",
+        "birth_date": "1950-02-11",
+        "sex": "F",
+        "address": None,
+    }
+    assert document["other_coverages"] == [
+        {
+            "payer_sequence": "secondary",
+            "payer_id": "60054",
+            "member_id": "ZZ9988776",
+            "group_number": None,
+            "subscriber": None,
+        }
+    ]
+
+    orphan = with_other_plans(r4_bundle(f"fhir-{uuid.uuid4().hex[:8]}"))
+    orphan["entry"] = [e for e in orphan["entry"] if e["resource"]["resourceType"] != "RelatedPerson"]
+    refused = await coding.post("/v1/fhir/encounter-bundles", json=orphan, headers=tenant.headers(Role.EHR_INTEGRATION))
+    assert refused.status_code == 400, refused.text
+    assert "Coverage.subscriber must reference the card holder" in refused.json()["detail"]

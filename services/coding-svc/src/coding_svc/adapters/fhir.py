@@ -3,7 +3,9 @@
 Parsed with the R4B models of fhir.resources, which accept R4 (4.0.1) JSON for these resources. The
 mapping follows US Core conventions: ICD-10-CM codings on Condition.code, CPT/HCPCS codings on
 Procedure.code or ChargeItem.code, NPIs as identifiers with the us-npi system, Encounter.diagnosis
-ranks for the order of diagnoses.
+ranks for the order of diagnoses. The patient's active Coverages in ``Coverage.order`` (bundle order when absent)
+are the primary plan and the plans that pay after it (coordination of benefits); a Coverage whose
+``relationship`` is not ``self`` names its card holder as ``Coverage.subscriber`` (a RelatedPerson).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from fhir.resources.R4B.identifier import Identifier
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.relatedperson import RelatedPerson
 from pydantic import ValidationError
 
 from claimflow_kit.errors import InvalidInput
-from coding_svc.api.schemas import AddressIn, EncounterIn, PatientIn, ServiceLineIn
+from coding_svc.api.schemas import AddressIn, EncounterIn, OtherCoverageIn, PatientIn, ServiceLineIn, SubscriberIn
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -38,6 +41,9 @@ MODIFIER_EXTENSION = "https://claimflow.dev/fhir/StructureDefinition/procedure-m
 PRACTICE_SYSTEM = "urn:claimflow:practice"
 POS_BY_ENCOUNTER_CLASS = {"AMB": "11", "EMER": "23", "IMP": "21", "HH": "12", "VR": "10", "OBSENC": "22"}
 GENDER = {"female": "F", "male": "M"}
+# FHIR subscriber-relationship codes → X12 individual relationship codes (2000B SBR02 / 2000C PAT01).
+RELATIONSHIP = {"spouse": "01", "common": "53", "child": "19", "parent": "G8", "other": "G8", "injured": "G8"}
+PAYS_AFTER_PRIMARY = ("secondary", "tertiary")
 
 
 def _codes(concept: CodeableConcept | None, systems: Iterable[str]) -> list[str]:
@@ -108,8 +114,8 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
 
 
-def _address(patient: Patient) -> AddressIn | None:
-    """The patient's home (or first) US address, when it has street, city, state and ZIP."""
+def _address(patient: Patient | RelatedPerson) -> AddressIn | None:
+    """The person's home (or first) US address, when it has street, city, state and ZIP."""
     addresses = sorted(patient.address or [], key=lambda a: a.use != "home")
     for address in addresses:
         lines = [line for line in address.line or [] if line]
@@ -130,7 +136,8 @@ def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, 
     bundle = FhirEncounterBundle(document)
     encounter: Encounter = bundle.one(Encounter)
     patient: Patient = bundle.one(Patient)
-    coverage: Coverage | None = next(iter(bundle.of_type(Coverage)), None)
+    coverages = _coverages(bundle)
+    coverage = coverages[0] if coverages else None
 
     billing_npi = None
     practice_id = None
@@ -187,6 +194,18 @@ def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, 
                 address=_address(patient),
             ),
             payer_id=_payer_id(bundle, coverage),
+            group_number=_group_number(coverage),
+            subscriber=_subscriber(bundle, coverage),
+            other_coverages=[
+                OtherCoverageIn(
+                    payer_sequence=sequence,
+                    payer_id=_payer_id(bundle, other) or "",
+                    member_id=other.subscriberId or "",
+                    group_number=_group_number(other),
+                    subscriber=_subscriber(bundle, other),
+                )
+                for sequence, other in zip(PAYS_AFTER_PRIMARY, coverages[1:], strict=False)
+            ],
             date_of_service=start,
             date_of_service_to=end if end and end != start else None,
             place_of_service=_place_of_service(encounter),
@@ -237,6 +256,53 @@ def _lines(bundle: FhirEncounterBundle, diagnosis_count: int) -> list[ServiceLin
             )
         )
     return lines
+
+
+def _coverages(bundle: FhirEncounterBundle) -> list[Coverage]:
+    """The patient's plans in the order they pay: active Coverages by ``order``, bundle order when it is absent."""
+    active = [c for c in bundle.of_type(Coverage) if c.status == "active"]
+    ranked = sorted(enumerate(active), key=lambda item: (item[1].order or 99, item[0]))
+    if len(ranked) > 1 + len(PAYS_AFTER_PRIMARY):
+        raise InvalidInput(
+            f"the bundle has {len(ranked)} active Coverages; at most 3 plans are billed (primary to tertiary)"
+        )
+    return [coverage for _, coverage in ranked]
+
+
+def _group_number(coverage: Coverage | None) -> str | None:
+    """The plan's group number (Coverage.class of type ``group``)."""
+    for plan_class in (coverage.class_fhir if coverage else None) or []:
+        if any(coding.code == "group" for coding in plan_class.type.coding or []) and plan_class.value:
+            return str(plan_class.value)
+    return None
+
+
+def _subscriber(bundle: FhirEncounterBundle, coverage: Coverage | None) -> SubscriberIn | None:
+    """The card holder when it is not the patient (Coverage.relationship other than ``self``)."""
+    codes = (
+        [c.code for c in (coverage.relationship.coding or []) if c.code] if coverage and coverage.relationship else []
+    )
+    if coverage is None or not codes or codes[0] == "self":
+        return None
+    relationship = RELATIONSHIP.get(str(codes[0]), "G8")
+    holder = bundle.resolve(coverage.subscriber)
+    names = getattr(holder, "name", None) or []
+    name = names[0] if names else None
+    if not isinstance(holder, RelatedPerson | Patient) or name is None or not name.family or not name.given:
+        raise InvalidInput(
+            f"Coverage/{coverage.id}: the patient is not the card holder ({codes[0]}), so Coverage.subscriber must "
+            "reference the card holder (a RelatedPerson with name and birthDate) in the bundle"
+        )
+    if holder.birthDate is None:
+        raise InvalidInput(f"Coverage/{coverage.id}: the card holder's birthDate is required")
+    return SubscriberIn(
+        relationship=relationship,
+        first_name=name.given[0],
+        last_name=name.family,
+        birth_date=holder.birthDate,
+        sex=GENDER.get(holder.gender or "", "U"),
+        address=_address(holder),
+    )
 
 
 def _payer_id(bundle: FhirEncounterBundle, coverage: Coverage | None) -> str | None:
