@@ -15,12 +15,14 @@ from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
 from claimflow_events import Adjustment, ClaimDenied, EventEnvelope, EventPayload, PaymentPosted, default_catalog
+from claimflow_events.payloads import LineAdjudication
 from claimflow_events.types import ClaimAdjustmentGroup
 from claimflow_kit.directory import Role
 from claimflow_kit.kafka import new_producer
 from claimflow_kit.outbox import kafka_headers
 from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import eventually
+from claims_svc.adapters.tables import Claim
 
 pytestmark = pytest.mark.integration
 
@@ -500,3 +502,79 @@ async def test_appeal_packets_letters_decisions_and_overturn_rates(stack: Stack)
         },
     ]
     assert date.fromisoformat(late_item["appeal_deadline"]) > datetime.now(UTC).date()
+
+
+async def test_a_primary_reversal_holds_the_secondary_and_its_corrected_payment_rebuilds_or_replaces_it(
+    stack: Stack,
+) -> None:
+    """The primary paid 80.00, the secondary was drafted from it; the primary reverses (CLP02 22): the secondary,
+    not sent, waits (the scrubber says why); the primary's corrected payment (70.00) rebuilds it. Once the secondary
+    payer has taken the claim in, another re-adjudication of the primary replaces it (frequency 7)."""
+    tenant = await stack.create_tenant()
+    other = {"payer_sequence": "secondary", "payer_id": "HMO01", "member_id": "H10000002", "group_number": "GRPHMO02"}
+    primary = await ready_claim(stack, tenant, other_coverages=[other])
+    pcn, claims, biller = primary["patient_control_number"], stack.client("claims-svc"), tenant.headers(Role.BILLER)
+
+    def payment(paid: str, patient: str, *, reversal: bool = False, number: str = "PCC-COB-1") -> PaymentPosted:
+        sign = -1 if reversal else 1
+        line = f"{pcn}-1"
+        return PaymentPosted(
+            claim_id=primary["id"], patient_control_number=pcn, payer_id="60054", era_id=f"era_{uuid.uuid4().hex[:12]}",
+            trace_number="EFT200", payer_claim_control_number=number, claim_status_code="22" if reversal else "1",
+            total_charge=Decimal("125.00") * sign, paid_amount=Decimal(paid) * sign,
+            patient_responsibility=Decimal(patient) * sign,
+            adjustments=(
+                Adjustment(group_code=CO, carc="45", amount=Decimal("25.00") * sign, line_item_control_number=line),
+                Adjustment(group_code=PR, carc="2", amount=Decimal(patient) * sign, line_item_control_number=line),
+            ),
+            lines=(LineAdjudication(line_item_control_number=line, procedure_code="99213",
+                                    charge=Decimal("125.00") * sign, paid_amount=Decimal(paid) * sign),),
+            is_reversal=reversal, adjudicated_on=date(2026, 11, 20), posted_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    async def secondary_in(statuses: set[str]) -> dict[str, Any]:
+        async def found() -> dict[str, Any] | None:
+            listed = await json_list(claims, f"/v1/claims?encounter_id={primary['encounter_id']}", biller)
+            live = [c for c in listed if c["payer_sequence"] == "secondary" and c["corrected_by"] is None]
+            return live[0] if live and live[0]["status"] in statuses else None
+
+        return await eventually(found)
+
+    async def paid_by_primary(claim_id: str) -> str:
+        detail = (await claims.get(f"/v1/claims/{claim_id}", headers=biller)).json()
+        return str(detail["prior_adjudications"][0]["paid"])
+
+    await remit(stack, tenant, primary, payment("80.00", "20.00"))
+    secondary = await secondary_in({"ready", "held"})
+    assert secondary["status"] == "ready", secondary["findings"]
+    assert await paid_by_primary(secondary["id"]) == "80.00"
+
+    await remit(stack, tenant, primary, payment("80.00", "20.00", reversal=True))
+    held = await secondary_in({"held"})
+    assert [f["code"] for f in held["findings"]] == ["OTHER_PAYER_REVERSED"]
+
+    await remit(stack, tenant, primary, payment("70.00", "30.00", number="PCC-COB-2"))
+    rebuilt = await secondary_in({"ready"})
+    assert rebuilt["id"] == secondary["id"]
+    assert await paid_by_primary(secondary["id"]) == "70.00"
+
+    database = stack.database("claims-svc")  # the secondary payer took the claim in (its 277CA) under PCC-HMO-1
+    try:
+        async with database.transaction() as session:
+            row = await session.get(Claim, secondary["id"])
+            assert row is not None
+            row.status, row.payer_claim_number = "accepted", "PCC-HMO-1"
+            session.add(row)
+    finally:
+        await database.dispose()
+    await remit(stack, tenant, primary, payment("70.00", "30.00", reversal=True, number="PCC-COB-2"))
+    await remit(stack, tenant, primary, payment("75.00", "25.00", number="PCC-COB-3"))
+    replacement = await secondary_in({"draft", "held", "ready"})
+    assert (replacement["frequency_code"], replacement["payer_claim_number"], replacement["original_claim_id"]) == (
+        "7",
+        "PCC-HMO-1",
+        secondary["id"],
+    )
+    assert await paid_by_primary(replacement["id"]) == "75.00"
+    notes = (await claims.get(f"/v1/claims/{secondary['id']}/timeline", headers=biller)).json()
+    assert any("reversed its payment after this claim was sent" in str(n) for n in notes)

@@ -103,6 +103,18 @@ CASES: dict[ScrubCode, ProfessionalClaim] = {
             ),
         ),
     ),
+    ScrubCode.OTHER_PAYER_REVERSED: replace(
+        CLEAN,
+        payer_sequence="secondary",
+        other_coverages=(
+            OtherCoverage(
+                "primary",
+                CLEAN.payer,
+                "W123456789",
+                adjudication=PayerAdjudication(Decimal("125.00"), Decimal("0.00"), date(2026, 11, 20), reversed=True),
+            ),
+        ),
+    ),
 }
 
 

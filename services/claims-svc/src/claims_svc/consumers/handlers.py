@@ -102,7 +102,7 @@ class AdjudicationHandlers:
         """Mark the claim paid, partially paid or denied (or back to accepted on a reversal), then bill the
         patient's next plan (or record that the payer crossed the claim over to it)."""
         claim = await record_payment(context.session, context.tenant_id, event)
-        await after_payment(context.session, context.tenant_id, claim, event)
+        await after_payment(context.session, context.outbox, context.tenant_id, claim, event)
 
 
 def subscriptions(settings: ClaimsSettings) -> list[Subscription]:

@@ -118,6 +118,7 @@ class PayerAdjudication:
     adjustments: tuple[ClaimAdjustment, ...] = ()  # claim-level CAS
     lines: tuple[LineAdjudication, ...] = ()
     payer_claim_number: str | None = None  # CLP07
+    reversed: bool = False  # the payer took it back (CLP02 22) and has not re-adjudicated yet
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,7 @@ def adjudication_json(sequence: str, payer_id: str, adjudication: PayerAdjudicat
             }
             for line in adjudication.lines
         ],
+        "reversed": adjudication.reversed,
     }
 
 
@@ -207,6 +208,7 @@ def adjudication_from(raw: Mapping[str, Any]) -> PayerAdjudication:
             for line in raw["lines"]
         ),
         payer_claim_number=raw.get("payer_claim_number"),
+        reversed=bool(raw.get("reversed", False)),
     )
 
 

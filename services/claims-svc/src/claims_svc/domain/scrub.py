@@ -44,6 +44,7 @@ class ScrubCode(StrEnum):
     OTHER_MEMBER_ID_MISSING = "OTHER_MEMBER_ID_MISSING"
     OTHER_MEMBER_ID_FORMAT = "OTHER_MEMBER_ID_FORMAT"
     OTHER_PAYER_UNBALANCED = "OTHER_PAYER_UNBALANCED"
+    OTHER_PAYER_REVERSED = "OTHER_PAYER_REVERSED"
     REVENUE_CODE_MISSING = "REVENUE_CODE_MISSING"
     ATTENDING_NPI_INVALID = "ATTENDING_NPI_INVALID"
 
@@ -250,6 +251,15 @@ def _other_payer_rules(claim: ProfessionalClaim, context: ScrubContext) -> list[
                     "Re-check the member id on the patient's other insurance card.",
                 )
             )
+    findings.extend(
+        ScrubFinding(
+            ScrubCode.OTHER_PAYER_REVERSED,
+            f"The {coverage.sequence} payer reversed its payment (CLP02 22) and has not adjudicated the claim again.",
+            "Nothing to do: the claim is built again from the payer's corrected 835 when it is posted.",
+        )
+        for coverage in claim.other_coverages
+        if coverage.adjudication is not None and coverage.adjudication.reversed
+    )
     findings.extend(
         ScrubFinding(
             ScrubCode.OTHER_PAYER_UNBALANCED,

@@ -16,6 +16,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_events import ClaimDenied, PaymentPosted
+from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
@@ -31,14 +32,16 @@ from claims_svc.domain.cob import (
     next_sequence,
     payer_adjudication,
 )
+from claims_svc.service.assembly import NOT_SENT
 from claims_svc.service.denials import claim_lines
-from claims_svc.service.pipeline import ClaimStatus
+from claims_svc.service.pipeline import PAYER_HAS_CLAIM, ClaimStatus, Correction, start_correction
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "/claimflow/claims-svc"
 CROSSED_OVER = "claimflow.claim-crossed-over"
 NEXT_PAYER_BILLED = "claimflow.next-payer-billed"
+PRIOR_PAYER_REVERSED = "claimflow.prior-payer-reversed"
 
 
 def _note(claim: Claim, event_type: str, summary: str, at: datetime) -> TimelineEntry:
@@ -55,9 +58,21 @@ def _note(claim: Claim, event_type: str, summary: str, at: datetime) -> Timeline
     )
 
 
-async def after_payment(session: AsyncSession, tenant_id: str, claim: Claim, event: PaymentPosted) -> Claim | None:
-    """The next payer's claim for a posted payment (None: a reversal, a crossover, or no further plan)."""
+async def after_payment(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, claim: Claim, event: PaymentPosted
+) -> Claim | None:
+    """The next payer's claim for a posted payment: a new one, or the one already billed built again when the
+    payer re-adjudicated (None: a reversal, a crossover, no further plan, or nothing changed).
+
+    A reversal (CLP02 22) of a claim whose next payer was already billed puts that claim on hold while it is not
+    sent (the scrubber says why), and notes on its timeline that it will be replaced when it was sent. The payer's
+    corrected payment then rebuilds it: a claim not yet sent gets the new adjudication and is scrubbed again, one
+    its payer took in is replaced (frequency 7) with it.
+    """
+    billed = await _next_payer_claim(session, tenant_id, claim)
     if event.is_reversal or event.claim_status_code == "22":
+        if billed is not None:
+            _prior_payment_reversed(session, claim, billed)
         return None
     if crossed_over(event.claim_status_code, event.crossed_over_to):
         _record_crossover(session, claim, event.crossed_over_to)
@@ -80,7 +95,76 @@ async def after_payment(session: AsyncSession, tenant_id: str, claim: Claim, eve
         ],
         payer_claim_number=event.payer_claim_control_number,
     )
+    if billed is not None:
+        return await _rebill(session, outbox, tenant_id, claim, billed, adjudication)
     return await bill_next_payer(session, tenant_id, claim, adjudication)
+
+
+async def _next_payer_claim(session: AsyncSession, tenant_id: str, prior: Claim) -> Claim | None:
+    """The live claim billed to the payer after ``prior`` (the latest correction of it, not a void), if any."""
+    found = await ClaimRepository(session, tenant_id).list(
+        col(Claim.prior_claim_id) == prior.id, col(Claim.corrected_by).is_(None), col(Claim.frequency_code) != "8"
+    )
+    return max(found, key=lambda c: c.correction, default=None)
+
+
+def _entry_index(claim: Claim, sequence: str) -> int | None:
+    return next((i for i, e in enumerate(claim.prior_adjudications) if e.get("payer_sequence") == sequence), None)
+
+
+def _prior_payment_reversed(session: AsyncSession, prior: Claim, billed: Claim) -> None:
+    """Hold the next payer's claim while it is not sent; otherwise say what will happen on its timeline."""
+    now = utcnow()
+    index = _entry_index(billed, prior.payer_sequence)
+    if billed.status in NOT_SENT and index is not None:
+        entries = [dict(e) for e in billed.prior_adjudications]
+        entries[index]["reversed"] = True
+        billed.prior_adjudications = entries
+        billed.status, billed.findings, billed.updated_at = ClaimStatus.DRAFT, [], now  # scrubbed again: held
+        session.add(billed)
+        summary = f"the {prior.payer_sequence} payer reversed its payment: held until it adjudicates again"
+    else:
+        summary = (
+            f"the {prior.payer_sequence} payer reversed its payment after this claim was sent: it is replaced "
+            "when the payer's corrected payment is posted"
+        )
+    session.add(_note(billed, PRIOR_PAYER_REVERSED, summary, now))
+
+
+async def _rebill(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, prior: Claim, billed: Claim, adjudication: PayerAdjudication
+) -> Claim | None:
+    """The next payer's claim with ``prior``'s new adjudication (None when nothing changed: a redelivery)."""
+    entry = adjudication_json(prior.payer_sequence, prior.payer_id or "", adjudication)
+    index = _entry_index(billed, prior.payer_sequence)
+    if index is None or billed.prior_adjudications[index] == entry:
+        return None
+    entries = [*billed.prior_adjudications[:index], entry, *billed.prior_adjudications[index + 1 :]]
+    now = utcnow()
+    if billed.status in NOT_SENT:
+        billed.prior_adjudications = entries
+        billed.status, billed.findings, billed.updated_at = ClaimStatus.DRAFT, [], now
+        session.add(billed)
+        session.add(_note(billed, NEXT_PAYER_BILLED, f"rebuilt from the {prior.payer_sequence} payer's new 835", now))
+        return billed
+    if billed.status in PAYER_HAS_CLAIM and billed.payer_claim_number:
+        reason = (
+            f"the {prior.payer_sequence} payer re-adjudicated the claim (payer claim {entry['payer_claim_number']})"
+        )
+        return await start_correction(
+            session,
+            outbox,
+            tenant_id,
+            billed.id,
+            Correction(kind="replacement", reason=reason[:500], prior_adjudications=entries),
+            payers={},
+        )
+    summary = (
+        f"the {prior.payer_sequence} payer re-adjudicated after this claim was sent: replace it (frequency 7) "
+        "once its payer has taken it in"
+    )
+    session.add(_note(billed, PRIOR_PAYER_REVERSED, summary, now))
+    return None
 
 
 async def after_denial(

@@ -105,6 +105,7 @@ class Correction:
     # A replacement of some lines only: ``service_lines`` then holds just those lines (by line number), and a payer
     # that takes line-level corrections gets a new claim with only them; any other payer a whole-claim replacement.
     line_numbers: list[int] | None = None
+    prior_adjudications: list[dict[str, object]] | None = None  # earlier payers re-adjudicated (COB claims)
 
 
 @dataclass(frozen=True)
@@ -882,7 +883,9 @@ async def start_correction(
         corrected_lines=corrected_lines,
         payer_sequence=original.payer_sequence,
         prior_claim_id=original.prior_claim_id,
-        prior_adjudications=original.prior_adjudications,
+        prior_adjudications=(
+            request.prior_adjudications if request.prior_adjudications is not None else original.prior_adjudications
+        ),
         part=original.part,
     )
     session.add(corrected)
