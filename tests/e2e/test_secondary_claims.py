@@ -433,3 +433,70 @@ async def test_a_service_the_primary_plan_excludes_is_billed_to_the_secondary_wi
     assert pyx12_errors(text) == []
     assert "AMT*D*0.00" in text
     assert "SVD*60054*0.00*HC:99213**1~CAS*CO*204*125.00~" in text
+
+
+async def test_medicare_then_a_supplement_then_medicaid_each_billed_with_every_earlier_payers_835(
+    cob_stack: Stack, pyx12_errors: Pyx12Check
+) -> None:
+    """JOHN SMITH: Medicare pays first, his commercial supplement second, Medicaid last. The tertiary claim
+    reports both earlier payers (2320 P and S, each line's 2430 from each 835) and Medicaid pays as tertiary."""
+    stack = cob_stack
+    tenant = await stack.create_tenant("tertiary")
+    scenario = {"default": {"adjudication_days": 0}, "payers": {"MCARE": {"adjudication_days": 0, "crossover_rate": 0}}}
+    await sandbox_call(stack, "PUT", "/v1/scenario", json=scenario)
+    today = date.fromisoformat((await sandbox_call(stack, "GET", "/v1/clock")).json()["today"])
+    body = encounter_body(
+        tenant,
+        patient={"ehr_patient_id": "P-SMITH3", "first_name": "John", "last_name": "Smith", "birth_date": "1950-06-15",
+                 "sex": "M", "member_id": "1EG4TE5MK73", "address": HOME},
+        payer_id="MCARE",
+        date_of_service=(today - timedelta(days=3)).isoformat(),  # not the crossover test's visit (a duplicate)
+        lines=LINES,
+        other_coverages=[
+            {"payer_sequence": "secondary", "payer_id": "60054", "member_id": "W555000111",
+             "group_number": "GRP60054R"},
+            {"payer_sequence": "tertiary", "payer_id": "MCAID", "member_id": "100000000002"},
+        ],
+    )  # fmt: skip
+    encounter_id, primary = await primary_claim(stack, tenant, body)
+
+    async def billed(sequence: str) -> dict[str, Any] | None:
+        found = [c for c in await claims_of(stack, tenant, encounter_id) if c["payer_sequence"] == sequence]
+        return found[0] if found and found[0]["status"] in ("ready", "held") else None
+
+    await adjudicate_now(stack)
+    secondary = await eventually(lambda: billed("secondary"), within=60)
+    assert (secondary["status"], secondary["payer_id"]) == ("ready", "60054"), secondary["findings"]
+    await submitted_and_accepted(stack, tenant, secondary["id"])
+    await adjudicate_now(stack)
+    tertiary = await eventually(lambda: billed("tertiary"), within=60)
+    assert (tertiary["status"], tertiary["payer_id"], tertiary["prior_claim_id"]) == (
+        "ready",
+        "MCAID",
+        secondary["id"],
+    ), tertiary["findings"]
+    assert [a["payer_sequence"] for a in tertiary["prior_adjudications"]] == ["primary", "secondary"]
+
+    await submitted_and_accepted(stack, tenant, tertiary["id"])
+    text = await claim_837(stack, tenant, tertiary["id"])
+    assert pyx12_errors(text) == []
+    (transaction,) = parse(text).transactions
+    assert isinstance(transaction, Claim837P)
+    (context,) = list(iter_claims(transaction))
+    assert context.subscriber.subscriber_information.payer_responsibility.value == "T"
+    others = {o.subscriber_information.payer_responsibility.value: o for o in context.claim.other_subscribers}
+    assert {k: o.other_payer.name.identifier for k, o in others.items()} == {"P": "MCARE", "S": "60054"}
+    for responsibility, claim in (("P", primary), ("S", secondary)):
+        era = await era_claim_payment(stack, tenant, claim["patient_control_number"])
+        assert {a.qualifier: a.amount for a in others[responsibility].amounts}["D"] == era.claim.paid_amount
+        remitted = {s.line_item_control_number: s.service.paid_amount for s in era.service_lines}
+        payer = str(others[responsibility].other_payer.name.identifier)
+        for number, line in enumerate(context.claim.service_lines, start=1):
+            paid_by = {a.adjudication.other_payer_id: a.adjudication.paid_amount for a in line.adjudications}
+            assert paid_by[payer] == remitted[f"{claim['patient_control_number']}-{number}"], (payer, number)
+
+    await adjudicate_now(stack)
+    await claim_in(stack, tenant, tertiary["id"], {"paid", "partially_paid", "denied"})
+    tertiary_era = await era_claim_payment(stack, tenant, tertiary["patient_control_number"])
+    assert tertiary_era.claim.status.value == "3", "processed as tertiary"
+    assert len(await claims_of(stack, tenant, encounter_id)) == 3, "no fourth plan"
