@@ -23,11 +23,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_events import STRUCTURED_CONTENT_TYPE, EventCatalog, EventEnvelope, EventPayload
+from claimflow_kit.bulk import insert_rows
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import traceparent_var
 from claimflow_kit.db import Database
@@ -130,8 +131,7 @@ class Outbox:
             }
             for envelope, (payload, _) in zip(envelopes, events, strict=True)
         ]
-        table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        await session.exec(insert(table), params=rows)
+        await insert_rows(session, OutboxMessage.__table__, rows)  # type: ignore[attr-defined]
         return envelopes
 
 

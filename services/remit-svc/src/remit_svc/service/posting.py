@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, Table, func, insert, literal
+from sqlalchemy import String, Table, func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +31,7 @@ from claimflow_events import ClaimDenied, PatientBalanceUpdated, PaymentPosted
 from claimflow_events.payloads import EventPayload, LineAdjudication
 from claimflow_events.types import Adjustment, ClaimAdjustmentGroup, PayerSequence
 from claimflow_kit.app import ServiceContext
+from claimflow_kit.bulk import insert_rows
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -548,8 +549,7 @@ class RemittancePoster:
             record.update(writes.post_claim(payment, claim, match, "fallback" if match.by_fallback else "auto"))
             posted += 1
         remittance.posted_claims, remittance.unmatched_claims = posted, unmatched
-        if records:
-            await session.exec(insert(_table(ClaimPaymentRecord)), params=records)
+        await insert_rows(session, _table(ClaimPaymentRecord), records)
         await self._write(session, writes)
 
     async def _write(self, session: AsyncSession, writes: _Writes) -> None:
@@ -658,8 +658,7 @@ class RemittancePoster:
 
 async def write_posting(session: AsyncSession, outbox: Outbox, writes: _Writes) -> None:
     """Store the ledger rows, the claims' new standing and the events of one posting."""
-    if writes.ledger:
-        await session.exec(insert(_table(LedgerEntry)), params=writes.ledger)
+    await insert_rows(session, _table(LedgerEntry), writes.ledger)
     for claim in writes.claims.values():
         session.add(claim)
         if claim.status in SUPERSEDED:
