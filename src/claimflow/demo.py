@@ -29,6 +29,18 @@ from claimflow.sandbox_config import SANDBOX_PAYERS
 
 # (procedure, charge) for an office day, and diagnoses every procedure here may be billed with.
 PROCEDURES = [("99213", "125.00"), ("99214", "185.00"), ("99212", "85.00"), ("36415", "20.00"), ("81002", "25.00")]
+# Hospital outpatient visits (837I / UB-04): an emergency department visit, sometimes with imaging or a lab test,
+# each line under the revenue code of the department that provided it.
+HOSPITAL_VISIT = ("99284", "0450", "850.00")
+HOSPITAL_EXTRAS = [("71046", "0320", "300.00"), ("85025", "0300", "45.00")]
+OUTPATIENT_BILL = {
+    "type_of_bill": "131",
+    "admission_type_code": "1",
+    "admission_source_code": "7",
+    "patient_status_code": "01",
+    "attending_last_name": "Okafor",
+    "attending_first_name": "Chidi",
+}
 DIAGNOSES = ["J20.9", "R05.9", "I10", "E11.9", "E78.5", "M54.50", "K21.9", "J45.909", "F41.1", "N39.0"]
 HOME = {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "627011234"}
 STAGES = (
@@ -46,6 +58,7 @@ class DayOptions:
     coding_problem_rate: float = 0.08
     eligibility_problem_rate: float = 0.05
     denial_rate: float = 0.08
+    hospital_rate: float = 0.1
     within_seconds: float = 300.0
 
 
@@ -137,6 +150,20 @@ def _other_coverages(member: dict[str, Any]) -> list[dict[str, Any]]:
     return coverages
 
 
+def _as_hospital_outpatient(rng: random.Random, body: dict[str, Any]) -> None:
+    """Make the encounter a hospital outpatient (emergency department) visit, billed on an 837I."""
+    lines = [HOSPITAL_VISIT, *rng.sample(HOSPITAL_EXTRAS, rng.randint(0, 1))]
+    body.update(
+        claim_kind="institutional",
+        place_of_service="23",
+        institutional={**OUTPATIENT_BILL, "attending_provider_npi": body["rendering_provider_npi"]},
+        lines=[
+            {"procedure_code": code, "revenue_code": revenue, "units": "1", "diagnosis_pointers": [1], "charge": charge}
+            for code, revenue, charge in lines
+        ],
+    )
+
+
 def plan_day(
     members: list[dict[str, Any]], practices: list[tuple[str, str]], today: date, options: DayOptions
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -152,6 +179,8 @@ def plan_day(
         practice_id, npi = practices[index % len(practices)]
         day = today - timedelta(days=rng.randint(1, 5))
         body = _encounter(rng, member, practice_id, npi, day)
+        if rng.random() < options.hospital_rate:
+            _as_hospital_outpatient(rng, body)
         if rng.random() < options.coding_problem_rate:
             body["lines"][0]["diagnosis_pointers"] = [9]
         if rng.random() < options.eligibility_problem_rate:
@@ -304,15 +333,7 @@ class DayOfBilling:
                     "document"
                 ]
                 await self._call("coding-svc", "POST", f"/v1/work-queue/{item['id']}/claim", "coder")
-                lines = [
-                    {
-                        "procedure_code": line["procedure_code"],
-                        "units": str(line.get("units", "1")),
-                        "diagnosis_pointers": [1],
-                        "charge": line.get("charge"),
-                    }
-                    for line in encounter["lines"]
-                ]
+                lines = [{**line, "diagnosis_pointers": [1]} for line in encounter["lines"]]
                 corrected = await self._call(
                     "coding-svc", "PUT", f"/v1/work-queue/{item['id']}/codes", "coder",
                     json={"diagnoses": encounter["diagnoses"], "lines": lines, "reason": "pointer to documented dx"},
@@ -334,14 +355,23 @@ class DayOfBilling:
             return len(ready) + len(held) >= expected, {"ready": len(ready), "held by the scrubber": len(held)}
 
         await self._until("claims", built)
-        ready = [c["id"] for c in await self._claims("ready")]
+        ready_claims = await self._claims("ready")
+        ready = [c["id"] for c in ready_claims]
+        institutional = sum(1 for c in ready_claims if c["claim_kind"] == "institutional")
         if ready:
             response = await self._call(
                 "claims-svc", "POST", "/v1/claim-submissions", "biller",
                 json={"claim_ids": ready}, headers={"Idempotency-Key": f"demo-{uuid.uuid4().hex}"},
             )  # fmt: skip
             response.raise_for_status()
-        self._stage("claims", {"submitted": len(ready), "held by the scrubber": len(await self._claims("held"))})
+        self._stage(
+            "claims",
+            {
+                "submitted": len(ready),
+                "institutional (837I)": institutional,
+                "held by the scrubber": len(await self._claims("held")),
+            },
+        )
         return ready
 
     async def _acknowledge(self, claim_ids: list[str]) -> None:
@@ -471,12 +501,13 @@ class DayOfBilling:
 def render_summary(summary: DaySummary) -> str:
     """The end-of-day report."""
     submitted = summary.counts.get("claims", {}).get("submitted", 0)
+    institutional = summary.counts.get("claims", {}).get("institutional (837I)", 0)
     acknowledged = summary.counts.get("acknowledged", {})
     remitted = summary.counts.get("remitted", {})
     lines = [
         "",
         f"The day in numbers ({summary.seconds:.0f} s):",
-        f"  claims submitted        {submitted}",
+        f"  claims submitted        {submitted}" + (f" ({institutional} institutional, 837I)" if institutional else ""),
         f"  secondary claims        {summary.counts.get('secondary', {}).get('submitted', 0)}",
         f"  accepted / rejected     {acknowledged.get('accepted', 0)} / {acknowledged.get('rejected', 0)}",
         f"  paid / partially paid   {remitted.get('paid', 0)} / {remitted.get('partially_paid', 0)}",

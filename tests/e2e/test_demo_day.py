@@ -69,7 +69,9 @@ async def test_a_small_day_goes_from_encounters_to_posted_payments_and_kpis(demo
     seen: list[str] = []
     async with httpx.AsyncClient(base_url=stack.sandbox_url) as sandbox:
         clients = {**stack.clients, "payer-sandbox": sandbox}
-        options = DayOptions(encounters=30, seed=5, coding_problem_rate=0.15, denial_rate=0.2, within_seconds=120)
+        options = DayOptions(
+            encounters=30, seed=5, coding_problem_rate=0.15, denial_rate=0.2, hospital_rate=0.2, within_seconds=120
+        )
         summary = await DayOfBilling(clients, tenant, options, report=lambda stage, _: seen.append(stage)).play()
 
     assert set(STAGES) <= set(seen), "every stage reported progress"
@@ -79,6 +81,7 @@ async def test_a_small_day_goes_from_encounters_to_posted_payments_and_kpis(demo
     assert counts["coding"]["fixed by a coder"] >= 1, "the coding problems were worked by a coder"
     submitted = counts["claims"]["submitted"]
     assert submitted >= 25
+    assert counts["claims"]["institutional (837I)"] >= 1, "hospital outpatient visits went out as 837I claims"
     acknowledged = counts["acknowledged"]
     assert acknowledged["accepted"] + acknowledged["rejected"] == submitted
     remitted = counts["remitted"]

@@ -166,3 +166,38 @@ async def test_a_new_version_supersedes_the_open_work_item(stack: Stack) -> None
     assert await json_list(coding, "/v1/work-queue", tenant.headers(Role.CODER)) == []
     superseded = await json_list(coding, "/v1/work-queue?status=superseded", tenant.headers(Role.CODER))
     assert [i["encounter_id"] for i in superseded] == [first.json()["id"]]
+
+
+async def test_corrected_codes_that_break_the_encounter_are_refused_with_the_reason(stack: Stack) -> None:
+    """A hospital visit held for a diagnosis pointer: a correction whose lines lose their revenue codes is a 400
+    naming them, and the encounter keeps its codes; the same correction with them goes through."""
+    tenant = await stack.create_tenant()
+    coding, coder = stack.client("coding-svc"), tenant.headers(Role.CODER)
+    body = encounter_body(
+        tenant,
+        claim_kind="institutional",
+        place_of_service="23",
+        institutional={"type_of_bill": "131", "admission_type_code": "1", "admission_source_code": "7",
+                       "patient_status_code": "01", "attending_provider_npi": "1497758544",
+                       "attending_last_name": "Okafor"},
+        lines=[{"procedure_code": "99284", "revenue_code": "0450", "diagnosis_pointers": [5], "charge": "850.00"}],
+    )  # fmt: skip
+    posted = await coding.post("/v1/encounters", json=body, headers=tenant.headers(Role.EHR_INTEGRATION))
+    assert posted.status_code == 201, posted.text
+    (item,) = [i for i in await json_list(coding, "/v1/work-queue", coder) if i["encounter_id"] == posted.json()["id"]]
+    url = f"/v1/work-queue/{item['id']}"
+    assert (await coding.post(f"{url}/claim", headers=coder)).status_code == 200
+    line = {"procedure_code": "99284", "diagnosis_pointers": [1], "charge": "850.00"}
+    refused = await coding.put(
+        f"{url}/codes", json={"diagnoses": ["J20.9"], "lines": [line], "reason": "pointer"}, headers=coder
+    )
+    assert refused.status_code == 400, refused.text
+    assert "revenue_code (lines [1])" in refused.json()["detail"]
+    kept = (await coding.get(f"/v1/encounters/{posted.json()['id']}", headers=coder)).json()
+    assert kept["document"]["lines"][0]["diagnosis_pointers"] == [5]
+    fixed = await coding.put(
+        f"{url}/codes",
+        json={"diagnoses": ["J20.9"], "lines": [{**line, "revenue_code": "0450"}], "reason": "pointer"},
+        headers=coder,
+    )
+    assert fixed.status_code == 200, fixed.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from pydantic import ValidationError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +17,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.directory import Role
-from claimflow_kit.errors import Conflict, PermissionDenied
+from claimflow_kit.errors import Conflict, InvalidInput, PermissionDenied
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from coding_svc.adapters.repositories import (
@@ -137,8 +138,12 @@ async def correct_codes(
     _require_assignee(item, principal)
     encounter = await EncounterRepository(session, principal.tenant_id).get(item.encounter_id)
     before = EncounterIn.model_validate(encounter.document)
-    after = before.model_copy(update={"diagnoses": diagnoses, "lines": lines})
-    after = EncounterIn.model_validate(after.model_dump(mode="json"))
+    changed = before.model_copy(update={"diagnoses": diagnoses, "lines": lines})
+    try:  # the new codes must make a valid encounter (pointers, revenue codes of an institutional one...)
+        after = EncounterIn.model_validate(changed.model_dump(mode="json"))
+    except ValidationError as exc:
+        problems = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        raise InvalidInput(f"the corrected codes do not make a valid encounter: {problems}") from None
     encounter.document = after.model_dump(mode="json")
     encounter.updated_at = utcnow()
     session.add(encounter)
