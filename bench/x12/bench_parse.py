@@ -1,6 +1,7 @@
 """X12 benchmark: claimflow_x12 vs pyx12, x12sdk, openx12 and linuxforhealth-x12, side by side in one run.
 
     uv run python bench/x12/bench_parse.py [--claims 10000] [--other-python /tmp/x12bench/bin/python]
+    uv run python bench/x12/bench_parse.py --only claimflow     # claimflow_x12 only (parse, write, streaming)
 
 Each measurement runs in its own subprocess, so peak memory is that process's max RSS (minus its RSS after
 imports, shown as "delta"). openx12 and linuxforhealth-x12 need pydantic v1-compatible installs that must not
@@ -200,6 +201,10 @@ def _row(name: str, file_label: str, expected: int, result: dict[str, object], r
     return f"| {name} | {file_label} | {seconds:.2f} | {rate:,.0f} | {ratio} | {peak:.0f} / {delta:.0f} | {note} |"
 
 
+def _selected(name: str, only: list[str], skip: list[str]) -> bool:
+    return (not only or any(name.startswith(p) for p in only)) and not any(name.startswith(p) for p in skip)
+
+
 def main() -> None:
     """Generate the files, run every parser on them and print a markdown report."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -207,6 +212,7 @@ def main() -> None:
     parser.add_argument("--other-python", default=os.environ.get("X12BENCH_PYTHON", "/tmp/x12bench/bin/python"))  # noqa: S108
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--skip", action="append", default=[], help="parser name prefix to skip")
+    parser.add_argument("--only", action="append", default=[], help="run only parsers with this name prefix")
     parser.add_argument("--worker", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -248,7 +254,7 @@ def main() -> None:
     for label in ("835", "837P"):
         reference: float | None = None
         for name in PARSERS:
-            if "iter_transactions" in name or any(name.startswith(s) for s in args.skip):
+            if "iter_transactions" in name or not _selected(name, args.only, args.skip):
                 continue
             python = other if name in OTHER_VENV else sys.executable
             if not python:
@@ -259,8 +265,11 @@ def main() -> None:
             if name == "claimflow_x12" and "error" not in result:
                 reference = int(str(result["claims"])) / float(str(result["seconds"]))
             print(_row(name, label, n, result, reference), flush=True)
-    write = measure(sys.executable, "claimflow_x12 write 837P", str(n), 3, args.timeout)
-    print(_row("claimflow_x12 write 837P", "837P (write)", n, write, None))
+    if _selected("claimflow_x12 write 837P", args.only, args.skip):
+        write = measure(sys.executable, "claimflow_x12 write 837P", str(n), 3, args.timeout)
+        print(_row("claimflow_x12 write 837P", "837P (write)", n, write, None))
+    if not _selected("claimflow_x12 (iter_transactions)", args.only, args.skip):
+        return
     print("\nStreaming (iter_transactions over a file stream; 835 split into sets of 10 claims):\n")
     print("| file | claims | seconds | claims/s | peak RSS / delta MB |")
     print("|---|---|---|---|---|")

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 from claimflow_x12.errors import ElementErrorCode, X12WriteError
 
 __all__ = [
+    "ENVELOPE_SEGMENT_IDS",
     "At",
     "E",
     "ElementDecodeError",
@@ -36,6 +37,10 @@ __all__ = [
     "parse_date",
     "parse_decimal",
 ]
+
+
+# Segments that open and close interchanges, groups and transaction sets: never part of a loop.
+ENVELOPE_SEGMENT_IDS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,10 @@ def parse_decimal(value: str) -> Decimal:
     """Convert an X12 R/N element to Decimal, rejecting anything that is not a plain number."""
     if not value or not value.lstrip("-").replace(".", "", 1).isdigit():
         raise ValueError(f"not a number: {value!r}")
-    return Decimal(value)
+    try:
+        return Decimal(value)
+    except InvalidOperation:  # passed the check but is no number either: "--5", "²"
+        raise ValueError(f"not a number: {value!r}") from None
 
 
 def format_decimal(value: Decimal) -> str:
@@ -200,86 +208,148 @@ def _decoder_expression(base: Any, var: str, element: int, component: int | None
     raise TypeError(f"unsupported element type {base!r}")
 
 
-def _fast_conversion(base: Any, var: str) -> list[str]:
-    """Statements converting ``var`` in place; any ValueError/KeyError sends the segment to the precise decoder."""
-    if base is str:
-        return []
-    if base is Decimal:
-        return [f"if not {var}.lstrip('-').replace('.', '', 1).isdigit(): raise ValueError", f"{var} = _D({var})"]
+def _fast_check(base: Any, var: str) -> str:
+    """A statement rejecting a value ``base`` must not be built from (the converter alone would accept it)."""
+    if base is Decimal:  # Decimal() would also take "1E5", " 1", "1_0", "NaN"
+        return f"if not {var}.lstrip('-').replace('.', '', 1).isdigit(): raise ValueError"
     if base is date:
-        return [f"if len({var}) != 8 or not {var}.isdigit(): raise ValueError", f"{var} = _fromiso({var})"]
-    if base is int:
-        return [f"if not {var}.isdigit(): raise ValueError", f"{var} = int({var})"]
-    if isinstance(base, type) and issubclass(base, Enum):
-        return [f"{var} = _M_{base.__name__}[{var}]"]
+        return f"if len({var}) != 8 or not {var}.isdigit(): raise ValueError"
+    if base is int:  # int() would also take " 1", "+1", "1_0"
+        return f"if not {var}.isdecimal(): raise ValueError"
     raise TypeError(f"unsupported element type {base!r}")
+
+
+def _fast_converter(base: Any) -> str:
+    """Name of the callable (or mapping, for code enums) that turns a checked string into ``base``."""
+    if base is Decimal:
+        return "_D"
+    if base is date:
+        return "_fromiso"
+    if base is int:
+        return "int"
+    if isinstance(base, type) and issubclass(base, Enum):
+        return f"_M_{base.__name__}"
+    raise TypeError(f"unsupported element type {base!r}")
+
+
+def _fast_field(name: str, base: Any, optional: bool, source: str, m: E) -> list[str]:
+    """Statements setting ``o.<name>`` from the string expression ``source`` (one scalar field)."""
+    missing = f"    raise _missing({m.position}, {m.component}, {name!r})"
+    if base is str:
+        if optional:
+            return [f"o.{name} = {source} or None"]
+        if source.isidentifier():
+            return [f"if not {source}:", missing, f"o.{name} = {source}"]
+        return [f"v = {source}", "if not v:", missing, f"o.{name} = v"]
+    if isinstance(base, type) and issubclass(base, Enum):
+        # One lookup: an empty (when required) or unknown code is a KeyError, which the precise decoder reports.
+        table = f"_O_{base.__name__}" if optional else f"_M_{base.__name__}"
+        return [f"o.{name} = {table}[{source}]"]
+    var = source if source.isidentifier() else "v"
+    load = [] if var == source else [f"v = {source}"]
+    check = _fast_check(base, var)
+    convert = f"{_fast_converter(base)}({var})"
+    if optional:
+        return [*load, f"if {var}:", f"    {check}", f"    o.{name} = {convert}", "else:", f"    o.{name} = None"]
+    return [*load, f"if not {var}:", missing, check, f"o.{name} = {convert}"]
+
+
+def _fast_items(item: Any) -> list[str]:
+    """Statements converting the list ``v`` of non-empty strings in place."""
+    if item is str:
+        return []
+    if isinstance(item, type) and issubclass(item, Enum):
+        return [f"v = [_M_{item.__name__}[x] for x in v]"]
+    if item is int:  # pointers and counts: small numbers, looked up rather than parsed (int() is slow on text)
+        return [
+            "if v:",
+            "    w = list(map(_small_int, v))",
+            "    if None in w:",
+            "        if not ''.join(v).isdecimal(): raise ValueError",
+            "        w = list(map(int, v))",
+            "    v = w",
+        ]
+    return ["for x in v:", f"    {_fast_check(item, 'x')}", f"v = [{_fast_converter(item)}(x) for x in v]"]
+
+
+_SMALL_INTS = {str(i): i for i in range(1000)}
 
 
 def _fast_decoder(
     specs: list[tuple[str, Any, bool, Any, E]], width: int, composites: list[int], namespace: dict[str, Any]
 ) -> list[str]:
-    """Source of the hot-path decoder: no per-field calls, object built without running ``__init__``."""
+    """Source of the hot-path decoder: no per-field calls, object built without running ``__init__``.
+
+    The elements are unpacked into locals ``e1``, ``e2``... (padded to the modeled width); composites are split
+    once into ``s<n>`` (as read) and ``c<n>`` (padded to the modeled components). Anything unusual (a value that
+    does not convert, an unknown code, more elements than modeled) raises ValueError/KeyError/ArithmeticError,
+    and the segment goes to ``slow_decode``, which says precisely what is wrong or keeps the extra elements.
+    """
     namespace["_new"] = object.__new__
     namespace["_D"] = Decimal
     namespace["_fromiso"] = date.fromisoformat
+    namespace["_small_int"] = _SMALL_INTS.get
     for _, base, _, item, _ in specs:
         for t in (base, item):
             if isinstance(t, type) and issubclass(t, Enum):
                 namespace[f"_M_{t.__name__}"] = t._value2member_map_
-    unmodeled = [p for p in range(1, width) if p not in namespace["_modeled"]]
-    namespace["_PAD"] = [[""] * k for k in range(width + 1)]
-    extra_check = " or ".join([f"n > {width}", *(f"el[{p}]" for p in unmodeled)])
+                namespace[f"_O_{t.__name__}"] = {**t._value2member_map_, "": None}
+    modeled = namespace["_modeled"]
+    unmodeled = [p for p in range(1, width) if p not in modeled]
+    components = {
+        p: max((m.last_component or m.component or 1) for *_, m in specs if m.position == p) for p in composites
+    }
+    namespace["_PAD"] = [[""] * k for k in range(max([width, *components.values()]) + 1)]
+    names = ", ".join(["_", *(f"e{p}" if p in modeled else f"u{p}" for p in range(1, width))])
     lines = [
         "def decode(el, cs, rs, position):",
         "    n = len(el)",
-        f"    if n < {width}:",
-        f"        el = el + _PAD[{width} - n]",
+        "    try:",
+        f"        {names} = el + _PAD[{width} - n] if n < {width} else el",
+        "    except ValueError:  # more elements than modeled",
+        "        return slow_decode(el, cs, rs, position)",
         "    o = _new(_cls)",
         "    o.position = position",
-        f"    if {extra_check}:",
-        "        o.extra_elements = {i: el[i] for i in range(1, n) if el[i] and i not in _modeled} or None",
-        "    else:",
-        "        o.extra_elements = None",
-        "    try:",
     ]
+    if unmodeled:
+        lines += [
+            f"    if {' or '.join(f'u{p}' for p in unmodeled)}:",
+            "        o.extra_elements = {i: el[i] for i in range(1, n) if el[i] and i not in _modeled} or None",
+            "    else:",
+            "        o.extra_elements = None",
+        ]
+    else:
+        lines.append("    o.extra_elements = None")
+    lines.append("    try:")
     body: list[str] = []
-    for p in composites:
-        max_comp = max((m.last_component or m.component or 1) for *_, m in specs if m.position == p)
-        body.append(f"e = el[{p}]")
-        body.append(f"c{p} = e.split(cs) + _PAD[{max_comp}] if e else _PAD[{max_comp}]")
+    for p, count in components.items():
+        # s<p>: the components as read, for list fields; c<p>: padded to ``count``, for single components
+        ranged = any(m.position == p and base is list for _, base, _, _, m in specs)
+        single = any(m.position == p and base is not list for _, base, _, _, m in specs)
+        split = f"e{p}.split(cs)"
+        if ranged and single:
+            body += [f"if e{p}:", f"    s{p} = {split}", f"    c{p} = s{p} + _PAD[{count}]", "else:"]
+            body += [f"    s{p} = _PAD[0]", f"    c{p} = _PAD[{count}]"]
+        elif ranged:
+            body.append(f"s{p} = {split} if e{p} else _PAD[0]")
+        else:
+            body.append(f"c{p} = {split} + _PAD[{count}] if e{p} else _PAD[{count}]")
     for name, base, optional, item, m in specs:
-        source = f"el[{m.position}]" if m.component is None else f"c{m.position}[{m.component - 1}]"
         if base is list:
             if m.repeat:
-                body.append(f"v = {source}")
-                body.append("v = (v.split(rs) if rs else [v]) if v else []")
+                body.append(f"v = (e{m.position}.split(rs) if rs else [e{m.position}]) if e{m.position} else []")
             else:
                 assert m.component is not None
                 assert m.last_component is not None
-                body.append(f"v = list(filter(None, c{m.position}[{m.component - 1}:{m.last_component}]))")
-            if item is not str:
-                body.append("w = []")
-                body.append("for x in v:")
-                body += ["    " + line for line in _fast_conversion(item, "x")]
-                body.append("    w.append(x)")
-                body.append("v = w")
+                # a slice of the components as read (never of the padding); empty ones in between are dropped
+                body.append(f"v = s{m.position}[{m.component - 1}:{m.last_component}]")
+                body.append("if '' in v:")
+                body.append("    v = [x for x in v if x]")
+            body += _fast_items(item)
             body.append(f"o.{name} = v")
             continue
-        conversion = _fast_conversion(base, "v")
-        if optional and not conversion:
-            body.append(f"o.{name} = {source} or None")
-            continue
-        body.append(f"v = {source}")
-        if optional:
-            body.append("if v:")
-            body += ["    " + line for line in conversion]
-            body.append("else:")
-            body.append("    v = None")
-        else:
-            body.append("if not v:")
-            body.append(f"    raise _missing({m.position}, {m.component}, {name!r})")
-            body += conversion
-        body.append(f"o.{name} = v")
+        source = f"e{m.position}" if m.component is None else f"c{m.position}[{m.component - 1}]"
+        body += _fast_field(name, base, optional, source, m)
     lines += ["        " + line for line in body]
     lines += [
         "    except (ValueError, KeyError, ArithmeticError):",
@@ -322,7 +392,7 @@ def _date(value: str, element: int, component: int | None) -> date:
 
 
 def _int(value: str, element: int, component: int | None) -> int:
-    if not value.isdigit():
+    if not value.isdecimal():  # isdigit() would pass "²", which int() rejects
         raise ElementDecodeError(
             element, ElementErrorCode.INVALID_CHARACTER, f"expected an integer, got {value!r}", component, value
         )
@@ -518,6 +588,14 @@ def _compile(cls: type[Segment]) -> SegmentCodec:
 # Loop specs
 
 
+Decoder = Callable[[list[str], str, str, int], Segment]  # (elements, component sep., repetition sep., position)
+FastEntry = tuple[int, str, bool, Decoder]  # a loop's own segment on the parser's hot path: (seq, field, many, decoder)
+
+
+def _uncompiled(trigger: Segment | None) -> Loop:
+    raise RuntimeError("loop spec used before it was compiled")
+
+
 @dataclass(slots=True)
 class Slot:
     """One field of a loop: a segment or a child loop, with its order and selecting qualifier."""
@@ -547,15 +625,18 @@ class LoopSpec:
     hl_child_code: bool
     required: list[str]
     child_hl: bool = False
+    # the required fields the trigger segment does not fill: what closing the loop has to check
+    required_after_trigger: list[str] = field(default_factory=list)
     # segment id → (seq, field name, many, decoder) for own segments that are the only slot with that id and
     # need no qualifier: the parser's hot path.
-    fast: dict[str, tuple[int, str, bool, Callable[[list[str], str, str, int], Segment]]] = field(default_factory=dict)
+    fast: dict[str, FastEntry] = field(default_factory=dict)
     # segment id → (qualifier element, qualifier value → fast entry) when every slot with that id is an own,
     # non-repeating-qualifier segment selected by the same element (e.g. the NM1s of an 835 claim).
-    qualified: dict[
-        str, tuple[int, dict[str, tuple[int, str, bool, Callable[[list[str], str, str, int], Segment]]]]
-    ] = field(default_factory=dict)
-    build: Callable[[dict[str, Any]], Loop] | None = None
+    qualified: dict[str, tuple[int, dict[str, FastEntry]]] = field(default_factory=dict)
+    # segment id → (qualifier element, qualifier value → candidate slots, candidates when no value matches):
+    # where the parser looks when the hot path does not apply; candidates are in guide order.
+    routes: dict[str, tuple[int, dict[str, tuple[Slot, ...]], tuple[Slot, ...]]] = field(default_factory=dict)
+    new: Callable[[Segment | None], Loop] = _uncompiled  # the generated ``_loop_factory`` once compiled
 
 
 _LOOP_SPECS: dict[type[Loop], LoopSpec] = {}  # complete specs only: read without a lock
@@ -634,6 +715,7 @@ def _compile_loop(cls: type[Loop]) -> LoopSpec:
         hl_level=hl_level,
         hl_child_code=cls.hl_child_code,
         required=[s.name for s in slots if s.required],
+        required_after_trigger=[s.name for s in slots if s.required and s is not trigger],
     )
     _BUILDING[cls] = spec
     for slot in slots:
@@ -652,8 +734,11 @@ def _compile_loop(cls: type[Loop]) -> LoopSpec:
             spec.child_hl = spec.child_hl or child.hl_level is not None
     own = slots if hl_level is not None else slots[1:]
     for slot in own:
+        if slot.segment_id in ENVELOPE_SEGMENT_IDS:  # the parser ends a transaction set at any of them
+            raise TypeError(f"{cls.__name__}.{slot.name}: {slot.segment_id} is an envelope segment")
         spec.by_id.setdefault(slot.segment_id, []).append(slot)
     for segment_id, candidates in spec.by_id.items():
+        spec.routes[segment_id] = _route(cls, segment_id, candidates)
         (only,) = candidates if len(candidates) == 1 else (None,)
         if only is not None and only.loop is None and not only.qualifier and only.decode is not None:
             spec.fast[segment_id] = (only.seq, only.name, only.many, only.decode)
@@ -668,22 +753,45 @@ def _compile_loop(cls: type[Loop]) -> LoopSpec:
                 for value in c.qualifier:
                     table[value] = (c.seq, c.name, c.many, c.decode)
             spec.qualified[segment_id] = (candidates[0].qualifier_element, table)
-    spec.build = _loop_builder(cls)
+    spec.new = _loop_factory(cls, trigger.name)
     return spec
 
 
-def _loop_builder(cls: type[Loop]) -> Callable[[dict[str, Any]], Loop]:
-    """Generate ``build(values) -> loop`` that fills every field without running the dataclass ``__init__``."""
-    lines = ["def build(v):", "    o = _new(_cls)"]
-    for f in dataclasses.fields(cls):
-        if f.default_factory is not dataclasses.MISSING:
-            lines.append(f"    x = v.get({f.name!r})")
-            lines.append(f"    o.{f.name} = [] if x is None else x")
-        elif f.default is not dataclasses.MISSING:
-            lines.append(f"    o.{f.name} = v.get({f.name!r}, {f.default!r})")
-        else:
-            lines.append(f"    o.{f.name} = v[{f.name!r}]")
-    lines.append("    return o")
+def _route(
+    cls: type[Loop], segment_id: str, candidates: list[Slot]
+) -> tuple[int, dict[str, tuple[Slot, ...]], tuple[Slot, ...]]:
+    """The slots a segment may go to, looked up by its qualifier (one element per segment id, e.g. NM101, HL03)."""
+    elements = {c.qualifier_element for c in candidates if c.qualifier}
+    if len(elements) > 1:
+        raise TypeError(f"{cls.__name__}: the {segment_id} slots are selected by different elements {elements}")
+    element = elements.pop() if elements else 0
+    values = {value for c in candidates for value in c.qualifier}
+    table = {value: tuple(c for c in candidates if not c.qualifier or value in c.qualifier) for value in values}
+    return element, table, tuple(c for c in candidates if not c.qualifier)
+
+
+def _loop_factory(cls: type[Loop], trigger: str) -> Callable[[Segment | None], Loop]:
+    """Generate ``new(trigger) -> loop`` for the parser: the loop with every field at its initial value.
+
+    The trigger segment goes into its field (HL loops have none: their HL is not kept). Lists start empty and
+    optional parts None; required parts are None too until the parser fills them (it drops a loop whose required
+    parts never came). ``__init__`` is not run: it would insist on the required parts.
+    """
+    lines = ["def new(trigger):", "    o = _new(_cls)"]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    exec(compile("\n".join(lines), f"<x12 loop builder {cls.__name__}>", "exec"), namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
+    for f in dataclasses.fields(cls):
+        if f.name == trigger:
+            lines.append(f"    o.{f.name} = trigger")
+        elif f.default_factory is list:
+            lines.append(f"    o.{f.name} = []")
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            lines.append(f"    o.{f.name} = _factory_{f.name}()")
+        elif f.default is None or f.default is dataclasses.MISSING:
+            lines.append(f"    o.{f.name} = None")
+        else:
+            # the parser treats None as "not read yet"; a loop field with another default would break that
+            raise TypeError(f"{cls.__name__}.{f.name}: loop fields default to None or an empty list")
+    lines.append("    return o")
+    exec(compile("\n".join(lines), f"<x12 loop factory {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace["new"]  # type: ignore[no-any-return]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from claimflow_x12.envelope import FunctionalGroup, Gs, Interchange, Isa, Ta1
@@ -29,9 +30,12 @@ from claimflow_x12.errors import (
     X12ParseError,
 )
 from claimflow_x12.model import (
+    ENVELOPE_SEGMENT_IDS,
+    Decoder,
     ElementDecodeError,
     ExtraSegment,
     GenericSegment,
+    Loop,
     LoopSpec,
     Segment,
     Slot,
@@ -44,11 +48,9 @@ from claimflow_x12.transaction import Transaction, transaction_class
 
 __all__ = ["GroupReport", "ParseResult", "ParsedTransaction", "X12Reader", "iter_transactions", "parse"]
 
-_ENVELOPE_IDS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"})
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 
 Report = Callable[..., None]
-Decoder = Callable[[list[str], str, str, int], Segment]
 
 
 @dataclass(slots=True)
@@ -102,16 +104,21 @@ class _TokenizerFailed(Exception):
 
 
 class _Frame:
-    """One open loop while parsing: its spec, the field values collected so far and its position."""
+    """One open loop while parsing: its spec, the loop object being filled and where it started.
 
-    __slots__ = ("extras", "fast", "hl_id", "position", "seq", "slot", "spec", "values")
+    The loop object is created when the loop opens (every field at its initial value, required ones None until
+    their segment arrives) and attached to its parent at once, so segments go straight into their field.
+    """
 
-    def __init__(self, spec: LoopSpec, values: dict[str, Any], slot: Slot | None, position: int) -> None:
+    __slots__ = ("fast", "hl_id", "obj", "position", "seq", "slot", "spec")
+
+    def __init__(self, spec: LoopSpec, obj: Loop, slot: Slot | None, position: int) -> None:
         self.spec = spec
-        self.values = values
-        self.seq = 0
+        self.obj = obj
+        # How far the loop has got in the guide order. It never goes back, and a field is filled only as the loop
+        # reaches the field's place: so no field past ``seq`` is filled yet.
+        self.seq = spec.trigger.seq
         self.fast = spec.fast
-        self.extras: list[ExtraSegment] | None = None
         self.slot = slot
         self.hl_id = ""
         self.position = position
@@ -119,97 +126,144 @@ class _Frame:
     def item_count(self) -> int:
         """How many segments and child loops the writer will emit before anything added now (HL included)."""
         count = 0 if self.spec.hl_level is None else 1
-        for value in self.values.values():
-            count += len(value) if isinstance(value, list) else 1
+        obj = self.obj
+        for slot in self.spec.slots:
+            value = getattr(obj, slot.name)
+            if slot.many:
+                count += len(value)
+            elif value is not None:
+                count += 1
         return count
 
 
 class _TransactionParser:
     """Builds one transaction model from its segments."""
 
-    def __init__(self, cls: type[Transaction], header: St, separators: Separators, report: Report) -> None:
+    def __init__(
+        self, cls: type[Transaction], header: St, separators: Separators, report: Report, *, strict: bool
+    ) -> None:
         spec = loop_spec(cls)
-        self.stack = [_Frame(spec, {spec.trigger.name: header}, None, 1)]
+        self.stack = [_Frame(spec, spec.new(header), None, 1)]
         self.top = self.stack[0]
         self.cs = separators.component
         self.rs = separators.repetition
         self.report = report
+        self.strict = strict  # report() raises X12ParseError on the first error
         self.passthrough = cls.passthrough_segments
         self.hl_count = 0
         # The loop whose first segment could not be typed (lenient mode): the segments under it are kept raw
         # without an error each, so one bad element gives one error, not one per segment of the lost loop.
         self.skipping: str | None = None
 
-    def consume(self, el: list[str], segments: Iterator[list[str]], position: int) -> tuple[list[str] | None, int]:
-        """Take ``el`` and following segments until an envelope segment; return it (None at end) and the position.
+    def consume(self, first: list[str], segments: Iterator[list[str]], position: int) -> tuple[list[str] | None, int]:
+        """Take ``first`` (at ``position``) and following segments until an envelope segment.
 
+        Returns the envelope segment (None at the end of the input) and the position of the last segment taken.
         The common case, a segment of the innermost open loop, is handled inline: this loop runs for every segment.
         """
         cs = self.cs
         rs = self.rs
-        envelope = _ENVELOPE_IDS
+        envelope = ENVELOPE_SEGMENT_IDS
         place = self._place
-        while True:
-            frame = self.top
-            hit = frame.fast.get(el[0])
-            if hit is None and frame.spec.qualified:
-                entry = frame.spec.qualified.get(el[0])
-                if entry is not None and len(el) > entry[0]:
-                    hit = entry[1].get(el[entry[0]])
-            if hit is not None and hit[0] >= frame.seq and (hit[2] or hit[1] not in frame.values):
+        try:
+            for position, el in enumerate(chain((first,), segments), position):  # noqa: B020 - counts on from it
+                sid = el[0]
+                frame = self.top
+                hit = frame.fast.get(sid)
+                if hit is None:
+                    if sid in envelope:  # never in a loop's tables
+                        return el, position - 1
+                    qualified = frame.spec.qualified.get(sid)
+                    if qualified is not None and len(el) > qualified[0]:
+                        hit = qualified[1].get(el[qualified[0]])
+                    if hit is None:
+                        place(el, position)
+                        continue
                 seq, name, many, decode = hit
+                obj = frame.obj
+                current = frame.seq
+                # a field later in the guide order than the loop has reached cannot have been filled yet
+                if seq <= current and (seq < current or not (many or getattr(obj, name) is None)):
+                    place(el, position)
+                    continue
                 try:
                     segment: Segment | None = decode(el, cs, rs, position)
                 except ElementDecodeError as exc:
                     segment = self._salvage(el, position, exc, decode, frame.spec.loop_id)
-                if segment is not None:
-                    frame.seq = seq
-                    if many:
-                        existing = frame.values.get(name)
-                        if existing is None:
-                            frame.values[name] = [segment]
-                        else:
-                            existing.append(segment)
-                    else:
-                        frame.values[name] = segment
+                    if segment is None:
+                        self._keep(el, position, None, "")
+                        continue
+                frame.seq = seq
+                if many:
+                    getattr(obj, name).append(segment)
                 else:
-                    self._keep(el, position, None, "")
-            else:
-                place(el, position)
-            try:
-                el = next(segments)
-            except StopIteration:
-                return None, position
-            except X12ParseError as exc:
-                raise _TokenizerFailed(exc, position) from None
-            if el[0] in envelope:
-                return el, position
-            position += 1
+                    setattr(obj, name, segment)
+        except X12ParseError as exc:
+            # In lenient mode reports do not raise, so this comes from the tokenizer; in strict mode it is raised as is.
+            if self.strict:
+                raise
+            raise _TokenizerFailed(exc, position) from None
+        return None, position
 
     def _place(self, el: list[str], position: int) -> None:
-        """Find the loop (innermost first) that takes this segment as a segment or as a new child loop's trigger."""
+        """Give a segment the hot path did not take to the innermost loop that accepts it.
+
+        A loop accepts it as one of its own segments or as the trigger of a new child loop, at or after its current
+        position in the guide order; the loops above the one that accepts it are closed first. When no open loop
+        accepts it, it is kept (raw) in the innermost loop.
+        """
         sid = el[0]
         stack = self.stack
-        depth = len(stack) - 1
-        while depth >= 0:
-            frame = stack[depth]
-            candidates = frame.spec.by_id.get(sid)
-            if candidates is not None:
-                for slot in candidates:
-                    if slot.seq < frame.seq:
-                        continue
-                    qualifier = slot.qualifier
-                    if qualifier and (len(el) <= slot.qualifier_element or el[slot.qualifier_element] not in qualifier):
-                        continue
-                    if not slot.many and slot.name in frame.values:
-                        continue
-                    self._take(depth, frame, slot, el, position)
-                    return
+        depth = len(stack)
+        slot: Slot | None = None
+        while slot is None and depth:
             depth -= 1
-        if self.skipping is not None:
-            self._keep(el, position, None, "")
+            frame = stack[depth]
+            route = frame.spec.routes.get(sid)
+            if route is not None:
+                element, by_qualifier, unqualified = route
+                for candidate in by_qualifier.get(el[element], unqualified) if len(el) > element else unqualified:
+                    # a non-repeating segment or loop (an open one included: it is attached when it opens) is taken
+                    if candidate.seq >= frame.seq and (candidate.many or getattr(frame.obj, candidate.name) is None):
+                        slot = candidate
+                        break
+        if slot is None:
+            if self.skipping is not None:
+                self._keep(el, position, None, "")
+            else:
+                self._keep(el, position, self._unexpected_code(sid), f"segment {sid} is not expected here")
             return
-        self._keep(el, position, self._unexpected_code(sid), f"segment {sid} is not expected here")
+        if len(stack) > depth + 1:
+            self._close_to(depth)
+        child = slot.loop
+        decode = slot.decode
+        segment: Segment | None = None
+        if decode is not None:  # a segment, or a loop that starts with a typed segment (not an HL)
+            try:
+                segment = decode(el, self.cs, self.rs, position)
+            except ElementDecodeError as exc:
+                segment = self._salvage(
+                    el, position, exc, decode, frame.spec.loop_id if child is None else child.loop_id
+                )
+                if segment is None:
+                    self._keep(el, position, None, "")
+                    if child is not None:
+                        self.skipping = child.loop_id
+                    return
+        self.skipping = None
+        frame.seq = slot.seq
+        item: Segment | Loop | None = segment
+        if child is not None:
+            item = child.new(segment)
+            new = _Frame(child, item, slot, position)
+            if decode is None:
+                new.hl_id = self._check_hl(el, position, child)
+            stack.append(new)
+            self.top = new
+        if slot.many:
+            getattr(frame.obj, slot.name).append(item)
+        else:
+            setattr(frame.obj, slot.name, item)
 
     def _salvage(
         self, el: list[str], position: int, exc: ElementDecodeError, decode: Decoder, loop_id: str
@@ -278,50 +332,8 @@ class _TransactionParser:
         top = self.top
         if code is not None:
             self.report(code, message, segment_id=el[0], position=position, loop_id=top.spec.loop_id, **where)
-        if top.extras is None:
-            top.extras = []
-        top.extras.append(ExtraSegment(top.item_count(), GenericSegment(tag=el[0], elements=el[1:], position=position)))
-
-    def _take(self, depth: int, frame: _Frame, slot: Slot, el: list[str], position: int) -> None:
-        """Give the segment to ``slot`` of the loop at ``depth``, closing the loops above it first."""
-        child = slot.loop
-        stack = self.stack
-        while len(stack) > depth + 1:
-            self._close_top()
-        segment: Segment | None = None
-        if child is None or child.hl_level is None:
-            decode = slot.decode
-            assert decode is not None
-            try:
-                segment = decode(el, self.cs, self.rs, position)
-            except ElementDecodeError as exc:
-                segment = self._salvage(
-                    el, position, exc, decode, frame.spec.loop_id if child is None else child.loop_id
-                )
-                if segment is None:
-                    self._keep(el, position, None, "")
-                    if child is not None:
-                        self.skipping = child.loop_id
-                    return
-        self.skipping = None
-        frame.seq = slot.seq
-        if child is None:
-            if slot.many:
-                existing = frame.values.get(slot.name)
-                if existing is None:
-                    frame.values[slot.name] = [segment]
-                else:
-                    existing.append(segment)
-            else:
-                frame.values[slot.name] = segment
-            return
-        if child.hl_level is None:
-            new = _Frame(child, {child.trigger.name: segment}, slot, position)
-        else:
-            new = _Frame(child, {}, slot, position)
-            new.hl_id = self._check_hl(el, position, child)
-        stack.append(new)
-        self.top = new
+        kept = GenericSegment(tag=el[0], elements=el[1:], position=position)
+        top.obj.extra_segments.append(ExtraSegment(top.item_count(), kept))
 
     def _check_hl(self, el: list[str], position: int, spec: LoopSpec) -> str:
         self.hl_count += 1
@@ -357,42 +369,31 @@ class _TransactionParser:
         return hl_id
 
     def _close_to(self, depth: int) -> None:
+        """Close the loops above ``depth``; one missing a required part is reported and taken out of its parent."""
         stack = self.stack
         while len(stack) > depth + 1:
-            self._close_top()
+            frame = stack.pop()
+            obj = frame.obj
+            for name in frame.spec.required_after_trigger:
+                if getattr(obj, name) is None:
+                    self._drop(frame, stack[-1].obj)
+                    break
+        self.top = stack[-1]
 
-    def _close_top(self) -> Any:
-        stack = self.stack
-        frame = stack.pop()
-        if stack:
-            self.top = stack[-1]
-        spec = frame.spec
-        values = frame.values
-        for name in spec.required:
-            if name not in values:
-                self._missing(frame)
-                return None
-        if frame.extras:
-            values["extra_segments"] = frame.extras
-        assert spec.build is not None
-        obj = spec.build(values)
+    def _drop(self, frame: _Frame, parent: Loop) -> None:
+        self._missing(frame)
         slot = frame.slot
-        if slot is not None:
-            parent = self.top.values
-            if slot.many:
-                existing = parent.get(slot.name)
-                if existing is None:
-                    parent[slot.name] = [obj]
-                else:
-                    existing.append(obj)
-            else:
-                parent[slot.name] = obj
-        return obj
+        assert slot is not None
+        if slot.many:
+            # it is the last item: nothing reaches the parent while one of its loops is open
+            getattr(parent, slot.name).pop()
+        else:
+            setattr(parent, slot.name, None)
 
     def _missing(self, frame: _Frame) -> None:
         spec = frame.spec
         for name in spec.required:
-            if name in frame.values:
+            if getattr(frame.obj, name) is not None:
                 continue
             absent = next(s for s in spec.slots if s.name == name)
             what = f"loop {absent.loop.loop_id}" if absent.loop is not None else f"segment {absent.segment_id}"
@@ -407,8 +408,11 @@ class _TransactionParser:
     def finish(self) -> Transaction | None:
         """Close every open loop and return the transaction (None if a required part was missing)."""
         self._close_to(0)
-        result = self._close_top()
-        return result if isinstance(result, Transaction) else None
+        root = self.stack[0]
+        if any(getattr(root.obj, name) is None for name in root.spec.required_after_trigger):
+            self._missing(root)
+            return None
+        return root.obj if isinstance(root.obj, Transaction) else None
 
 
 def _element(el: list[str], index: int) -> str:
@@ -498,7 +502,7 @@ class X12Reader:
                 return
             sid = el[0]
             self._ic_position += 1
-            if tx is not None and sid not in _ENVELOPE_IDS:
+            if tx is not None and sid not in ENVELOPE_SEGMENT_IDS:
                 # Hot loop: the transaction takes segments until an envelope segment shows up.
                 start = self._tx_position + 1
                 try:
@@ -578,7 +582,7 @@ class X12Reader:
                         segment_id="ST",
                         position=1,
                     )
-                tx = _TransactionParser(cls, st, separators, self._report)
+                tx = _TransactionParser(cls, st, separators, self._report, strict=self.strict)
                 continue
             if sid == "SE":
                 if tx is None or st is None:

@@ -537,6 +537,12 @@ class Hi(Segment):
             if not el[index]:
                 continue
             parts = el[index].split(cs)
+            if len(parts) == 2 and parts[0] and parts[1]:  # the usual qualifier:code, built without __init__
+                code = _new(HealthCareCode)
+                code.qualifier, code.code = parts
+                code.date_format = code.date_value = code.amount = code.present_on_admission = None
+                codes.append(code)
+                continue
             if len(parts) < 2 or not parts[0] or not parts[1]:
                 raise ElementDecodeError(
                     index, ElementErrorCode.REQUIRED_ELEMENT_MISSING, "HI code needs a qualifier and a code", 2
@@ -551,7 +557,11 @@ class Hi(Segment):
             codes.append(
                 HealthCareCode(parts[0], parts[1], parts[2] or None, parts[3] or None, amount, parts[8] or None)
             )
-        return cls(codes=codes, position=position)
+        segment = _new(cls)
+        segment.codes = codes
+        segment.position = position
+        segment.extra_elements = None
+        return segment
 
     def encode_elements(self, cs: str, rs: str) -> list[str]:
         """Write the HI composites."""

@@ -7,6 +7,7 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import IO
 
 from claimflow_x12.errors import ErrorLevel, InterchangeErrorCode, X12Error, X12ParseError
@@ -19,6 +20,8 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 _ISA_SEARCH = 200
 # What detection needs buffered: up to the 16th separator, ISA16, the segment terminator and a CRLF.
 _ISA_LOOKAHEAD = _ISA_SEARCH + 5
+# Segments split per batch: enough to make the per-batch overhead vanish, few enough to keep memory flat.
+_BATCH = 512
 
 Source = bytes | bytearray | memoryview | str | IO[bytes] | IO[str] | os.PathLike[str]
 
@@ -131,8 +134,8 @@ def _chunks(source: Source, chunk_size: int, encoding: str) -> Iterator[str]:
 class X12Tokenizer:
     """Iterate over the segments of one or more interchanges as lists of elements (element 0 is the segment id).
 
-    Only one chunk plus one partial segment is held at a time, so memory stays flat in the file size.
-    ``separators`` always holds the delimiters of the interchange being read.
+    Only one chunk, one partial segment and one batch of split segments (``_BATCH``) are held at a time, so memory
+    stays flat in the file size. ``separators`` always holds the delimiters of the interchange being read.
     """
 
     def __init__(self, source: Source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, encoding: str = "utf-8") -> None:
@@ -143,6 +146,11 @@ class X12Tokenizer:
         return next(self._chunks, None)
 
     def __iter__(self) -> Iterator[list[str]]:
+        # Segments are split a batch at a time (a list comprehension) and handed out by chain, in C: a generator
+        # resumed once per segment cost more than splitting the segment.
+        return chain.from_iterable(self._batches())
+
+    def _batches(self) -> Iterator[list[list[str]]]:
         buffer = ""
         exhausted = False
         while True:
@@ -157,32 +165,25 @@ class X12Tokenizer:
                 return
             separators, offset = detect_separators(buffer)
             self.separators = separators
-            yield buffer[: offset - len(separators.line_break) - 1].split(separators.element)
+            yield [buffer[: offset - len(separators.line_break) - 1].split(separators.element)]
             buffer = buffer[offset:]
             terminator = separators.segment
             element = separators.element
             strip = "".join(c for c in "\r\n" if c != terminator)
             trailer = "IEA" + element
             while True:
-                # Both checks scan the chunk in C, so the per-segment loop below does only what is needed.
+                # Both checks scan the chunk in C, so the per-segment work below does only what is needed.
                 needs_strip = any(c in buffer for c in strip)
-                has_trailer = trailer in buffer
                 parts = buffer.split(terminator)
+                complete = len(buffer) - len(parts[-1])
+                trailer_at = _trailer_index(buffer, complete, terminator, trailer, strip)
                 buffer = parts.pop()
-                trailer_at = None
-                if has_trailer:
-                    ends = (i for i, part in enumerate(parts) if part.lstrip(strip).startswith(trailer))
-                    trailer_at = next(ends, None)
                 end = len(parts) if trailer_at is None else trailer_at + 1
-                if needs_strip:
-                    for part in parts[:end]:
-                        part = part.strip(strip)
-                        if part:
-                            yield part.split(element)
-                else:
-                    for part in parts[:end]:
-                        if part:
-                            yield part.split(element)
+                for start in range(0, end, _BATCH):
+                    batch = parts[start : min(start + _BATCH, end)]
+                    if needs_strip:
+                        batch = [part.strip(strip) for part in batch]
+                    yield [part.split(element) for part in batch if part]
                 if trailer_at is not None:
                     # The interchange ended; one that follows may use other separators: back to detection.
                     buffer = terminator.join([*parts[end:], buffer])
@@ -192,9 +193,26 @@ class X12Tokenizer:
                     exhausted = True
                     rest = buffer.strip(strip + " \t") if strip else buffer
                     if rest:
-                        yield rest.split(element)
+                        yield [rest.split(element)]
                     return
                 buffer += chunk
+
+
+def _trailer_index(text: str, complete: int, terminator: str, trailer: str, strip: str) -> int | None:
+    """Which segment of ``text[:complete]`` (its complete segments) is the first IEA, if any.
+
+    Found by searching the text in C rather than testing every segment: an occurrence counts when only line
+    breaks lie between it and the previous terminator (or the start of the text).
+    """
+    found = text.find(trailer, 0, complete)
+    while found >= 0:
+        before = found - 1
+        while before >= 0 and text[before] in strip:
+            before -= 1
+        if before < 0 or text[before] == terminator:
+            return text.count(terminator, 0, found)
+        found = text.find(trailer, found + 1, complete)
+    return None
 
 
 def iter_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[list[str]]:

@@ -241,3 +241,54 @@ def test_a_loop_whose_first_segment_cannot_be_typed_costs_one_error_and_nothing_
     (response,) = ack.transaction_responses
     # The 999 names the bad CLP, and the BPR whose total no longer balances against the claims that were read.
     assert [e.segment_error.segment_id_code for e in response.segment_errors] == ["BPR", "CLP"]
+
+
+def test_a_repeated_non_repeating_loop_is_reported_and_kept_not_overwritten(read_sample: Callable[[str], str]) -> None:
+    """2310B rendering provider occurs once per claim: a second NM1*82 (and its PRV) is unexpected, kept raw in the
+    open 2310B (written back byte for byte), and the first provider stays in the model."""
+    second = "NM1*82*1*SMITH*JANE****XX*1234567893~PRV*PE*PXC*208D00000X~"
+    text = (
+        read_sample(SAMPLE)
+        .replace("PRV*PE*PXC*207Q00000X~NM1*77", f"PRV*PE*PXC*207Q00000X~{second}NM1*77")
+        .replace("SE*51*0001", "SE*53*0001")
+    )
+    result = parse(text)
+    assert [(e.segment_id, e.loop_id, e.segment_position, e.code) for e in result.errors] == [
+        ("NM1", "2310B", 32, SegmentErrorCode.UNEXPECTED_SEGMENT),
+        ("PRV", "2310B", 33, SegmentErrorCode.UNEXPECTED_SEGMENT),
+    ]
+    (context,) = iter_claims(_only_837p(result))
+    rendering = context.claim.rendering_provider
+    assert rendering is not None
+    assert rendering.name.last_name_or_organization == "OKAFOR"
+    assert [kept.segment.tag for kept in rendering.extra_segments] == ["NM1", "PRV"]
+    assert context.claim.service_facility is not None  # the loops after it are read as usual
+    assert serialize(result.interchanges[0]) == text
+
+
+@pytest.mark.parametrize(
+    ("original", "bad", "segment_id", "element"),
+    [
+        ("SV1*HC:87880:QW*50.00*UN*1***1~", "SV1*HC:87880:QW*50.00*UN*1***²~", "SV1", 7),  # a digit int() rejects
+        ("HI*ABK:J069*ABF:R509*", "HI*ABK:J069*ABF:R509:::--5*", "HI", 2),  # passes the digit check, not Decimal()
+    ],
+)
+def test_numbers_that_only_look_numeric_are_element_errors_not_crashes(
+    read_sample: Callable[[str], str], original: str, bad: str, segment_id: str, element: int
+) -> None:
+    text = read_sample(SAMPLE).replace(original, bad)
+    assert text != read_sample(SAMPLE)
+    result = parse(text)
+    assert [(e.segment_id, e.element_position, e.level) for e in result.errors] == [
+        (segment_id, element, ErrorLevel.ELEMENT)
+    ]
+    (context,) = iter_claims(_only_837p(result))
+    assert len(context.claim.service_lines) == 4  # the segment was typed without the bad value
+
+
+def test_a_plb_amount_that_only_looks_numeric_is_an_element_error(read_sample: Callable[[str], str]) -> None:
+    sample = read_sample("835_multi_claim_reversal_plb.x12")
+    text = sample.replace("|L6|-3.10", "|L6|--3.10")
+    assert text != sample
+    result = parse(text)
+    assert ("PLB", 6, ErrorLevel.ELEMENT) in [(e.segment_id, e.element_position, e.level) for e in result.errors]

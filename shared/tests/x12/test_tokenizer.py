@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from claimflow_x12 import X12ParseError, iter_segments, parse
+from claimflow_x12 import X12ParseError, iter_segments, iter_transactions, parse
 from claimflow_x12.tokenizer import Separators, detect_separators
 
 ISA = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *240105*1200*^*00501*000000001*0*P*:~"
@@ -57,6 +57,36 @@ def test_two_interchanges_with_different_separators_in_one_stream(read_sample: C
     assert result.errors == []
     assert [i.separators.element for i in result.interchanges] == ["|", "*"]
     assert [type(t).__name__ for t in result.transactions] == ["Remittance835", "Claim837P"]
+
+
+@pytest.mark.parametrize("chunk_size", [5, 64, 1 << 20])
+def test_an_interchange_ends_at_its_iea_segment_not_at_iea_text_inside_a_segment(
+    read_sample: Callable[[str], str], chunk_size: int
+) -> None:
+    claim = read_sample("837p_dependent_corrected.x12").replace("N3*42 ELM AVENUE~", "N3*IEA*42 ELM AVENUE~", 1)
+    text = claim + "\r\n" + read_sample("837i_outpatient.x12") + read_sample("835_multi_claim_reversal_plb.x12")
+    whole = list(iter_segments(text))
+    assert [s[0] for s in whole].count("IEA") == 3
+    assert ["N3", "IEA", "42 ELM AVENUE"] in whole
+    assert list(iter_segments(io.BytesIO(text.encode()), chunk_size=chunk_size)) == whole
+    result = parse(io.BytesIO(text.encode()), chunk_size=chunk_size)
+    assert result.errors == []
+    assert [i.separators.element for i in result.interchanges] == ["*", "*", "|"]
+    assert [type(t).__name__ for t in result.transactions] == ["Claim837P", "Claim837I", "Remittance835"]
+
+
+def test_a_chunk_of_many_segments_yields_every_segment_once(read_sample: Callable[[str], str]) -> None:
+    """Segments are split in batches: a chunk holding thousands of them still gives each one, in order."""
+    isa, gs, *body = read_sample("837p_dependent_corrected.x12").rstrip("~").split("~")[:-2]
+    sets = [s.replace("*0001", f"*{n:04d}") if s.startswith(("ST*", "SE*")) else s for n in range(1, 41) for s in body]
+    text = "~".join([isa, gs, *sets, "GE*40*101", "IEA*1*000000101"]) + "~"
+    segments = list(iter_segments(text))
+    assert len(segments) == 2 + 40 * len(body) + 2
+    assert [s[0] for s in segments[-3:]] == ["SE", "GE", "IEA"]
+    assert list(iter_segments(io.BytesIO(text.encode()), chunk_size=7)) == segments
+    assert [p.transaction.control_number for p in iter_transactions(text) if p.transaction] == [
+        f"{n:04d}" for n in range(1, 41)
+    ]
 
 
 def test_several_groups_and_transaction_sets_in_one_interchange(read_sample: Callable[[str], str]) -> None:
