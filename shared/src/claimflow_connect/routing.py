@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from claimflow_connect.base import Connector
@@ -121,12 +120,10 @@ def route_key(route: SandboxRoute | HttpsX12Route | DropFolderRoute) -> str:
     return f"{route.kind}:{hashlib.sha256(route.model_dump_json().encode()).hexdigest()[:32]}"
 
 
-def build_connector(
-    route: SandboxRoute | HttpsX12Route | DropFolderRoute, *, client: httpx.AsyncClient | None = None
-) -> Connector:
-    """A connector for one route (``client`` lets tests or a shared pool supply the HTTP client)."""
+def build_connector(route: SandboxRoute | HttpsX12Route | DropFolderRoute) -> Connector:
+    """A connector for one route."""
     if isinstance(route, SandboxRoute):
-        return SandboxConnector(route.base_url, timeout_seconds=route.timeout_seconds, client=client)
+        return SandboxConnector(route.base_url, timeout_seconds=route.timeout_seconds)
     if isinstance(route, HttpsX12Route):
         headers = (
             {route.auth_header_name: route.auth_header_value.get_secret_value()} if route.auth_header_value else {}
@@ -140,7 +137,6 @@ def build_connector(
             headers=headers,
             tenant_parameter=route.tenant_parameter,
             timeout_seconds=route.timeout_seconds,
-            client=client,
         )
     return DropFolderConnector(route.outbound_dir, route.inbound_dir, route.archive_dir)
 
@@ -148,15 +144,14 @@ def build_connector(
 class ConnectorRouter:
     """Builds connectors from a routing config on first use and reuses them (one HTTP pool per route)."""
 
-    def __init__(self, config: RoutingConfig, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: RoutingConfig) -> None:
         self.config = config
-        self._client = client
         self._connectors: dict[SandboxRoute | HttpsX12Route | DropFolderRoute, Connector] = {}
 
     def _connector(self, route: SandboxRoute | HttpsX12Route | DropFolderRoute) -> Connector:
         connector = self._connectors.get(route)
         if connector is None:
-            connector = build_connector(route, client=self._client)
+            connector = build_connector(route)
             self._connectors[route] = connector
         return connector
 

@@ -64,10 +64,17 @@ class ServiceContext:
         self.background.append(asyncio.create_task(coroutine, name=name))
 
 
-def service_context(request: Request) -> ServiceContext:
-    """FastAPI dependency: the service's long-lived objects."""
+def _context_of(request: Request) -> ServiceContext:
     context: ServiceContext = request.app.state.services
     return context
+
+
+async def service_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the service's long-lived objects.
+
+    A coroutine on purpose: FastAPI runs a plain function dependency in its thread pool, a thread hop per request.
+    """
+    return _context_of(request)
 
 
 ContextDep = Annotated[ServiceContext, Depends(service_context)]
@@ -75,7 +82,7 @@ ContextDep = Annotated[ServiceContext, Depends(service_context)]
 
 async def transactional_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one transaction per request, committed when the handler returns normally."""
-    async with service_context(request).database.transaction() as session:
+    async with _context_of(request).database.transaction() as session:
         yield session
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_kit.auth import Principal
+from claimflow_kit.bulk import insert_rows
 from claimflow_kit.context import correlation_id_var
-from claimflow_kit.tables import AuditLogEntry
+from claimflow_kit.tables import AuditLogEntry, utcnow
 
 
 class AuditAction(StrEnum):
@@ -31,19 +35,55 @@ def audit(
     detail: str | None = None,
 ) -> None:
     """Record who did what to which patient's data; committed with the request's transaction."""
-    session.add(
-        AuditLogEntry(
-            tenant_id=principal.tenant_id,
-            actor=principal.client_id,
-            actor_role=principal.role.value,
-            action=action.value,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            patient_id=patient_id,
-            correlation_id=correlation_id_var.get(),
-            detail=detail,
-        )
-    )
+    session.add(AuditLogEntry(**_entry(principal, action, resource_type, resource_id, patient_id, detail)))
+
+
+def _entry(
+    principal: Principal,
+    action: AuditAction,
+    resource_type: str,
+    resource_id: str,
+    patient_id: str | None,
+    detail: str | None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit entry (``occurred_at``: now when not given)."""
+    return {
+        "tenant_id": principal.tenant_id,
+        "occurred_at": occurred_at or utcnow(),
+        "actor": principal.client_id,
+        "actor_role": principal.role.value,
+        "action": action.value,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "patient_id": patient_id,
+        "correlation_id": correlation_id_var.get(),
+        "detail": detail,
+    }
+
+
+async def audit_many(
+    session: AsyncSession,
+    principal: Principal,
+    action: AuditAction,
+    resource_type: str,
+    resources: Sequence[tuple[str, str | None]],
+    *,
+    detail: str | None = None,
+) -> None:
+    """Record ``action`` on each ``(resource id, patient id)`` in one multi-row insert, in the caller's transaction.
+
+    The same entries ``audit`` writes, without an ORM object and unit-of-work flush per entry: for hot paths (a
+    real-time check) and lists (one entry per patient record read).
+    """
+    if not resources:
+        return
+    now = utcnow()
+    rows = [
+        _entry(principal, action, resource_type, resource_id, patient_id, detail, now)
+        for resource_id, patient_id in resources
+    ]
+    await insert_rows(session, AuditLogEntry.__table__, rows)  # type: ignore[attr-defined]
 
 
 APPEND_ONLY_TRIGGERS: dict[str, list[str]] = {

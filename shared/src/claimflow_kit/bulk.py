@@ -4,12 +4,15 @@ SQLAlchemy's executemany path builds a parameter dictionary per row and runs eve
 value; for rows that share most of their values (a journal's tenant, claim, date and timestamp) that costs about as
 much as SQLite's own work. ``insert_rows`` compiles the INSERT once, converts each distinct value of a column once
 with the same processors SQLAlchemy would use, and hands the driver ready-made parameter tuples: what is stored is
-exactly what the ORM or Core would store.
+exactly what the ORM or Core would store. The compiled INSERT is kept per dialect, table and column list, so a
+request that writes one row (an event, an audit entry) pays for compiling it only once per process.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -37,22 +40,48 @@ def _converter(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any]
     return convert
 
 
+_Plan = tuple[str, bool, list[str]]
+_plans: weakref.WeakKeyDictionary[Dialect, dict[tuple[Table, tuple[str, ...]], _Plan]] = weakref.WeakKeyDictionary()
+
+
+def _insert_plan(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Plan:
+    """The INSERT's SQL, whether its parameters are positional, and their order (compiled once per engine)."""
+    plans = _plans.setdefault(dialect, {})
+    plan = plans.get((table, keys))
+    if plan is None:
+        compiled = table.insert().compile(dialect=dialect, column_keys=list(keys))
+        order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else list(keys)
+        plan = plans[(table, keys)] = (compiled.string, compiled.positional, order)
+    return plan
+
+
+def _positional(
+    rows: Sequence[Mapping[str, Any]], order: list[str], converters: list[Callable[[Any], Any] | None]
+) -> list[tuple[Any, ...]]:
+    """Parameter tuples in ``order``: values picked and columns transposed in C, only converted columns in Python."""
+    pick = itemgetter(*order)
+    picked = [pick(row) for row in rows] if len(order) > 1 else [(pick(row),) for row in rows]
+    if all(convert is None for convert in converters):
+        return picked
+    columns: list[Any] = list(zip(*picked, strict=True))
+    for index, convert in enumerate(converters):
+        if convert is not None:
+            columns[index] = map(convert, columns[index])
+    return list(zip(*columns, strict=True))
+
+
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT ``rows`` (all with the same keys, column names of ``table``) in the session's transaction."""
     if not rows:
         return
     connection = await session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
-    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else keys
+    sql, positional, order = _insert_plan(dialect, table, tuple(rows[0]))
     converters = [(key, _converter(table.c[key].type, dialect)) for key in order]
-    if compiled.positional:
-        params: list[Any] = [
-            tuple(row[key] if convert is None else convert(row[key]) for key, convert in converters) for row in rows
-        ]
+    if positional:
+        params: list[Any] = _positional(rows, order, [convert for _, convert in converters])
     else:
         params = [
             {key: row[key] if convert is None else convert(row[key]) for key, convert in converters} for row in rows
         ]
-    await connection.exec_driver_sql(compiled.string, params)
+    await connection.exec_driver_sql(sql, params)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +17,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from claimflow_kit import sqlite_driver
+from claimflow_kit.sqlite_driver import OneHopConnection
+
+logger = logging.getLogger(__name__)
 
 TRANSIENT_SQLSTATES = frozenset({"55000", "57P01", "57P02", "57P03", "53300", "40001", "40P01"})
 """Not accepting connections, shutdowns, too many connections, serialization failure, deadlock."""
@@ -58,12 +67,24 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     SQLite's default deferred transactions fail at once with "database is locked" when a reader tries to
     upgrade to a writer while another process writes; ``BEGIN IMMEDIATE`` takes the write lock up front so
     the busy timeout applies and the API and worker processes of one service can share the file.
+
+    Connections are ``sqlite_driver.OneHopConnection``: aiosqlite with one trip to its thread per statement.
+    SQLite's automatic checkpoint is off: it runs inside the COMMIT that crosses 1,000 WAL pages, copying them into
+    the database file and syncing it while that transaction's caller (and every transaction queued behind it)
+    waits. ``Database`` checkpoints in a thread of its own instead (``WalCheckpointer``).
     """
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        path = database or ":memory:"
+
+        async def connect() -> OneHopConnection:
+            connection = sqlite_driver.connect(path, timeout=30.0)
+            await connection  # starts its thread and opens the file there
+            return connection
+
+        engine = create_async_engine(url, async_creator=connect, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -73,6 +94,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.execute("PRAGMA journal_size_limit=67108864")  # a log grown by bulk work shrinks back to 64 MiB
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -89,6 +112,50 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 _SQLITE_TURN_TIMEOUT = 30.0  # as long as SQLite's own busy timeout
 
 
+class WalCheckpointer:
+    """Copies a SQLite database's write-ahead log into the database file from a short-lived thread of its own.
+
+    A PASSIVE checkpoint neither waits for nor blocks readers and writers, so requests keep committing while the
+    pages are copied. What it cannot avoid is its two syncs (log, then database file): while the disk flushes,
+    the commits appending to the log stall too — 15 to 25 ms on these machines, whatever the size of the copy. One
+    runs at most every ``interval`` seconds (10 by default) after a commit, so that stall is rare: with SQLite's
+    automatic checkpoint every 1,000 pages it hit a real-time eligibility check about once a second (p99 16 → 8
+    ms at 100 checks/s, bench/eligibility). The price: WAL with ``synchronous=NORMAL`` makes commits durable at
+    checkpoints, so a power loss (not a process crash) can take back the last ``interval`` seconds of commits.
+    The embedded SQLite mode is for single machines and demos; production runs on PostgreSQL.
+    """
+
+    def __init__(self, path: str, *, interval: float = 10.0) -> None:
+        self.path = path
+        self.interval = interval
+        self._last = time.monotonic()
+        self._running: threading.Thread | None = None
+
+    def committed(self) -> None:
+        """Note a commit; start a checkpoint when the last one is ``interval`` old and none is running."""
+        now = time.monotonic()
+        if now - self._last < self.interval or (self._running is not None and self._running.is_alive()):
+            return
+        self._last = now
+        self._running = threading.Thread(target=self._checkpoint, name="sqlite-wal-checkpoint", daemon=True)
+        self._running.start()
+
+    def _checkpoint(self) -> None:
+        try:
+            connection = sqlite3.connect(self.path, timeout=0)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:  # the next commit after ``interval`` tries again
+            logger.warning("SQLite checkpoint of %s failed: %s", Path(self.path).name, exc)
+
+    def wait(self) -> None:
+        """Wait for a running checkpoint to finish."""
+        if self._running is not None:
+            self._running.join()
+
+
 class Database:
     """One service database: engine, session factory and the transaction scope used by handlers."""
 
@@ -99,6 +166,8 @@ class Database:
         # SQLite has one writer at a time and every transaction here starts with BEGIN IMMEDIATE. Queueing them
         # in-process avoids SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while it waits.
         self._sqlite_turn: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+        path = make_url(url).database if self.dialect == "sqlite" else None
+        self._checkpointer = WalCheckpointer(path) if path and path != ":memory:" else None
 
     @property
     def dialect(self) -> str:
@@ -119,6 +188,8 @@ class Database:
                 yield session
         finally:
             self._sqlite_turn.release()
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -126,5 +197,7 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (after a running checkpoint)."""
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.wait)
         await self.engine.dispose()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -159,3 +161,52 @@ def test_https_route_refuses_plain_http_unless_allowed() -> None:
     with pytest.raises(ValueError, match="https"):
         HttpsX12Route(base_url="http://clearinghouse.example")
     assert HttpsX12Route(base_url="https://clearinghouse.example").base_url.startswith("https://")
+
+
+async def test_an_egress_proxy_named_in_the_environment_carries_the_exchange(
+    served_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forward proxy (one request per connection) records what it relays; NO_PROXY would bypass it."""
+    seen: list[bytes] = []
+
+    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        head = await client_reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+            0,
+        )
+        body = await client_reader.readexactly(length)
+        seen.append(head.split(b"\r\n")[0])
+        target = urlsplit(head.split(b" ")[1].decode())
+        reader, writer = await asyncio.open_connection(target.hostname, target.port)
+        writer.write(head.replace(b" HTTP/1.1\r\n", b" HTTP/1.1\r\nConnection: close\r\n", 1) + body)
+        client_writer.write(await reader.read())
+        writer.close()
+        await client_writer.drain()
+        client_writer.close()
+
+    proxy = await asyncio.start_server(relay, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    connector = SandboxConnector(served_sandbox.url)
+    try:
+        answer = await connector.eligibility("tenant-a", to_x12([inquiry_270("60054", MARIA)]), timeout_seconds=5)
+    finally:
+        await connector.aclose()
+        proxy.close()
+        await proxy.wait_closed()
+    assert seen == [f"POST {served_sandbox.url}/v1/eligibility?tenant=tenant-a HTTP/1.1".encode()]
+    (response,) = parse(answer).transactions
+    assert isinstance(response, EligibilityResponse271)
+    (summary,) = summarize_eligibility(response)
+    assert summary.active
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = SandboxConnector(served_sandbox.url)
+    try:
+        await direct.eligibility("tenant-a", to_x12([inquiry_270("60054", MARIA)]), timeout_seconds=5)
+    finally:
+        await direct.aclose()
+    assert len(seen) == 1, "NO_PROXY sends the exchange straight to the host"

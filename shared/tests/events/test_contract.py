@@ -125,7 +125,14 @@ def test_envelope_round_trip_and_routing() -> None:
     assert envelope.specversion == "1.0"
     assert catalog.topic_of(envelope.type) is Topic.ENCOUNTERS
     wire = EventEnvelope.from_json_bytes(envelope.to_json_bytes())
+    assert wire == envelope  # built without a second validation, it is what validation makes of its own JSON
+    assert wire.to_json_bytes() == envelope.to_json_bytes()
     assert catalog.payload(wire) == payload
+    for missing in ({"tenant_id": ""}, {"correlation_id": ""}):
+        arguments = {"tenant_id": "t1", "source": "/claimflow/test", "correlation_id": "cor_1"} | missing
+        with pytest.raises(EventContractError) as incomplete:
+            catalog.envelope(payload, **arguments)
+        assert incomplete.value.code == "IncompleteEnvelope"
 
 
 def test_unknown_type_and_newer_version_are_contract_errors() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -21,7 +21,11 @@ class CoverageCheck(EligibilityTable, table=True):
     """A coverage verification for one patient, payer and date of service (pre-check or on request)."""
 
     __tablename__ = "coverage_check"
-    __table_args__ = (UniqueConstraint("tenant_id", "encounter_id", name="uq_coverage_check_encounter"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "encounter_id", name="uq_coverage_check_encounter"),
+        # The processor looks for pending checks twice a second: without this it reads every check ever made.
+        Index("ix_coverage_check_status_created", "status", "created_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(index=True, max_length=64)

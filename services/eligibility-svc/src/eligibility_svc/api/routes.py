@@ -19,12 +19,11 @@ from eligibility_svc.adapters.tables import CoverageCheck
 from eligibility_svc.api.schemas import (
     BatchIn,
     BatchOut,
-    BenefitOut,
     EligibilityCheckIn,
     EligibilityCheckOut,
     KeyFiguresOut,
-    ProblemOut,
 )
+from eligibility_svc.domain.results import EligibilityResult
 from eligibility_svc.service.checks import result_from_json
 from eligibility_svc.service.requests import batch_progress, check_now, status_counts, submit_batch, tenant_practices
 
@@ -35,55 +34,65 @@ REQUESTERS = (Role.EHR_INTEGRATION, Role.BILLER)
 _FINAL = {"active", "inactive", "not-found", "rejected", "unavailable", "timeout", "error"}
 
 
-def check_out(check: CoverageCheck, *, cached: bool = False) -> EligibilityCheckOut:
-    """The API document of a check (benefits and key figures from the stored result)."""
-    result: dict[str, Any] = dict(check.result or {})
-    benefits: list[dict[str, Any]] = list(result.get("benefits", []))
+def key_figures(result: EligibilityResult, service_type_code: str) -> KeyFiguresOut:
+    """What the front desk needs for one service type, in network."""
+
+    def figure(kind: str, *, remaining: bool = False) -> str | None:
+        value = result.figure(kind, service_type_code, remaining=remaining)
+        return str(value) if value is not None else None
+
+    return KeyFiguresOut(
+        service_type_code=service_type_code,
+        copay=figure("copay"),
+        coinsurance_percent=figure("coinsurance"),
+        deductible=figure("deductible"),
+        deductible_remaining=figure("deductible", remaining=True),
+        out_of_pocket=figure("out_of_pocket"),
+        out_of_pocket_remaining=figure("out_of_pocket", remaining=True),
+    )
+
+
+def check_out(
+    check: CoverageCheck, *, cached: bool = False, result: EligibilityResult | None = None
+) -> EligibilityCheckOut:
+    """The API document of a check (benefits and key figures from the stored result).
+
+    ``result`` is the parsed answer when the caller has it (a check just made), saving its rebuild from JSON.
+    """
+    stored: dict[str, Any] = dict(check.result or {})
     service_types = check.service_types.split(",")
-    main = service_types[0]
     figures = None
     if check.status == "active":
-        parsed = result_from_json(result)
-
-        def figure(kind: str, *, remaining: bool = False) -> str | None:
-            value = parsed.figure(kind, main, remaining=remaining)
-            return str(value) if value is not None else None
-
-        figures = KeyFiguresOut(
-            service_type_code=main,
-            copay=figure("copay"),
-            coinsurance_percent=figure("coinsurance"),
-            deductible=figure("deductible"),
-            deductible_remaining=figure("deductible", remaining=True),
-            out_of_pocket=figure("out_of_pocket"),
-            out_of_pocket_remaining=figure("out_of_pocket", remaining=True),
-        )
+        figures = key_figures(result or result_from_json(stored), service_types[0])
     error = (
         {"code": check.error_code, "message": check.error_message}
         if check.error_code and check.status in ("timeout", "error")
         else None
     )
-    return EligibilityCheckOut(
-        id=check.id,
-        encounter_id=check.encounter_id,
-        patient_id=check.patient_id,
-        payer_id=check.payer_id,
-        date_of_service=check.date_of_service,
-        service_type_codes=service_types,
-        origin=check.origin,
-        status=check.status,
-        cached=cached,
-        batch_id=check.batch_id,
-        created_at=check.created_at,
-        completed_at=check.completed_at,
-        attempts=check.attempts,
-        plan_name=result.get("plan_name"),
-        coverage_start=result.get("coverage_start"),
-        coverage_end=result.get("coverage_end"),
-        key_figures=figures,
-        benefits=[BenefitOut.model_validate(b) for b in benefits],
-        problems=[ProblemOut.model_validate(p) for p in result.get("problems", [])],
-        error=error,
+    # One validation of the whole document: the stored benefits and problems are plain JSON objects.
+    return EligibilityCheckOut.model_validate(
+        {
+            "id": check.id,
+            "encounter_id": check.encounter_id,
+            "patient_id": check.patient_id,
+            "payer_id": check.payer_id,
+            "date_of_service": check.date_of_service,
+            "service_type_codes": service_types,
+            "origin": check.origin,
+            "status": check.status,
+            "cached": cached,
+            "batch_id": check.batch_id,
+            "created_at": check.created_at,
+            "completed_at": check.completed_at,
+            "attempts": check.attempts,
+            "plan_name": stored.get("plan_name"),
+            "coverage_start": stored.get("coverage_start"),
+            "coverage_end": stored.get("coverage_end"),
+            "key_figures": figures,
+            "benefits": stored.get("benefits", []),
+            "problems": stored.get("problems", []),
+            "error": error,
+        }
     )
 
 
@@ -108,7 +117,7 @@ async def post_check(
     answer = await check_now(context, principal, body, refresh=refresh)
     if answer.cached:
         response.status_code = status.HTTP_200_OK
-    return check_out(answer.check, cached=answer.cached)
+    return check_out(answer.check, cached=answer.cached, result=answer.result)
 
 
 @router.get("/eligibility-checks/{check_id}", response_model=EligibilityCheckOut)
@@ -188,7 +197,7 @@ async def post_fhir_request(
             answer.check.id,
             patient_id=answer.check.patient_id,
         )
-    document = response_to_fhir(check_out(answer.check, cached=answer.cached), request_id)
+    document = response_to_fhir(check_out(answer.check, cached=answer.cached, result=answer.result), request_id)
     return Response(json.dumps(document), media_type="application/fhir+json")
 
 

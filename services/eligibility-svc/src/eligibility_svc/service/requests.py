@@ -12,15 +12,17 @@ from sqlmodel import col, select
 
 from claimflow_connect.errors import ConnectorError
 from claimflow_kit.app import ServiceContext
-from claimflow_kit.audit import AuditAction, audit
+from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.directory import Directory, Practice
 from claimflow_kit.errors import InvalidInput, NotFound
 from claimflow_kit.identifiers import patient_reference
+from eligibility_svc.adapters.repositories import CoverageCheckRepository
 from eligibility_svc.adapters.tables import CoverageCheck, EligibilityBatch
 from eligibility_svc.api.schemas import BatchIn, EligibilityCheckIn, PersonIn
 from eligibility_svc.domain.inquiry import EligibilityQuery, Person
+from eligibility_svc.domain.results import EligibilityResult
 from eligibility_svc.service.checks import (
     Exchanger,
     PayerInvalidAnswer,
@@ -38,10 +40,11 @@ EXCHANGER_KEY = "eligibility_exchanger"
 
 @dataclass
 class CheckAnswer:
-    """A check and whether it was served from the cache."""
+    """A check, whether it was served from the cache, and the parsed answer when this request asked the payer."""
 
     check: CoverageCheck
     cached: bool
+    result: EligibilityResult | None = None
 
 
 def exchanger(context: ServiceContext) -> Exchanger:
@@ -151,18 +154,18 @@ async def check_now(
     except (PayerTimeout, ConnectorError, PayerInvalidAnswer) as exc:
         apply_failure(check, "timeout" if isinstance(exc, PayerTimeout) else "error", exc.error_code, exc.detail)
         async with context.database.transaction() as session:
-            session.add(check)
+            await CoverageCheckRepository(session, principal.tenant_id).insert(check)
         if isinstance(exc, PayerTimeout):
             raise PayerTimeout(exc.detail, extra={"check_id": check.id}) from None
         raise
+    # Three single-row inserts, no ORM unit of work: this transaction is most of a check's own cost.
     async with context.database.transaction() as session:
         event = apply_outcome(check, outcome)
-        session.add(check)
-        context.outbox.add(
-            session, event, tenant_id=principal.tenant_id, correlation_id=correlation_id_var.get() or check.id
-        )
-        audit(session, principal, AuditAction.READ, "EligibilityCheck", check.id, patient_id=check.patient_id)
-    return CheckAnswer(check, False)
+        await CoverageCheckRepository(session, principal.tenant_id).insert(check)
+        correlation_id = correlation_id_var.get() or check.id
+        await context.outbox.add_many(session, [(event, correlation_id)], tenant_id=principal.tenant_id)
+        await audit_many(session, principal, AuditAction.READ, "EligibilityCheck", [(check.id, check.patient_id)])
+    return CheckAnswer(check, False, outcome.result)
 
 
 async def submit_batch(context: ServiceContext, principal: Principal, body: BatchIn) -> EligibilityBatch:

@@ -1,0 +1,144 @@
+"""Writes on the hot path: audit entries and single-row inserts without the ORM, SQLite's log copied back in."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from claimflow_kit.audit import AuditAction, audit, audit_many
+from claimflow_kit.auth import Principal
+from claimflow_kit.bulk import insert_rows
+from claimflow_kit.context import correlation_id_var
+from claimflow_kit.db import Database, WalCheckpointer
+from claimflow_kit.directory import Role
+from claimflow_kit.migrations import upgrade_async
+from claimflow_kit.tables import AuditLogEntry
+from claimflow_kit.testing import DatabaseFactory
+
+pytestmark = pytest.mark.integration
+
+NOTES = Table(
+    "test_note",
+    MetaData(),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("text", String(200), nullable=True),
+)
+
+
+@pytest.fixture
+async def database(databases: DatabaseFactory, backend: str) -> AsyncIterator[Database]:
+    url = await databases.create("storage", backend)
+    await upgrade_async("coding_svc", url)  # any service migration brings the kit's tables
+    database = Database(url, pool_size=2)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(NOTES.metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+async def test_audit_many_records_what_audit_records(database: Database) -> None:
+    biller = Principal(tenant_id="t-audit", role=Role.BILLER, client_id="key-1")
+    token = correlation_id_var.set("corr-1")
+    try:
+        async with database.transaction() as session:
+            audit(session, biller, AuditAction.READ, "Claim", "c-1", patient_id="p-1", detail="one by one")
+        async with database.transaction() as session:
+            await audit_many(
+                session, biller, AuditAction.READ, "Claim", [("c-2", "p-2"), ("c-3", None)], detail="one by one"
+            )
+    finally:
+        correlation_id_var.reset(token)
+    async with database.transaction() as session:
+        entries = (await session.exec(select(AuditLogEntry).where(col(AuditLogEntry.tenant_id) == "t-audit"))).all()
+    written = sorted(
+        (e.resource_id, e.patient_id, e.actor, e.actor_role, e.action, e.resource_type, e.correlation_id, e.detail)
+        for e in entries
+    )
+    assert written == [
+        ("c-1", "p-1", "key-1", "biller", "read", "Claim", "corr-1", "one by one"),
+        ("c-2", "p-2", "key-1", "biller", "read", "Claim", "corr-1", "one by one"),
+        ("c-3", None, "key-1", "biller", "read", "Claim", "corr-1", "one by one"),
+    ]
+    assert all(e.occurred_at.tzinfo is not None for e in entries)
+
+
+async def test_single_row_inserts_with_different_columns_each_store_their_own(database: Database) -> None:
+    for _ in range(2):  # the second round uses the INSERTs compiled by the first
+        async with database.transaction() as session:
+            await insert_rows(session, NOTES, [{"tenant_id": "t-1", "text": "with text"}])
+            await insert_rows(session, NOTES, [{"tenant_id": "t-2"}])
+            await insert_rows(session, NOTES, [{"text": "order of keys", "tenant_id": "t-3"}])
+    async with database.transaction() as session:
+        connection = await session.connection()
+        rows = (await connection.execute(text("SELECT tenant_id, text FROM test_note ORDER BY id"))).all()
+    assert [tuple(row) for row in rows] == [("t-1", "with text"), ("t-2", None), ("t-3", "order of keys")] * 2
+
+
+async def test_sqlite_commits_reach_the_database_file_through_the_checkpointer(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = await databases.create("checkpoint", "sqlite")
+    path = make_url(url).database
+    assert path is not None
+    database = Database(url, pool_size=1)
+    try:
+        async with database.transaction() as session:
+            connection = await session.connection()
+            assert (await connection.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+            await connection.run_sync(NOTES.metadata.create_all)
+        async with database.transaction() as session:
+            await insert_rows(session, NOTES, [{"tenant_id": "t-1", "text": f"note {n}"} for n in range(500)])
+        checkpointer = WalCheckpointer(path, interval=0)
+        checkpointer.committed()
+        checkpointer.wait()
+        # The database file alone (as a file-level backup would copy it, without the -wal file) has every row.
+        copy = tmp_path / "copy.db"
+        shutil.copyfile(path, copy)
+        with closing(sqlite3.connect(copy)) as alone:
+            assert alone.execute("SELECT count(*) FROM test_note").fetchone() == (500,)
+    finally:
+        await database.dispose()
+
+
+async def test_sqlite_statements_return_rows_counts_and_errors_as_through_sqlalchemys_own_driver(
+    databases: DatabaseFactory,
+) -> None:
+    url = await databases.create("one-hop", "sqlite")
+    database = Database(url, pool_size=1)
+    try:
+        async with database.transaction() as session:
+            connection = await session.connection()
+            await connection.run_sync(NOTES.metadata.create_all)
+            inserted = await connection.execute(NOTES.insert().values(tenant_id="t-1", text="first"))
+            assert inserted.inserted_primary_key == (1,)
+            await connection.execute(NOTES.insert(), [{"tenant_id": "t-1", "text": f"n{n}"} for n in range(5)])
+        async with database.transaction() as session:
+            connection = await session.connection()
+            updated = await connection.execute(NOTES.update().where(NOTES.c.text.like("n%")).values(text="changed"))
+            assert updated.rowcount == 5
+            rows = (await connection.execute(text("SELECT id, text FROM test_note ORDER BY id"))).all()
+            assert [tuple(row) for row in rows] == [(1, "first"), *[(n, "changed") for n in range(2, 7)]]
+            streamed = await connection.stream(text("SELECT id FROM test_note ORDER BY id"))
+            assert [row[0] async for row in streamed] == [1, 2, 3, 4, 5, 6]
+
+        async def insert_a_duplicate() -> None:
+            async with database.transaction() as session:
+                await (await session.connection()).execute(NOTES.insert().values(id=1, tenant_id="t-1"))
+
+        with pytest.raises(IntegrityError):
+            await insert_a_duplicate()
+        async with database.transaction() as session:  # the failed transaction left nothing behind
+            count = (await (await session.connection()).execute(text("SELECT count(*) FROM test_note"))).scalar_one()
+        assert count == 6
+    finally:
+        await database.dispose()
