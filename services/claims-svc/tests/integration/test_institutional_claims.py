@@ -119,3 +119,64 @@ async def test_an_institutional_encounter_without_its_ub04_data_is_refused_with_
     professional = encounter_body(tenant, institutional=OUTPATIENT)
     refused = await coding.post("/v1/encounters", json=professional, headers=headers)
     assert refused.status_code == 422
+
+
+async def test_outpatient_visits_combine_into_one_837i_whose_statement_period_covers_the_series(
+    stack: Stack, pyx12_errors: Pyx12Check
+) -> None:
+    tenant = await stack.create_tenant()
+    coding, claims = stack.client("coding-svc"), stack.client("claims-svc")
+    ehr, biller = tenant.headers(Role.EHR_INTEGRATION), tenant.headers(Role.BILLER)
+    therapy = [{"procedure_code": "97110", "revenue_code": "0420", "diagnosis_pointers": [1], "charge": "120.00"}]
+    bodies = [
+        hospital_visit(tenant),
+        hospital_visit(tenant, date_of_service="2026-11-18", lines=therapy),
+        hospital_visit(tenant, date_of_service="2026-11-19", lines=therapy, institutional={
+            **OUTPATIENT, "attending_provider_npi": "1245319599", "attending_last_name": "Reyes"}),
+    ]  # fmt: skip
+    drafts = []
+    for body in bodies:
+        posted = await coding.post("/v1/encounters", json=body, headers=ehr)
+        assert posted.status_code == 201, posted.text
+        drafts.append(await claim_of(stack, tenant, posted.json()["id"], {"ready", "held"}))
+    assert [d["status"] for d in drafts] == ["ready"] * 3, [d["findings"] for d in drafts]
+    first, second, other_attending = drafts
+
+    refused = await claims.post(
+        "/v1/claim-combinations", json={"claim_ids": [first["id"], other_attending["id"]]}, headers=biller
+    )
+    assert refused.status_code == 400
+    assert "UB-04 header" in refused.json()["detail"]
+
+    combined = await claims.post(
+        "/v1/claim-combinations", json={"claim_ids": [second["id"], first["id"]]}, headers=biller
+    )
+    assert combined.status_code == 201, combined.text
+    claim = combined.json()
+    assert claim["id"] == first["id"]
+    assert claim["total_charge"] == "1270.00"
+    assert [(li["revenue_code"], li["service_date"]) for li in claim["service_lines"]] == [
+        ("0450", None),
+        ("0320", None),
+        ("0420", "2026-11-18"),
+    ]
+    ready = await claim_of(stack, tenant, first["encounter_id"], {"ready", "held"})
+    assert ready["status"] == "ready", ready["findings"]
+    sent = await claims.post(
+        "/v1/claim-submissions",
+        json={"claim_ids": [first["id"]]},
+        headers={**biller, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert sent.status_code == 201, sent.text
+    x12 = (await claims.get(f"/v1/claims/{first['id']}/x12", headers=biller)).text
+    assert pyx12_errors(x12) == []
+    segments = x12.split("~")
+    assert f"CLM*{first['patient_control_number']}*1270.00***13:A:1**A*Y*Y" in segments
+    assert "DTP*434*RD8*20261116-20261118" in segments
+    assert [s for s in segments if s.startswith("DTP*472")] == [
+        "DTP*472*D8*20261116",
+        "DTP*472*D8*20261116",
+        "DTP*472*D8*20261118",
+    ]
+    accepted = await claim_of(stack, tenant, first["encounter_id"], {"accepted", "rejected"})
+    assert accepted["status"] == "accepted", accepted["rejection"]

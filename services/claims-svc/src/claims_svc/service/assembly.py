@@ -5,6 +5,7 @@ Either way the scrubber sees the result before anything is sent."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -34,20 +35,41 @@ _SAME = ("patient_id", "payer_id", "payer_sequence", "practice_id", "claim_kind"
          "place_of_service")  # fmt: skip
 
 
-def _check(claims: Sequence[Claim]) -> None:
+def check_combination(claims: Sequence[Claim]) -> None:
+    """Refuse a combination that would not make one valid claim (same patient, payer, providers; outpatient)."""
     for claim in claims:
         if claim.status not in NOT_SENT:
             raise Conflict(f"claim {claim.id} is {claim.status}; only claims not yet sent can be combined")
         if claim.correction or claim.frequency_code != "1":
             raise Conflict(f"claim {claim.id} is a correction; combine original claims only")
-        if claim.claim_kind != "professional":
-            raise InvalidInput(f"claim {claim.id} is {claim.claim_kind}; only professional claims are combined")
+        if claim.claim_kind == "institutional" and _bill_classification(claim) in _INPATIENT:
+            raise InvalidInput(f"claim {claim.id} is an inpatient stay: it is billed by admission, not combined")
     for name in _SAME:
         values = {str(getattr(c, name)) for c in claims}
         if len(values) > 1:
             raise InvalidInput(f"the claims differ in {name} ({', '.join(sorted(values))}): they cannot be one claim")
     if len({str(c.parties.get("member_id") if c.parties else None) for c in claims}) > 1:
         raise InvalidInput("the claims bill different member ids: they cannot be one claim")
+    headers = {json.dumps(_ub04_header(c), sort_keys=True, default=str) for c in claims}
+    if len(headers) > 1:
+        raise InvalidInput(
+            "the claims differ in their UB-04 header (type of bill, admission type or source, patient status or "
+            "attending provider): they cannot be one claim"
+        )
+
+
+_INPATIENT = frozenset({"1", "2"})
+"""Type of bill classification digits of inpatient claims (a stay is one claim, from admission to discharge)."""
+
+
+def _bill_classification(claim: Claim) -> str:
+    """The type of bill's second digit (1, 2 inpatient; 3 outpatient; 4 other...)."""
+    return str((claim.institutional or {}).get("type_of_bill", ""))[-2:-1]
+
+
+def _ub04_header(claim: Claim) -> dict[str, object]:
+    """What outpatient visits billed as one institutional claim (a series) must share; their own dates aside."""
+    return {key: value for key, value in (claim.institutional or {}).items() if key != "admission_date"}
 
 
 async def combine_claims(session: AsyncSession, principal: Principal, claim_ids: Sequence[str]) -> Claim:
@@ -63,7 +85,7 @@ async def combine_claims(session: AsyncSession, principal: Principal, claim_ids:
     if missing:
         raise NotFound("Claim", missing[0])
     claims = sorted(found.values(), key=lambda c: (c.date_of_service, c.created_at, c.id))
-    _check(claims)
+    check_combination(claims)
     try:
         combined = combine(
             [ClaimPart(c.id, c.date_of_service, tuple(c.diagnosis_codes), tuple(service_lines(c))) for c in claims]
