@@ -17,17 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from claimflow.demo import DayOptions, plan_day
 from claimflow.runtime import EmbeddedRuntime, demo_credentials
@@ -62,28 +64,41 @@ async def raw_broker(bootstrap: str, events: int, size: int) -> float:
     return events / elapsed
 
 
-def _ts(value: str) -> float:
-    return datetime.fromisoformat(value).timestamp()
+def _ts(value: str | datetime) -> float:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def read_timings(data_dir: Path, tenant: str) -> list[tuple[float, float | None, float | None]]:
+async def query(runtime: EmbeddedRuntime, database: str, sql: str, **parameters: str) -> list[Any]:
+    """Rows of one read-only query on one of the stack's databases (SQLite or PostgreSQL)."""
+    engine = create_async_engine(runtime.database_url(database))
+    try:
+        async with engine.connect() as connection:
+            return list((await connection.execute(text(sql), parameters)).all())
+    finally:
+        await engine.dispose()
+
+
+async def read_timings(runtime: EmbeddedRuntime, tenant: str) -> list[tuple[float, float | None, float | None]]:
     """(received, submitted, posted) per encounter of the run, from the services' databases."""
-    with sqlite3.connect(data_dir / "coding-svc.db") as coding:
-        received = dict(
-            coding.execute("SELECT id, created_at FROM encounter WHERE tenant_id = ?", (tenant,)).fetchall()
+    received = dict(
+        await query(runtime, "coding-svc", "SELECT id, created_at FROM encounter WHERE tenant_id = :t", t=tenant)
+    )
+    rows = await query(
+        runtime,
+        "claims-svc",
+        "SELECT encounter_id, id, submitted_at FROM claim WHERE tenant_id = :t AND correction = 0",
+        t=tenant,
+    )
+    posted = dict(
+        await query(
+            runtime,
+            "remit-svc",
+            "SELECT claim_id, MIN(posted_at) FROM claim_payment WHERE tenant_id = :t AND state = 'posted' "
+            "GROUP BY claim_id",
+            t=tenant,
         )
-    with sqlite3.connect(data_dir / "claims-svc.db") as claims:
-        rows = claims.execute(
-            "SELECT encounter_id, id, submitted_at FROM claim WHERE tenant_id = ? AND correction = 0", (tenant,)
-        ).fetchall()
-    with sqlite3.connect(data_dir / "remit-svc.db") as remit:
-        posted = dict(
-            remit.execute(
-                "SELECT claim_id, MIN(posted_at) FROM claim_payment WHERE tenant_id = ? AND state = 'posted' "
-                "GROUP BY claim_id",
-                (tenant,),
-            ).fetchall()
-        )
+    )
     by_encounter = {encounter: (claim, submitted) for encounter, claim, submitted in rows}
     timings = []
     for encounter, created in received.items():
@@ -98,11 +113,12 @@ def read_timings(data_dir: Path, tenant: str) -> list[tuple[float, float | None,
     return timings
 
 
-def posted_claims(data_dir: Path) -> int:
+async def posted_claims(runtime: EmbeddedRuntime) -> int:
     """Claims with a posted 835 payment so far."""
-    with sqlite3.connect(data_dir / "remit-svc.db") as remit:
-        row = remit.execute("SELECT COUNT(DISTINCT claim_id) FROM claim_payment WHERE state = 'posted'").fetchone()
-    return int(row[0])
+    rows = await query(
+        runtime, "remit-svc", "SELECT COUNT(DISTINCT claim_id) FROM claim_payment WHERE state = 'posted'"
+    )
+    return int(rows[0][0])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -157,7 +173,7 @@ async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: flo
         deadline = time.monotonic() + max(120.0, seconds * 4)
         last, moved = -1, time.monotonic()
         while time.monotonic() < deadline and time.monotonic() - moved < 15.0:
-            posted = posted_claims(runtime.data_dir)
+            posted = await posted_claims(runtime)
             if posted >= count:
                 break
             if posted != last:
@@ -186,10 +202,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0, help="encounters per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run every service on this PostgreSQL server (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432) "
+        "instead of SQLite; the run's databases are dropped afterwards",
+    )
     arguments = parser.parse_args()
     os.environ.update(TUNING)
     data_dir = Path(tempfile.mkdtemp(prefix="claimflow-bench-e2e-"))
-    runtime = EmbeddedRuntime(data_dir, port_base=free_port(), broker_port=free_port())
+    runtime = EmbeddedRuntime(data_dir, port_base=free_port(), broker_port=free_port(), postgres=arguments.postgres)
     try:
         runtime.prepare()
         credentials = demo_credentials(runtime)
@@ -201,15 +223,17 @@ def main() -> None:
         wall = time.monotonic() - wall
         spent = {label: used - before.get(label, 0.0) for label, used in process_cpu(runtime).items()}
         ceiling = asyncio.run(raw_broker(runtime.broker.bootstrap_servers, 20_000, 1_200))
+        timings = asyncio.run(read_timings(runtime, "demo"))
     finally:
         runtime.stop()
-    timings = read_timings(data_dir, "demo")
+        runtime.drop_databases()
     submitted = [s - r for r, s, _ in timings if s is not None]
     paid = [p - r for r, _, p in timings if p is not None]
     first = min(r for r, _, _ in timings)
     last = max(p for _, _, p in timings if p is not None)
     print(
-        f"{count} encounters at {arguments.rate}/s for {arguments.seconds:.0f} s, embedded stack (SQLite), {wall:.0f} s"
+        f"{count} encounters at {arguments.rate}/s for {arguments.seconds:.0f} s, embedded stack "
+        f"({'SQLite' if arguments.postgres is None else 'PostgreSQL'}), {wall:.0f} s"
     )
     rows = [
         ("encounters → paid and posted, sustained", f"{len(paid) / (last - first):.1f} claims/s ({len(paid)}/{count})"),

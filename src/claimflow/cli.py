@@ -57,6 +57,14 @@ def up(
     encounters: Annotated[int, typer.Option(help="Size of the demo day (0: no demo, just run).")] = 200,
     seed: Annotated[int, typer.Option(help="The same seed plays the same day.")] = 7,
     keep_running: Annotated[bool, typer.Option(help="Keep the services up after the demo day.")] = False,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Put every service's database on this PostgreSQL server instead of SQLite files, e.g. "
+            "postgresql+asyncpg://postgres@127.0.0.1:5432 (created on first start, named after the data directory).",
+        ),
+    ] = None,
 ) -> None:
     """Run everything locally (embedded Kafka-compatible broker, all services and workers on SQLite) and play a day
     of a billing company against it: encounters in, claims out, remittances posted, KPIs printed."""
@@ -66,7 +74,7 @@ def up(
     day = DayOptions(encounters=encounters, seed=seed) if encounters > 0 else None
     code = run_embedded(
         data_dir, port_base=port_base, broker_port=broker_port, smoke=smoke, day=day,
-        keep_running=keep_running or day is None,
+        keep_running=keep_running or day is None, postgres=postgres,
     )  # fmt: skip
     raise typer.Exit(code)
 

@@ -1,7 +1,13 @@
-"""The embedded runtime: local broker, every service (API + worker) on SQLite, one command, Ctrl-C stops all."""
+"""The embedded runtime: local broker, every service (API + worker) on SQLite, one command, Ctrl-C stops all.
+
+With ``postgres`` (a server URL) the services use one PostgreSQL database each on that server instead, created on
+first start: the same stack on the production database engine, for measurements and trials on one machine.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import os
 import secrets
@@ -14,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from claimflow.demo import DayOptions
 from claimflow.sandbox_config import connector_settings
@@ -59,8 +66,11 @@ def _terminate(children: list[RunningProcess], grace_seconds: float = 15.0) -> N
 class EmbeddedRuntime:
     """Starts and supervises the embedded stack under ``data_dir``."""
 
-    def __init__(self, data_dir: Path, *, port_base: int = 8001, broker_port: int = 9092) -> None:
+    def __init__(
+        self, data_dir: Path, *, port_base: int = 8001, broker_port: int = 9092, postgres: str | None = None
+    ) -> None:
         self.data_dir = data_dir.resolve()
+        self.postgres = postgres
         self.log_dir = self.data_dir / "logs"
         self.port_base = port_base
         self.broker_port = broker_port if _port_free(broker_port) else free_port()
@@ -70,9 +80,30 @@ class EmbeddedRuntime:
         self.sandbox_port = self._sandbox_port()
         self.ops_view_port = self._ops_view_port()
 
-    def sqlite_url(self, name: str) -> str:
-        """SQLite URL of a database file in the data directory."""
-        return f"sqlite+aiosqlite:///{self.data_dir / f'{name}.db'}"
+    def database_url(self, name: str) -> str:
+        """The URL of one service's database (or the directory's): a file in the data directory, or a database
+        on the PostgreSQL server named after the data directory's own prefix."""
+        if self.postgres is None:
+            return f"sqlite+aiosqlite:///{self.data_dir / f'{name}.db'}"
+        server = make_url(self.postgres)
+        return server.set(database=self.database_name(name)).render_as_string(hide_password=False)
+
+    @functools.cached_property
+    def database_prefix(self) -> str:
+        """``cf`` + 8 hex digits, generated once per data directory: the names of its PostgreSQL databases."""
+        path = self.data_dir / "database-prefix"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"cf{secrets.token_hex(4)}")
+        return path.read_text().strip()
+
+    def database_name(self, name: str) -> str:
+        """The PostgreSQL database of ``name`` (``<database prefix>_<name>``)."""
+        return f"{self.database_prefix}_{name.replace('-', '_')}"
+
+    def database_names(self) -> list[str]:
+        """Every database the stack uses (directory first)."""
+        return ["directory", *SERVICES]
 
     def jwt_secret(self) -> str:
         """The local token-signing secret, generated once per data directory."""
@@ -97,8 +128,8 @@ class EmbeddedRuntime:
         env.update(
             {
                 "CLAIMFLOW_ENVIRONMENT": "embedded",
-                "CLAIMFLOW_DATABASE_URL": self.sqlite_url(service),
-                "CLAIMFLOW_DIRECTORY_URL": self.sqlite_url("directory"),
+                "CLAIMFLOW_DATABASE_URL": self.database_url(service),
+                "CLAIMFLOW_DIRECTORY_URL": self.database_url("directory"),
                 "CLAIMFLOW_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
                 "CLAIMFLOW_KAFKA_IDEMPOTENT_PRODUCER": "false",
                 "CLAIMFLOW_JWT_SECRET": self.jwt_secret(),
@@ -127,9 +158,45 @@ class EmbeddedRuntime:
         from claimflow_kit.migrations import upgrade, upgrade_directory
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        upgrade_directory(self.sqlite_url("directory"))
+        if self.postgres is not None:
+            asyncio.run(self._create_databases())
+        upgrade_directory(self.database_url("directory"))
         for name, spec in SERVICES.items():
-            upgrade(spec.package, self.sqlite_url(name))
+            upgrade(spec.package, self.database_url(name))
+
+    def _server_dsn(self) -> str:
+        assert self.postgres is not None
+        return make_url(self.postgres).set(drivername="postgresql", database="postgres").render_as_string(False)
+
+    async def _create_databases(self) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(self._server_dsn())
+        try:
+            existing = {row[0] for row in await connection.fetch("SELECT datname FROM pg_database")}
+            for name in self.database_names():
+                database = self.database_name(name)
+                if database not in existing:
+                    await connection.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await connection.close()
+
+    def drop_databases(self) -> None:
+        """Drop this stack's PostgreSQL databases (nothing to do on SQLite: the files go with the data directory)."""
+        if self.postgres is None:
+            return
+
+        async def drop() -> None:
+            import asyncpg
+
+            connection = await asyncpg.connect(self._server_dsn())
+            try:
+                for name in self.database_names():
+                    await connection.execute(f'DROP DATABASE IF EXISTS "{self.database_name(name)}" WITH (FORCE)')
+            finally:
+                await connection.close()
+
+        asyncio.run(drop())
 
     def start(self) -> None:
         """Start the broker, then every service's API and worker."""
@@ -202,7 +269,8 @@ class EmbeddedRuntime:
 
     def summary(self, credentials: dict[str, str]) -> str:
         """What to tell the person who started the stack."""
-        lines = ["", "ClaimFlow is running (embedded: local broker + SQLite).", ""]
+        databases = "SQLite" if self.postgres is None else f"PostgreSQL at {make_url(self.postgres).host}"
+        lines = ["", f"ClaimFlow is running (embedded: local broker + {databases}).", ""]
         for name, port in self.ports.items():
             lines.append(f"  {name:<16} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
         lines.append("  (payer-sandbox: simulated clearinghouse and payers; seeded members at /v1/population/members)")
@@ -233,7 +301,6 @@ DEMO_PRACTICES = [
 
 def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
     """Create the demo tenant, its three practices and one API key per role on first start; reuse them after."""
-    import asyncio
 
     from claimflow_kit.db import Database
     from claimflow_kit.directory import Directory, Role
@@ -244,7 +311,7 @@ def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
         return stored
 
     async def create() -> dict[str, str]:
-        database = Database(runtime.sqlite_url("directory"))
+        database = Database(runtime.database_url("directory"))
         try:
             async with database.transaction() as session:
                 directory = Directory(session)
@@ -272,7 +339,6 @@ def demo_credentials(runtime: EmbeddedRuntime) -> dict[str, str]:
 
 def play_demo_day(runtime: EmbeddedRuntime, credentials: dict[str, str], options: DayOptions) -> None:
     """Play a day of billing against the running stack and print what it produced."""
-    import asyncio
 
     from claimflow.demo import DayOfBilling, DemoTenant, render_summary
 
@@ -317,10 +383,11 @@ def run_embedded(
     smoke: bool,
     day: DayOptions | None = None,
     keep_running: bool = True,
+    postgres: str | None = None,
 ) -> int:
     """Run the embedded stack: play ``day`` when given, then keep running until Ctrl-C unless told not to
     (``smoke``: stop as soon as everything is ready)."""
-    runtime = EmbeddedRuntime(data_dir, port_base=port_base, broker_port=broker_port)
+    runtime = EmbeddedRuntime(data_dir, port_base=port_base, broker_port=broker_port, postgres=postgres)
     stopping = False
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
