@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -78,3 +79,47 @@ async def test_directory_migrations_match_models(backend: str, databases: Databa
     url = await databases.create("mig_directory", backend)
     await upgrade_async("claimflow_kit", url, folder="directory_migrations")
     assert await _diff(url, [directory_metadata]) == []
+
+
+async def _execute(url: str, *statements: str) -> list[list[Any]]:
+    database = Database(url, pool_size=1)
+    try:
+        async with database.engine.begin() as connection:
+            results = [await connection.exec_driver_sql(sql) for sql in statements]
+            return [list(map(tuple, r.fetchall())) if r.returns_rows else [] for r in results]
+    finally:
+        await database.dispose()
+
+
+async def test_remit_rows_from_before_guarantors_are_billed_to_the_patient(
+    backend: str, databases: DatabaseFactory
+) -> None:
+    """0006: existing claims, ledger entries and statements were the patient's own account; they stay that way."""
+    url = await databases.create("mig_guarantors", backend)
+    await upgrade_async("remit_svc", url, revision="0005_statement_runs")
+    now = "2026-11-20 12:00:00+00:00"
+    pdf = "'\\x25504446'::bytea" if backend == "postgresql" else "X'25504446'"
+    await _execute(
+        url,
+        "INSERT INTO open_claim (id, tenant_id, patient_control_number, payer_id, patient_id, total_charge, "
+        "submitted_at, created_at, practice_id, correlation_id, lines, status, updated_at) VALUES ('clm_1', 't', "
+        f"'CF1', '60054', 'pat_1', 100, '{now}', '{now}', 'prc', '', '[]', 'open', '{now}')",
+        "INSERT INTO ledger_entry (tenant_id, journal_id, account, kind, amount, claim_id, patient_id, "
+        f"effective_date, posted_at) VALUES ('t', 'jnl_1', 'patient_ar', 'coinsurance', 20, 'clm_1', 'pat_1', "
+        f"'2026-11-20', '{now}')",
+        "INSERT INTO issued_statement (id, tenant_id, run_id, guarantor_id, patient_id, statement_date, balance, "
+        "amount_due, aging, claims, pdf, created_at) VALUES ('stm_1', 't', 'str_1', 'pat_1', 'pat_1', '2026-11-21', "
+        f"20, 20, '{{}}', 1, {pdf}, '{now}')",
+    )
+    await upgrade_async("remit_svc", url)
+    claims, ledger, statements = await _execute(
+        url,
+        "SELECT guarantor_id FROM open_claim",
+        "SELECT guarantor_id FROM ledger_entry",
+        "SELECT patient_ids FROM issued_statement",
+    )
+    assert (claims, ledger) == ([("pat_1",)], [("pat_1",)])
+    (patients,) = statements[0]
+    assert (patients if isinstance(patients, list) else json.loads(patients)) == ["pat_1"]
+    await downgrade_async("remit_svc", url, revision="0005_statement_runs")
+    assert await _execute(url, "SELECT patient_id FROM issued_statement") == [[("pat_1",)]]

@@ -100,6 +100,7 @@ def claims(count: int, seed: int = 11) -> list[OpenClaim]:
                 patient_control_number=pcn,
                 payer_id="60054",
                 patient_id=f"pat_{index % 5000}",
+                guarantor_id=f"pat_{index % 4000}",  # some guarantors answer for two patients
                 total_charge=sum((Decimal(line["charge"]) for line in lines), Decimal(0)),
                 submitted_at=datetime(2026, 11, 3, tzinfo=UTC),
                 practice_id="prac_1",

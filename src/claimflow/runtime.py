@@ -232,8 +232,10 @@ class EmbeddedRuntime:
             )
         self.processes.append(RunningProcess(label, process, log_path))
 
-    def wait_ready(self, within: float = 60.0) -> None:
-        """Wait until every API answers /readyz with 200; raise with the failing service otherwise."""
+    def wait_ready(self, within: float = 180.0) -> None:
+        """Wait until every API answers /readyz with 200; raise with the failing service otherwise (or as soon as
+        a process exits). Nine interpreters start at once and coding-svc loads its code sets: on a busy two-core
+        machine that has taken over a minute."""
         deadline = time.monotonic() + within
         pending = {f"{name}/readyz": port for name, port in self.ports.items()}
         pending["ops-view/healthz"] = self.ops_view_port

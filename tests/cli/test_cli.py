@@ -60,7 +60,7 @@ def test_main_job_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=400,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

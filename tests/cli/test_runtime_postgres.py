@@ -81,7 +81,7 @@ async def test_the_main_job_runs_on_postgresql_when_given_a_server(databases: Da
     command = [sys.executable, "-m", "claimflow", "up", "--smoke", "--data-dir", str(tmp_path), "--postgres", server]
     command += ["--port-base", str(_free_block(5)), "--broker-port", str(_free_block(1))]
     try:
-        result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=180)
+        result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=400)
         assert result.returncode == 0, result.stdout + result.stderr
         assert f"embedded: local broker + PostgreSQL at {make_url(server).host}" in result.stdout
         assert "Stopped." in result.stdout

@@ -143,6 +143,18 @@ CASES: dict[tuple[str, str, str], Case] = {
         frozenset({Role.BILLER, Role.OPS}), "patient"
     ),
     ("remit-svc", "GET", "/v1/patient-statements"): Case(frozenset({Role.BILLER, Role.OPS})),
+    ("remit-svc", "GET", "/v1/guarantors/{guarantor_id}/balance"): Case(
+        frozenset({Role.BILLER, Role.OPS}), "guarantor"
+    ),
+    ("remit-svc", "GET", "/v1/guarantors/{guarantor_id}/statement"): Case(
+        frozenset({Role.BILLER, Role.OPS}), "guarantor"
+    ),
+    ("remit-svc", "GET", "/v1/guarantors/{guarantor_id}/statement.pdf"): Case(
+        frozenset({Role.BILLER, Role.OPS}), "guarantor"
+    ),
+    ("remit-svc", "GET", "/v1/guarantors/{guarantor_id}/statements"): Case(
+        frozenset({Role.BILLER, Role.OPS}), "guarantor"
+    ),
     ("remit-svc", "GET", "/v1/ar/aging"): Case(frozenset({Role.BILLER, Role.OPS}), tenant_data=lambda r: r["groups"]),
     ("remit-svc", "GET", "/v1/kpis"): Case(
         frozenset({Role.BILLER, Role.OPS}), tenant_data=lambda r: int(r["days_to_submission"]["denominator"])
@@ -335,6 +347,7 @@ async def world(stack: Stack) -> World:
                     patient_control_number=f"PCN{uuid.uuid4().hex[:10]}",
                     payer_id="60054",
                     patient_id="pat_x",
+                    guarantor_id="gtr_x",
                     total_charge=Decimal("100.00"),
                     submitted_at=datetime.now(UTC),
                 )
@@ -355,6 +368,7 @@ async def world(stack: Stack) -> World:
                         amount=Decimal(amount),
                         claim_id=open_claim_id,
                         patient_id="pat_x",
+                        guarantor_id="gtr_x",
                         payer_id="60054",
                         effective_date=datetime.now(UTC).date(),
                     )
@@ -436,6 +450,7 @@ async def world(stack: Stack) -> World:
         "remittance": uploaded.json()["remittances"][0]["remittance_id"],
         "claim_payment": unmatched[0]["id"],
         "patient": "pat_x",
+        "guarantor": "gtr_x",
         "statement_run": run.json()["id"],
         "statement": run.json()["issued"][0]["id"],
     }

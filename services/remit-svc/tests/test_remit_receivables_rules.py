@@ -61,6 +61,7 @@ def receivable(
     return ClaimReceivable(
         claim_id=claim,
         patient_id=patient_id,
+        guarantor_id=patient_id,
         payer_id=payer,
         practice_id=practice,
         provider_npi=npi,
@@ -111,8 +112,8 @@ def test_the_dataset_ages_are_what_the_table_says() -> None:
 
 def test_patient_payments_go_to_the_oldest_balance_first_and_the_rest_is_a_credit() -> None:
     items = [
-        PatientItem("pat_a", "R6", date(2026, 10, 23), D("10.00")),
-        PatientItem("pat_a", "R2", date(2026, 10, 8), D("44.00")),
+        PatientItem("pat_a", "R6", date(2026, 10, 23), D("10.00"), "pat_a"),
+        PatientItem("pat_a", "R2", date(2026, 10, 8), D("44.00"), "pat_a"),
     ]
     partly = allocate_patient_payments(items, {"pat_a": D("-30.00")})
     assert partly.applied == {"R2": D("30.00")}
@@ -128,8 +129,8 @@ def test_patient_payments_go_to_the_oldest_balance_first_and_the_rest_is_a_credi
 
 def test_a_claim_credit_pays_the_same_guarantors_other_claims() -> None:
     items = [
-        PatientItem("p", "old", date(2026, 1, 1), D("-5.00")),  # a reversal after the patient paid
-        PatientItem("p", "new", date(2026, 2, 1), D("20.00")),
+        PatientItem("p", "old", date(2026, 1, 1), D("-5.00"), "p"),  # a reversal after the patient paid
+        PatientItem("p", "new", date(2026, 2, 1), D("20.00"), "p"),
     ]
     allocation = allocate_patient_payments(items, {})
     assert [allocation.balance(i) for i in items] == [D("0.00"), D("15.00")]
@@ -234,6 +235,7 @@ def test_statement_lines_payments_aging_and_amount_due() -> None:
     activities = [
         ClaimActivity(
             "R6",
+            "pat_a",
             "CFR6",
             "87726",
             date(2026, 10, 23),
@@ -248,6 +250,7 @@ def test_statement_lines_payments_aging_and_amount_due() -> None:
         ),
         ClaimActivity(
             "R2",
+            "pat_a",
             "CFR2",
             "60054",
             date(2026, 10, 8),
@@ -305,10 +308,10 @@ def test_a_statement_with_only_a_credit_owes_nothing() -> None:
 
 def test_statement_run_lists_guarantors_owing_at_least_the_minimum() -> None:
     items = [
-        PatientItem("pat_a", "R2", date(2026, 10, 8), D("44.00")),
-        PatientItem("pat_a", "R6", date(2026, 10, 23), D("10.00")),
-        PatientItem("pat_b", "X1", date(2026, 3, 1), D("5.00")),
-        PatientItem("pat_c", "X2", date(2026, 3, 1), D("5.00")),
+        PatientItem("pat_a", "R2", date(2026, 10, 8), D("44.00"), "pat_a"),
+        PatientItem("pat_a", "R6", date(2026, 10, 23), D("10.00"), "pat_a"),
+        PatientItem("pat_b", "X1", date(2026, 3, 1), D("5.00"), "pat_b"),
+        PatientItem("pat_c", "X2", date(2026, 3, 1), D("5.00"), "pat_c"),
     ]
     on_account = {"pat_a": D("-30.00"), "pat_c": D("-20.00")}
     run = statement_run(items, on_account, as_of=AS_OF, min_balance=D("0.01"))
@@ -318,6 +321,44 @@ def test_statement_run_lists_guarantors_owing_at_least_the_minimum() -> None:
     ]
     assert run[1].aging == money("0.00", "0.00", "0.00", "0.00", "5.00")
     assert [g.guarantor_id for g in statement_run(items, on_account, as_of=AS_OF, min_balance=D("20"))] == ["pat_a"]
+
+
+def test_one_guarantor_answers_for_several_patients() -> None:
+    """A parent's account: both children's claims on one statement-run entry, a payment applied across them."""
+    items = [
+        PatientItem("gtr_parent", "K1", date(2026, 9, 1), D("40.00"), "pat_kid1"),
+        PatientItem("gtr_parent", "K2", date(2026, 10, 1), D("25.00"), "pat_kid2"),
+        PatientItem("pat_kid2", "K3", date(2026, 10, 5), D("7.00"), "pat_kid2"),  # an earlier account of their own
+    ]
+    on_account = {"gtr_parent": D("-50.00")}
+    allocation = allocate_patient_payments(items, on_account)
+    assert allocation.applied == {"K1": D("40.00"), "K2": D("10.00")}  # oldest first, whichever child it was
+    run = statement_run(items, on_account, as_of=AS_OF, min_balance=D("0.01"))
+    assert [(g.guarantor_id, g.patient_ids, g.balance, g.claims) for g in run] == [
+        ("gtr_parent", ("pat_kid2",), D("15.00"), 1),  # only K2 is still open
+        ("pat_kid2", ("pat_kid2",), D("7.00"), 1),
+    ]
+    activity = {
+        "charges": D("100.00"), "insurance_paid": D("40.00"), "adjustments": D("20.00"), "deductible": D("40.00"),
+        "coinsurance": D("0.00"), "copay": D("0.00"), "other_patient": D("0.00"), "pending_insurance": D("0.00"),
+    }  # fmt: skip
+    statement = build_statement(
+        "gtr_parent",
+        AS_OF,
+        [
+            ClaimActivity("K2", "pat_kid2", "CFK2", "60054", date(2026, 10, 1), **activity),
+            ClaimActivity("K1", "pat_kid1", "CFK1", "60054", date(2026, 9, 1), **activity),
+        ],
+        {"K1": D("40.00"), "K2": D("40.00")},
+        D("-50.00"),
+        [],
+    )
+    assert statement.patient_ids == ("pat_kid1", "pat_kid2")
+    assert [(line.activity.patient_id, line.balance) for line in statement.lines] == [
+        ("pat_kid1", D("0.00")),
+        ("pat_kid2", D("30.00")),
+    ]
+    assert statement.amount_due == D("30.00")
 
 
 def era(era_id: str, trace: str, amount: str, payer: str = "60054", status: str = "posted") -> EraFact:

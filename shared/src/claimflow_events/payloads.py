@@ -162,6 +162,12 @@ class ClaimParties(Frozen):
         description="Plans that pay after this one (coordination of benefits), in payer order: the secondary, "
         "then the tertiary.",
     )
+    guarantor_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The account the patient's share is billed to (statements, patient payments): the EHR's "
+        "guarantor, else the primary plan's card holder when the patient is a dependent; absent: the patient.",
+    )
 
 
 class EncounterCoded(EventPayload):
@@ -253,6 +259,11 @@ class ClaimSubmitted(EventPayload):
         default=None,
         description="A secondary or tertiary claim: the previous payer's claim, whose patient balance this payer "
         "is now billed for.",
+    )
+    guarantor_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The account the patient's share of this claim is billed to; absent: the patient's own.",
     )
 
 
@@ -391,7 +402,9 @@ class PatientBalanceUpdated(EventPayload):
     aggregate_field: ClassVar[str] = "guarantor_id"
 
     guarantor_id: str
-    patient_id: str
+    patient_id: str | None = Field(
+        default=None, description="The patient whose claim or payment it was; absent: a payment on the whole account."
+    )
     claim_id: str | None = None
     change: Money
     balance: Money

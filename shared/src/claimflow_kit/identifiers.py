@@ -9,3 +9,17 @@ def patient_reference(tenant_id: str, practice_id: str, ehr_patient_id: str) -> 
     """Stable ClaimFlow patient id derived from the EHR's id (no demographics in it)."""
     digest = hashlib.sha256(f"{tenant_id}|{practice_id}|{ehr_patient_id}".encode()).hexdigest()
     return f"pat_{digest[:24]}"
+
+
+def card_holder_reference(
+    tenant_id: str, payer_id: str, member_id: str | None, last_name: str, first_name: str, birth_date: str
+) -> str:
+    """Stable guarantor id of a plan's card holder the EHR gave no id of: their plan, member id, name and birth date.
+
+    Two dependents on one card get the same id (one statement for the family); anything that differs (another
+    member id, a misspelled name) gives another account rather than merging two people's bills.
+    """
+    key = "|".join(
+        (tenant_id, payer_id, member_id or "", last_name.strip().upper(), first_name.strip().upper(), birth_date)
+    )
+    return f"gtr_{hashlib.sha256(key.encode()).hexdigest()[:24]}"

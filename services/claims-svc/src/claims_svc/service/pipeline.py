@@ -963,6 +963,13 @@ async def _line_correction(
     return "1", list(own_diagnoses), [line.model_dump(mode="json") for line in own_lines], numbers
 
 
+def guarantor_of(claim: Claim) -> str:
+    """The account the patient's share of ``claim`` is billed to (coding-svc decided it; older claims: the patient).
+    A secondary claim's parties keep it: the patient's share stays on the same account whichever plan pays."""
+    guarantor = (claim.parties or {}).get("guarantor_id")
+    return str(guarantor) if guarantor else claim.patient_id
+
+
 def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
     """claim-submitted for a claim that left in an interchange."""
     lines = tuple(
@@ -992,6 +999,7 @@ def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
         interchange_control_number=claim.interchange_control_number or "",
         submitted_at=now,
         rendering_provider_npi=claim.rendering_npi,
+        guarantor_id=guarantor_of(claim),
     )
 
 

@@ -96,6 +96,15 @@ class EncounterIn(BaseModel):
     other_coverages: list[OtherCoverageIn] = Field(
         default_factory=list, max_length=2, description="Secondary and tertiary plans, when the patient has them"
     )
+    ehr_guarantor_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="The EHR's id of the person responsible for the patient's balance (statements go to them). "
+        "A patient's own ehr_patient_id makes that patient's account the guarantor, so a parent who is a patient too "
+        "gets one statement. Without it: the primary plan's card holder when the patient is a dependent, else the "
+        "patient",
+    )
     date_of_service: date
     date_of_service_to: date | None = None
     place_of_service: PlaceOfService

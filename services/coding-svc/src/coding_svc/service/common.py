@@ -17,6 +17,7 @@ from claimflow_events import (
     ServiceLine,
 )
 from claimflow_kit.context import correlation_id_var
+from claimflow_kit.identifiers import card_holder_reference, patient_reference
 from claimflow_kit.outbox import Outbox
 from coding_svc.adapters.tables import Encounter
 from coding_svc.api.schemas import AddressIn, EncounterIn, SubscriberIn
@@ -68,11 +69,31 @@ def _card_holder(subscriber: SubscriberIn | None) -> PartyPerson | None:
     )
 
 
-def claim_parties(document: EncounterIn) -> ClaimParties:
-    """The patient, subscriber and the patient's other plans (in payer order) as the claims must name them."""
+def guarantor_of(tenant_id: str, practice_id: str, patient_id: str, document: EncounterIn) -> str:
+    """The account the patient's share is billed to: the EHR's guarantor, else the primary plan's card holder when
+    the patient is a dependent (siblings on a parent's card share one account), else the patient's own."""
+    if document.ehr_guarantor_id is not None:
+        return patient_reference(tenant_id, practice_id, document.ehr_guarantor_id)
+    holder = document.subscriber
+    if holder is None:
+        return patient_id
+    return card_holder_reference(
+        tenant_id,
+        document.payer_id or "",
+        document.patient.member_id,
+        holder.last_name,
+        holder.first_name,
+        holder.birth_date.isoformat(),
+    )
+
+
+def claim_parties(document: EncounterIn, guarantor_id: str) -> ClaimParties:
+    """The patient, subscriber, the patient's other plans (in payer order) and the guarantor as the claims must
+    name them."""
     patient = document.patient
     subscriber = document.subscriber
     return ClaimParties(
+        guarantor_id=guarantor_id,
         member_id=patient.member_id,
         group_number=document.group_number,
         patient=PartyPerson(
@@ -120,7 +141,9 @@ def publish_coded(
             service_lines=service_lines(document),
             coded_by=coded_by,
             coded_at=datetime.now(UTC),
-            parties=claim_parties(document),
+            parties=claim_parties(
+                document, guarantor_of(tenant_id, encounter.practice_id, encounter.patient_id, document)
+            ),
             institutional=document.institutional,
         ),
         tenant_id=tenant_id,

@@ -60,6 +60,8 @@ async def receive_encounter(
         del body["other_coverages"]
     if document.institutional is None:
         del body["institutional"]
+    if document.ehr_guarantor_id is None:
+        del body["ehr_guarantor_id"]
     for line in body["lines"]:
         if line["revenue_code"] is None:
             del line["revenue_code"]

@@ -126,14 +126,21 @@ class ReceivablesRepository:
             found.update({c.id: c for c in rows.all()})
         return found
 
-    async def latest_claim_of(self, patient_id: str, *, lock: bool = False) -> OpenClaim | None:
-        """The patient's most recently submitted claim (None: the tenant has no such patient).
+    async def latest_claim_of(
+        self, *, patient_id: str | None = None, guarantor_id: str | None = None, lock: bool = False
+    ) -> OpenClaim | None:
+        """The most recently submitted claim of the patient or of the guarantor's account (None: the tenant never
+        billed them).
 
-        ``lock`` holds the row until the transaction ends, so postings to one guarantor's account take turns.
+        ``lock`` holds the row until the transaction ends: postings to one guarantor's account lock its latest claim
+        and take turns.
         """
+        if (patient_id is None) == (guarantor_id is None):
+            raise ValueError("name the patient or the guarantor")
+        match = OpenClaim.patient_id == patient_id if patient_id is not None else OpenClaim.guarantor_id == guarantor_id
         query = (
             select(OpenClaim)
-            .where(OpenClaim.tenant_id == self.tenant_id, OpenClaim.patient_id == patient_id)
+            .where(OpenClaim.tenant_id == self.tenant_id, match)
             .order_by(col(OpenClaim.submitted_at).desc(), col(OpenClaim.id).desc())
             .limit(1)
         )
@@ -160,6 +167,7 @@ class ReceivablesRepository:
             ClaimReceivable(
                 claim_id=claim.id,
                 patient_id=claim.patient_id,
+                guarantor_id=claim.guarantor_id,
                 payer_id=claim.payer_id,
                 practice_id=claim.practice_id,
                 provider_npi=claim.rendering_provider_npi,
@@ -171,15 +179,13 @@ class ReceivablesRepository:
             for claim in claims.values()
         ]
 
-    async def patient_items(self, through: date | None, patient_id: str | None = None) -> list[PatientItem]:
+    async def patient_items(self, through: date | None) -> list[PatientItem]:
         """Patient AR posted on claims (from 835 patient responsibility), per claim."""
         conditions = [
             *self._ledger(through),
             col(LedgerEntry.account) == Account.PATIENT_AR.value,
             col(LedgerEntry.claim_id).is_not(None),
         ]
-        if patient_id is not None:
-            conditions.append(col(LedgerEntry.patient_id) == patient_id)
         rows = await self.session.exec(
             select(LedgerEntry.claim_id, func.sum(LedgerEntry.amount))
             .where(*conditions)
@@ -188,35 +194,36 @@ class ReceivablesRepository:
         sums = {claim_id: _cents(total) for claim_id, total in rows.all() if claim_id is not None and _cents(total)}
         claims = await self.claims(sums)
         return [
-            PatientItem(claim.patient_id, claim.id, service_date_of(claim), sums[claim.id]) for claim in claims.values()
+            PatientItem(claim.guarantor_id, claim.id, service_date_of(claim), sums[claim.id], claim.patient_id)
+            for claim in claims.values()
         ]
 
-    async def on_account(self, through: date | None, patient_id: str | None = None) -> dict[str, Decimal]:
-        """Per patient, patient AR not posted on a claim: payments (negative) and refunds taken on account."""
+    async def on_account(self, through: date | None, guarantor_id: str | None = None) -> dict[str, Decimal]:
+        """Per guarantor, patient AR not posted on a claim: payments (negative) and refunds taken on account."""
         conditions = [
             *self._ledger(through),
             col(LedgerEntry.account) == Account.PATIENT_AR.value,
             col(LedgerEntry.claim_id).is_(None),
-            col(LedgerEntry.patient_id).is_not(None),
+            col(LedgerEntry.guarantor_id).is_not(None),
         ]
-        if patient_id is not None:
-            conditions.append(col(LedgerEntry.patient_id) == patient_id)
+        if guarantor_id is not None:
+            conditions.append(col(LedgerEntry.guarantor_id) == guarantor_id)
         rows = await self.session.exec(
-            select(LedgerEntry.patient_id, func.sum(LedgerEntry.amount))
+            select(LedgerEntry.guarantor_id, func.sum(LedgerEntry.amount))
             .where(*conditions)
-            .group_by(col(LedgerEntry.patient_id))
+            .group_by(col(LedgerEntry.guarantor_id))
         )
-        return {patient: _cents(total) for patient, total in rows.all() if patient is not None and _cents(total)}
+        return {account: _cents(total) for account, total in rows.all() if account is not None and _cents(total)}
 
     async def claim_activity(
-        self, patient_id: str, through: date | None
+        self, guarantor_id: str, through: date | None
     ) -> tuple[list[ClaimActivity], dict[str, Decimal]]:
-        """Each of the patient's claims summed by what the money was, and each claim's patient AR."""
+        """Each claim on the guarantor's account summed by what the money was, and each claim's patient AR."""
         rows = await self.session.exec(
             select(LedgerEntry.claim_id, LedgerEntry.account, LedgerEntry.kind, func.sum(LedgerEntry.amount))
             .where(
                 *self._ledger(through),
-                col(LedgerEntry.patient_id) == patient_id,
+                col(LedgerEntry.guarantor_id) == guarantor_id,
                 col(LedgerEntry.claim_id).is_not(None),
             )
             .group_by(col(LedgerEntry.claim_id), col(LedgerEntry.account), col(LedgerEntry.kind))
@@ -234,6 +241,7 @@ class ReceivablesRepository:
             activities.append(
                 ClaimActivity(
                     claim_id=claim.id,
+                    patient_id=claim.patient_id,
                     patient_control_number=claim.patient_control_number,
                     payer_id=claim.payer_id,
                     service_date=service_date_of(claim),

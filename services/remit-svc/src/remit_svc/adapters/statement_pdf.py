@@ -13,10 +13,11 @@ def _money(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-def _claim_lines(line: StatementLine) -> list[str]:
+def _claim_lines(line: StatementLine, *, name_patient: bool) -> list[str]:
     activity = line.activity
+    patient = f"Patient {activity.patient_id} - " if name_patient else ""
     return [
-        f"Date of service {activity.service_date.isoformat()} - claim {activity.patient_control_number}"
+        f"{patient}Date of service {activity.service_date.isoformat()} - claim {activity.patient_control_number}"
         f" - billed to payer {activity.payer_id}",
         f"Charges {_money(activity.charges)}; insurance paid {_money(activity.insurance_paid)}; "
         f"adjustments {_money(activity.adjustments)}; awaiting insurance {_money(activity.pending_insurance)}",
@@ -40,7 +41,7 @@ def statement_pdf(statement: Statement, created: datetime) -> bytes:
         flow.paragraph("No services on this account.")
     for line in statement.lines:
         flow.space(0.5)
-        flow.items(_claim_lines(line))
+        flow.items(_claim_lines(line, name_patient=len(statement.patient_ids) > 1))
     flow.heading("Payments and refunds")
     if not statement.payments:
         flow.paragraph("No patient payments received.")

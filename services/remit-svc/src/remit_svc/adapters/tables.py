@@ -26,13 +26,17 @@ class OpenClaim(RemitTable, table=True):
     """A submitted claim: what 835 claim payments are matched against, and its standing in AR."""
 
     __tablename__ = "open_claim"
-    __table_args__ = (UniqueConstraint("tenant_id", "patient_control_number", name="uq_open_claim_pcn"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "patient_control_number", name="uq_open_claim_pcn"),
+        Index("ix_open_claim_guarantor", "tenant_id", "guarantor_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=40, description="The claim id from claims-svc.")
     tenant_id: str = Field(index=True, max_length=64)
     patient_control_number: str = Field(max_length=38)
     payer_id: str = Field(max_length=80)
     patient_id: str = Field(index=True, max_length=40)
+    guarantor_id: str = Field(max_length=40, description="The account the patient's share is billed to.")
     total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
@@ -127,7 +131,7 @@ class LedgerEntry(RemitTable, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         Index("ix_ledger_claim", "tenant_id", "claim_id"),
-        Index("ix_ledger_patient", "tenant_id", "patient_id", "account"),
+        Index("ix_ledger_guarantor", "tenant_id", "guarantor_id", "account"),
         Index("ix_ledger_account", "tenant_id", "account"),
     )
 
@@ -140,6 +144,7 @@ class LedgerEntry(RemitTable, table=True):
     claim_id: str | None = Field(default=None, max_length=40)
     line_item_control_number: str | None = Field(default=None, max_length=50)
     patient_id: str | None = Field(default=None, max_length=40)
+    guarantor_id: str | None = Field(default=None, max_length=40, description="The patient-AR account (patient_ar).")
     payer_id: str | None = Field(default=None, max_length=80)
     practice_id: str | None = Field(default=None, max_length=40)
     remittance_id: str | None = Field(default=None, index=True, max_length=40)
@@ -189,12 +194,13 @@ class PatientPayment(RemitTable, table=True):
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_patient_payment_idempotency"),
         UniqueConstraint("tenant_id", "kind", "reference", name="uq_patient_payment_reference"),
         Index("ix_patient_payment_patient", "tenant_id", "patient_id"),
+        Index("ix_patient_payment_guarantor", "tenant_id", "guarantor_id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(max_length=64)
-    patient_id: str = Field(max_length=40)
-    guarantor_id: str = Field(max_length=40, description="Who pays; the patient until guarantors are modelled.")
+    patient_id: str | None = Field(default=None, max_length=40, description="The patient it was for, if one.")
+    guarantor_id: str = Field(max_length=40, description="The account it was taken on.")
     kind: str = Field(max_length=8, description="payment or refund.")
     amount: Decimal = Field(sa_column=_money(), description="Positive; a refund gives money back.")
     method: str = Field(max_length=16)
@@ -235,7 +241,7 @@ class IssuedStatement(RemitTable, table=True):
     tenant_id: str = Field(max_length=64)
     run_id: str = Field(max_length=40)
     guarantor_id: str = Field(max_length=40)
-    patient_id: str = Field(max_length=40)
+    patient_ids: list[str] = Field(sa_column=Column(JSON, nullable=False), description="The patients it billed.")
     statement_date: date
     balance: Decimal = Field(sa_column=_money())
     amount_due: Decimal = Field(sa_column=_money())

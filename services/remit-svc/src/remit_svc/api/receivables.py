@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlmodel import col
 
 from claimflow_kit.app import ContextDep, SessionDep
-from claimflow_kit.audit import AuditAction, audit
+from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import utcnow
@@ -30,7 +30,7 @@ from remit_svc.domain.receivables import (
     Statement,
 )
 from remit_svc.domain.reconciliation import DepositFact, DepositMatch, EraFact
-from remit_svc.service.posting import patient_balance
+from remit_svc.service.posting import guarantor_balance
 from remit_svc.service.receivables import (
     PAYMENT,
     REFUND,
@@ -38,9 +38,10 @@ from remit_svc.service.receivables import (
     PatientAccounts,
     PatientMoney,
     ar_aging,
-    known_patient,
+    guarantor_of_patient,
+    guarantor_statement,
+    known_guarantor,
     kpis,
-    patient_statement,
     reconciliation,
     record_deposit,
     statements_due,
@@ -205,9 +206,11 @@ async def get_reconciliation(
 
 
 class PatientMoneyIn(BaseModel):
-    """A payment received from (or a refund given to) a patient."""
+    """A payment received from (or a refund given to) a guarantor: name the account (``guarantor_id``, as printed on
+    the statement), the patient it is for (``patient_id``: their guarantor's account), or both."""
 
-    patient_id: Annotated[Trimmed, Field(max_length=40)]
+    patient_id: Annotated[Trimmed | None, Field(default=None, max_length=40)]
+    guarantor_id: Annotated[Trimmed | None, Field(default=None, max_length=40)]
     amount: Amount
     method: Literal["cash", "check", "card", "ach", "other"]
     reference: Annotated[
@@ -215,12 +218,18 @@ class PatientMoneyIn(BaseModel):
     ]
     received_on: date | None = Field(default=None, description="Defaults to today; never in the future.")
 
+    @model_validator(mode="after")
+    def _names_an_account(self) -> PatientMoneyIn:
+        if self.patient_id is None and self.guarantor_id is None:
+            raise ValueError("name the guarantor_id (the account on the statement) or the patient_id")
+        return self
+
 
 class PatientPaymentOut(BaseModel):
     """A posted patient payment or refund and the guarantor's balance after it."""
 
     id: str
-    patient_id: str
+    patient_id: str | None
     guarantor_id: str
     kind: str
     amount: Decimal
@@ -233,9 +242,9 @@ class PatientPaymentOut(BaseModel):
 
 
 class PatientBalanceOut(BaseModel):
-    """What a guarantor owes (patient AR)."""
+    """What a guarantor owes (patient AR), for every patient on the account."""
 
-    patient_id: str
+    patient_id: str | None = Field(description="The patient asked about (None: asked by guarantor).")
     guarantor_id: str
     balance: Decimal = Field(description="Patient AR; negative is a credit.")
     amount_due: Decimal
@@ -256,6 +265,7 @@ class StatementClaimOut(BaseModel):
     """One claim on a statement."""
 
     claim_id: str
+    patient_id: str
     patient_control_number: str
     payer_id: str
     service_date: date
@@ -279,10 +289,10 @@ class PaymentActivityOut(BaseModel):
 
 
 class StatementOut(BaseModel):
-    """A guarantor's statement."""
+    """A guarantor's statement: the claims of every patient on the account."""
 
     guarantor_id: str
-    patient_id: str
+    patient_ids: list[str]
     statement_date: date
     claims: list[StatementClaimOut]
     payments: list[PaymentActivityOut]
@@ -299,7 +309,7 @@ class GuarantorBalanceOut(BaseModel):
     """A guarantor a statement run should mail."""
 
     guarantor_id: str
-    patient_id: str
+    patient_ids: list[str]
     balance: Decimal
     claims: int
     oldest_service_date: date | None
@@ -309,11 +319,12 @@ class GuarantorBalanceOut(BaseModel):
 def _statement_out(statement: Statement) -> StatementOut:
     return StatementOut(
         guarantor_id=statement.guarantor_id,
-        patient_id=statement.patient_id,
+        patient_ids=list(statement.patient_ids),
         statement_date=statement.statement_date,
         claims=[
             StatementClaimOut(
                 claim_id=line.activity.claim_id,
+                patient_id=line.activity.patient_id,
                 patient_control_number=line.activity.patient_control_number,
                 payer_id=line.activity.payer_id,
                 service_date=line.activity.service_date,
@@ -360,6 +371,7 @@ async def _post_patient_money(
         principal,
         PatientMoney(
             patient_id=body.patient_id,
+            guarantor_id=body.guarantor_id,
             kind=kind,
             amount=body.amount,
             method=body.method,
@@ -403,25 +415,93 @@ async def post_patient_refund(
     return await _post_patient_money(REFUND, body, response, context, principal, idempotency_key)
 
 
-@router.get("/patients/{patient_id}/balance", response_model=PatientBalanceOut)
-async def get_patient_balance(
-    patient_id: str, session: SessionDep, principal: Annotated[Principal, require_roles(*READERS)]
+async def _balance(
+    session: SessionDep, principal: Principal, guarantor_id: str, patient_id: str | None
 ) -> PatientBalanceOut:
-    """What the guarantor owes now (audited read)."""
-    await known_patient(session, principal.tenant_id, patient_id)
-    balance = await patient_balance(session, principal.tenant_id, patient_id)
-    audit(session, principal, AuditAction.READ, "PatientBalance", patient_id, patient_id=patient_id)
+    balance = await guarantor_balance(session, principal.tenant_id, guarantor_id)
+    audit(session, principal, AuditAction.READ, "PatientBalance", guarantor_id, patient_id=patient_id)
     zero = Decimal("0.00")
     return PatientBalanceOut(
         patient_id=patient_id,
-        guarantor_id=patient_id,
+        guarantor_id=guarantor_id,
         balance=balance,
         amount_due=max(balance, zero),
         credit=max(-balance, zero),
     )
 
 
+@router.get("/guarantors/{guarantor_id}/balance", response_model=PatientBalanceOut)
+async def get_guarantor_balance(
+    guarantor_id: str, session: SessionDep, principal: Annotated[Principal, require_roles(*READERS)]
+) -> PatientBalanceOut:
+    """What the guarantor owes now, for every patient on the account (audited read)."""
+    await known_guarantor(session, principal.tenant_id, guarantor_id)
+    return await _balance(session, principal, guarantor_id, None)
+
+
+@router.get("/patients/{patient_id}/balance", response_model=PatientBalanceOut)
+async def get_patient_balance(
+    patient_id: str, session: SessionDep, principal: Annotated[Principal, require_roles(*READERS)]
+) -> PatientBalanceOut:
+    """What the patient's guarantor owes now: the whole account, siblings' claims included (audited read)."""
+    guarantor_id = await guarantor_of_patient(session, principal.tenant_id, patient_id)
+    return await _balance(session, principal, guarantor_id, patient_id)
+
+
 AsOf = Annotated[date | None, Query(description="Count entries effective on or before this day; default: all, today.")]
+
+
+async def _statement(
+    session: SessionDep, principal: Principal, guarantor_id: str, as_of: date | None, detail: str | None = None
+) -> Statement:
+    """The guarantor's statement, its reading audited once per patient it shows."""
+    statement = await guarantor_statement(session, principal.tenant_id, guarantor_id, as_of)
+    await audit_many(
+        session,
+        principal,
+        AuditAction.READ,
+        "PatientStatement",
+        [(guarantor_id, patient) for patient in statement.patient_ids] or [(guarantor_id, None)],
+        detail=detail,
+    )
+    return statement
+
+
+def _pdf_response(statement: Statement) -> Response:
+    filename = f"statement-{statement.statement_date.isoformat()}.pdf"
+    return Response(
+        statement_pdf(statement, utcnow()),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The statement as a printable PDF"}
+}
+
+
+@router.get("/guarantors/{guarantor_id}/statement", response_model=StatementOut)
+async def get_guarantor_statement(
+    guarantor_id: str,
+    session: SessionDep,
+    principal: Annotated[Principal, require_roles(*READERS)],
+    as_of: AsOf = None,
+) -> StatementOut:
+    """The guarantor's statement: every patient's claims by date of service, payments, aged balance, amount due
+    (audited)."""
+    return _statement_out(await _statement(session, principal, guarantor_id, as_of))
+
+
+@router.get("/guarantors/{guarantor_id}/statement.pdf", response_class=Response, responses=_PDF)
+async def get_guarantor_statement_pdf(
+    guarantor_id: str,
+    session: SessionDep,
+    principal: Annotated[Principal, require_roles(*READERS)],
+    as_of: AsOf = None,
+) -> Response:
+    """The guarantor's statement as a PDF to mail (audited)."""
+    return _pdf_response(await _statement(session, principal, guarantor_id, as_of, "pdf"))
 
 
 @router.get("/patients/{patient_id}/statement", response_model=StatementOut)
@@ -431,32 +511,21 @@ async def get_patient_statement(
     principal: Annotated[Principal, require_roles(*READERS)],
     as_of: AsOf = None,
 ) -> StatementOut:
-    """The guarantor's statement: each claim by date of service, payments, aged balance, amount due (audited)."""
-    statement = await patient_statement(session, principal.tenant_id, patient_id, as_of)
-    audit(session, principal, AuditAction.READ, "PatientStatement", patient_id, patient_id=patient_id)
-    return _statement_out(statement)
+    """The statement of the patient's guarantor (the whole account) (audited)."""
+    guarantor_id = await guarantor_of_patient(session, principal.tenant_id, patient_id)
+    return _statement_out(await _statement(session, principal, guarantor_id, as_of))
 
 
-@router.get(
-    "/patients/{patient_id}/statement.pdf",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The statement as a printable PDF"}},
-)
+@router.get("/patients/{patient_id}/statement.pdf", response_class=Response, responses=_PDF)
 async def get_patient_statement_pdf(
     patient_id: str,
     session: SessionDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     as_of: AsOf = None,
 ) -> Response:
-    """The guarantor's statement as a PDF to mail (audited)."""
-    statement = await patient_statement(session, principal.tenant_id, patient_id, as_of)
-    audit(session, principal, AuditAction.READ, "PatientStatement", patient_id, patient_id=patient_id, detail="pdf")
-    filename = f"statement-{statement.statement_date.isoformat()}.pdf"
-    return Response(
-        statement_pdf(statement, utcnow()),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+    """The statement of the patient's guarantor as a PDF to mail (audited)."""
+    guarantor_id = await guarantor_of_patient(session, principal.tenant_id, patient_id)
+    return _pdf_response(await _statement(session, principal, guarantor_id, as_of, "pdf"))
 
 
 @router.get("/patient-statements", response_model=list[GuarantorBalanceOut])
@@ -468,15 +537,13 @@ async def list_patient_statements(
 ) -> list[GuarantorBalanceOut]:
     """Guarantors with a balance due of at least ``min_balance``, largest first: the data of a statement run."""
     due: list[GuarantorBalance] = await statements_due(session, principal.tenant_id, as_of, min_balance)
-    for guarantor in due:
-        audit(
-            session,
-            principal,
-            AuditAction.READ,
-            "PatientBalance",
-            guarantor.patient_id,
-            patient_id=guarantor.patient_id,
-        )
+    await audit_many(
+        session,
+        principal,
+        AuditAction.READ,
+        "PatientBalance",
+        [(g.guarantor_id, patient) for g in due for patient in g.patient_ids or (None,)],
+    )
     return [GuarantorBalanceOut.model_validate(g, from_attributes=True) for g in due]
 
 

@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import col
 
 from claimflow_kit.app import ContextDep, SessionDep
-from claimflow_kit.audit import AuditAction, audit
+from claimflow_kit.audit import AuditAction, audit_many
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from remit_svc.adapters.repositories import IssuedStatementRepository, StatementRunRepository
 from remit_svc.adapters.tables import IssuedStatement, StatementRun
-from remit_svc.service.receivables import issue_statements, known_patient, today
+from remit_svc.service.receivables import guarantor_of_patient, issue_statements, known_guarantor, today
 
 router = APIRouter(prefix="/v1", tags=["patient statements"])
 
@@ -37,7 +37,7 @@ class IssuedStatementOut(BaseModel):
     id: str
     run_id: str
     guarantor_id: str
-    patient_id: str
+    patient_ids: list[str] = Field(description="The patients whose claims it showed.")
     statement_date: date
     balance: Decimal
     amount_due: Decimal
@@ -113,22 +113,42 @@ async def get_statement_run(
     issued = await IssuedStatementRepository(session, principal.tenant_id).list(
         col(IssuedStatement.run_id) == run.id, limit=100_000
     )
-    for statement in issued:
-        audit(session, principal, AuditAction.READ, "PatientStatement", statement.id, patient_id=statement.patient_id)
+    await _audit_read(session, principal, issued)
     return _run_out(run, issued)
+
+
+async def _audit_read(
+    session: SessionDep, principal: Principal, issued: Sequence[IssuedStatement], detail: str | None = None
+) -> None:
+    """One audit entry per patient each statement read shows."""
+    entries = [(s.id, patient) for s in issued for patient in s.patient_ids]
+    await audit_many(session, principal, AuditAction.READ, "PatientStatement", entries, detail=detail)
+
+
+async def _history(session: SessionDep, principal: Principal, guarantor_id: str) -> list[IssuedStatementOut]:
+    issued = await IssuedStatementRepository(session, principal.tenant_id).list(
+        col(IssuedStatement.guarantor_id) == guarantor_id, limit=500
+    )
+    await _audit_read(session, principal, issued)
+    return [_issued_out(i) for i in issued]
+
+
+@router.get("/guarantors/{guarantor_id}/statements", response_model=list[IssuedStatementOut])
+async def guarantor_statement_history(
+    guarantor_id: str, session: SessionDep, principal: Annotated[Principal, require_roles(*READERS)]
+) -> list[IssuedStatementOut]:
+    """Every statement issued to the guarantor, newest first (audited)."""
+    await known_guarantor(session, principal.tenant_id, guarantor_id)
+    return await _history(session, principal, guarantor_id)
 
 
 @router.get("/patients/{patient_id}/statements", response_model=list[IssuedStatementOut])
 async def patient_statement_history(
     patient_id: str, session: SessionDep, principal: Annotated[Principal, require_roles(*READERS)]
 ) -> list[IssuedStatementOut]:
-    """Every statement issued to the guarantor, newest first (audited)."""
-    await known_patient(session, principal.tenant_id, patient_id)
-    issued = await IssuedStatementRepository(session, principal.tenant_id).list(
-        col(IssuedStatement.guarantor_id) == patient_id, limit=500
-    )
-    audit(session, principal, AuditAction.READ, "PatientStatement", patient_id, patient_id=patient_id)
-    return [_issued_out(i) for i in issued]
+    """Every statement issued to the patient's guarantor, newest first (audited)."""
+    guarantor_id = await guarantor_of_patient(session, principal.tenant_id, patient_id)
+    return await _history(session, principal, guarantor_id)
 
 
 @router.get(
@@ -141,15 +161,7 @@ async def get_issued_statement_pdf(
 ) -> Response:
     """The PDF of an issued statement, as it was mailed (audited)."""
     statement = await IssuedStatementRepository(session, principal.tenant_id).get(statement_id)
-    audit(
-        session,
-        principal,
-        AuditAction.READ,
-        "PatientStatement",
-        statement.id,
-        patient_id=statement.patient_id,
-        detail="pdf",
-    )
+    await _audit_read(session, principal, [statement], "pdf")
     filename = f"statement-{statement.guarantor_id}-{statement.statement_date.isoformat()}.pdf"
     return Response(
         statement.pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}

@@ -31,6 +31,7 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
             patient_control_number=event.patient_control_number,
             payer_id=event.payer_id,
             patient_id=event.patient_id,
+            guarantor_id=event.guarantor_id or event.patient_id,
             total_charge=event.total_charge,
             submitted_at=event.submitted_at,
             practice_id=event.practice_id,

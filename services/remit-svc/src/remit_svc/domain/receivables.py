@@ -8,6 +8,10 @@ timely-filing limits and payer follow-up run on, and it keeps submission delays 
 restarting the clock when a claim finally goes out (aging by submission or posting date would hide them).
 Buckets are 0-30, 31-60, 61-90, 91-120 and 120+ days, both ends inclusive (30 days old is still 0-30).
 
+**The patient's share is billed to a guarantor**: the account of whoever is responsible for the patient (a parent for
+a child, the patient for themselves). One guarantor's account holds the claims of every patient they answer for;
+statements, balances and patient payments are per guarantor.
+
 **Patient payments are taken on account** (the guarantor pays the balance, not a line): when balances are reported,
 each guarantor's payments are applied to their oldest open patient responsibility first, so a statement and the
 patient column of the aging agree with the patient AR the ledger holds. What is left after that is the guarantor's
@@ -54,10 +58,11 @@ def with_total(buckets: Mapping[str, Decimal]) -> dict[str, Decimal]:
 class PatientItem:
     """A claim's patient AR as posted from the 835 (deductible, coinsurance, copay...), before payments."""
 
-    patient_id: str
+    guarantor_id: str
     claim_id: str
     service_date: date
     amount: Decimal
+    patient_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,27 +70,28 @@ class Allocation:
     """Patient payments applied to claims, oldest date of service first."""
 
     applied: dict[str, Decimal]  # claim id -> payments (and claim credits) applied; balance = amount - applied
-    unapplied: dict[str, Decimal]  # patient id -> left on account after applying (negative: a credit)
+    unapplied: dict[str, Decimal]  # guarantor id -> left on account after applying (negative: a credit)
 
     def balance(self, item: PatientItem) -> Decimal:
-        """What the patient still owes on the item's claim."""
+        """What the guarantor still owes on the item's claim."""
         return item.amount - self.applied.get(item.claim_id, ZERO)
 
 
 def allocate_patient_payments(items: Iterable[PatientItem], on_account: Mapping[str, Decimal]) -> Allocation:
-    """Apply each patient's money on account (negative = paid) to their oldest positive claim balances.
+    """Apply each guarantor's money on account (negative = paid) to their oldest positive claim balances, whichever
+    of their patients the claim is for.
 
-    A claim whose patient AR went negative (a reversal after the patient paid) gives its credit to the pool too,
+    A claim whose patient AR went negative (a reversal after the guarantor paid) gives its credit to the pool too,
     so one guarantor never shows a balance due on one claim and a credit on another.
     """
-    by_patient: dict[str, list[PatientItem]] = defaultdict(list)
+    by_guarantor: dict[str, list[PatientItem]] = defaultdict(list)
     for item in items:
-        by_patient[item.patient_id].append(item)
+        by_guarantor[item.guarantor_id].append(item)
     applied: dict[str, Decimal] = {}
     unapplied: dict[str, Decimal] = {}
-    for patient_id in sorted(set(by_patient) | set(on_account)):
-        claims = sorted(by_patient.get(patient_id, []), key=lambda i: (i.service_date, i.claim_id))
-        pool = on_account.get(patient_id, ZERO)
+    for guarantor_id in sorted(set(by_guarantor) | set(on_account)):
+        claims = sorted(by_guarantor.get(guarantor_id, []), key=lambda i: (i.service_date, i.claim_id))
+        pool = on_account.get(guarantor_id, ZERO)
         for item in claims:
             if item.amount < 0:
                 applied[item.claim_id] = item.amount
@@ -96,7 +102,7 @@ def allocate_patient_payments(items: Iterable[PatientItem], on_account: Mapping[
                 applied[item.claim_id] = used
                 pool += used
         if pool:
-            unapplied[patient_id] = pool
+            unapplied[guarantor_id] = pool
     return Allocation(applied, unapplied)
 
 
@@ -118,6 +124,7 @@ class ClaimReceivable:
 
     claim_id: str
     patient_id: str
+    guarantor_id: str
     payer_id: str
     practice_id: str
     provider_npi: str | None
@@ -196,7 +203,7 @@ def age_receivables(
 ) -> AgingReport:
     """Age every claim's outstanding balance (insurance + denied + patient after payments) by date of service."""
     allocation = allocate_patient_payments(
-        (PatientItem(c.patient_id, c.claim_id, c.service_date, c.patient) for c in claims), on_account
+        (PatientItem(c.guarantor_id, c.claim_id, c.service_date, c.patient, c.patient_id) for c in claims), on_account
     )
     groups: dict[str, _Accumulator] = defaultdict(_Accumulator)
     everything = _Accumulator()
@@ -378,6 +385,7 @@ class ClaimActivity:
     """A claim's money as the patient sees it, summed from its ledger entries."""
 
     claim_id: str
+    patient_id: str
     patient_control_number: str
     payer_id: str
     service_date: date
@@ -421,7 +429,7 @@ class Statement:
     """A guarantor's statement: claims by date of service, payments, the aged balance and the amount due."""
 
     guarantor_id: str
-    patient_id: str
+    patient_ids: tuple[str, ...]  # every patient with a claim on it
     statement_date: date
     lines: list[StatementLine]
     payments: list[PaymentActivity]
@@ -447,16 +455,19 @@ class Statement:
 
 
 def build_statement(
-    patient_id: str,
+    guarantor_id: str,
     statement_date: date,
     activities: Sequence[ClaimActivity],
     patient_ar: Mapping[str, Decimal],
     on_account: Decimal,
     payments: Sequence[PaymentActivity],
 ) -> Statement:
-    """The statement of one guarantor (guarantor = patient for now): ``patient_ar`` is each claim's patient AR."""
-    items = [PatientItem(patient_id, a.claim_id, a.service_date, patient_ar.get(a.claim_id, ZERO)) for a in activities]
-    allocation = allocate_patient_payments(items, {patient_id: on_account} if on_account else {})
+    """The statement of one guarantor, every patient's claims on it: ``patient_ar`` is each claim's patient AR."""
+    items = [
+        PatientItem(guarantor_id, a.claim_id, a.service_date, patient_ar.get(a.claim_id, ZERO), a.patient_id)
+        for a in activities
+    ]
+    allocation = allocate_patient_payments(items, {guarantor_id: on_account} if on_account else {})
     aging = empty_buckets()
     lines = []
     for item, activity in sorted(zip(items, activities, strict=True), key=lambda p: (p[1].service_date, p[1].claim_id)):
@@ -464,11 +475,11 @@ def build_statement(
         lines.append(StatementLine(activity, allocation.applied.get(item.claim_id, ZERO), balance))
         if balance:
             aging[bucket_of((statement_date - activity.service_date).days)] += balance
-    credit = allocation.unapplied.get(patient_id, ZERO)
+    credit = allocation.unapplied.get(guarantor_id, ZERO)
     balance = sum((line.balance for line in lines), ZERO) + credit
     return Statement(
-        guarantor_id=patient_id,
-        patient_id=patient_id,
+        guarantor_id=guarantor_id,
+        patient_ids=tuple(sorted({a.patient_id for a in activities})),
         statement_date=statement_date,
         lines=lines,
         payments=sorted(payments, key=lambda p: (p.received_on, p.kind)),
@@ -484,7 +495,7 @@ class GuarantorBalance:
     """One guarantor of a statement run: the balance due, aged, and its oldest open date of service."""
 
     guarantor_id: str
-    patient_id: str
+    patient_ids: tuple[str, ...]  # the patients of the open claims
     balance: Decimal
     claims: int
     oldest_service_date: date | None
@@ -500,20 +511,20 @@ def statement_run(
     for item in items:
         balance = allocation.balance(item)
         if balance:
-            open_items[item.patient_id].append((item, balance))
+            open_items[item.guarantor_id].append((item, balance))
     run = []
-    for patient_id in sorted(set(open_items) | set(allocation.unapplied)):
+    for guarantor_id in sorted(set(open_items) | set(allocation.unapplied)):
         aging = empty_buckets()
-        for item, balance in open_items.get(patient_id, []):
+        for item, balance in open_items.get(guarantor_id, []):
             aging[bucket_of((as_of - item.service_date).days)] += balance
-        total = sum(aging.values(), ZERO) + allocation.unapplied.get(patient_id, ZERO)
+        total = sum(aging.values(), ZERO) + allocation.unapplied.get(guarantor_id, ZERO)
         if total < min_balance or total <= 0:
             continue
-        dates = [item.service_date for item, _ in open_items.get(patient_id, [])]
+        dates = [item.service_date for item, _ in open_items.get(guarantor_id, [])]
         run.append(
             GuarantorBalance(
-                patient_id,
-                patient_id,
+                guarantor_id,
+                tuple(sorted({item.patient_id for item, _ in open_items.get(guarantor_id, [])})),
                 total,
                 len(dates),
                 min(dates) if dates else None,

@@ -121,6 +121,7 @@ def ledger_values(
     claim: OpenClaim | None = None,
     payer_id: str | None = None,
     patient_id: str | None = None,
+    guarantor_id: str | None = None,
     remittance_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Ledger row values for ``postings``, carrying the claim's keys so AR is read without joins."""
@@ -129,6 +130,7 @@ def ledger_values(
         "journal_id": journal_id,
         "claim_id": claim.id if claim else None,
         "patient_id": claim.patient_id if claim else patient_id,
+        "guarantor_id": claim.guarantor_id if claim else guarantor_id,
         "payer_id": claim.payer_id if claim else payer_id,
         "practice_id": claim.practice_id if claim else None,
         "remittance_id": remittance_id,
@@ -164,33 +166,34 @@ def ledger_rows(
     claim: OpenClaim | None = None,
     payer_id: str | None = None,
     patient_id: str | None = None,
+    guarantor_id: str | None = None,
     remittance_id: str | None = None,
 ) -> list[LedgerEntry]:
     """Ledger rows for ``postings`` as ORM objects (for callers adding a few rows to a session)."""
     values = ledger_values(
         postings, tenant_id=tenant_id, journal_id=journal_id, effective_date=effective_date, claim=claim,
-        payer_id=payer_id, patient_id=patient_id, remittance_id=remittance_id,
+        payer_id=payer_id, patient_id=patient_id, guarantor_id=guarantor_id, remittance_id=remittance_id,
     )  # fmt: skip
     return [LedgerEntry(**v) for v in values]
 
 
-async def patient_balances(session: AsyncSession, tenant_id: str, patient_ids: set[str]) -> dict[str, Decimal]:
+async def guarantor_balances(session: AsyncSession, tenant_id: str, guarantor_ids: set[str]) -> dict[str, Decimal]:
     """What each guarantor owes now (patient AR)."""
     rows = await session.exec(
-        select(LedgerEntry.patient_id, func.sum(LedgerEntry.amount))
+        select(LedgerEntry.guarantor_id, func.sum(LedgerEntry.amount))
         .where(
             LedgerEntry.tenant_id == tenant_id,
             LedgerEntry.account == Account.PATIENT_AR.value,
-            col(LedgerEntry.patient_id).in_(sorted(patient_ids)),
+            col(LedgerEntry.guarantor_id).in_(sorted(guarantor_ids)),
         )
-        .group_by(col(LedgerEntry.patient_id))
+        .group_by(col(LedgerEntry.guarantor_id))
     )
-    return {str(patient): Decimal(total).quantize(Decimal("0.01")) for patient, total in rows.all()}
+    return {str(guarantor): Decimal(total).quantize(Decimal("0.01")) for guarantor, total in rows.all()}
 
 
-async def patient_balance(session: AsyncSession, tenant_id: str, patient_id: str) -> Decimal:
+async def guarantor_balance(session: AsyncSession, tenant_id: str, guarantor_id: str) -> Decimal:
     """What one guarantor owes now (patient AR)."""
-    return (await patient_balances(session, tenant_id, {patient_id})).get(patient_id, Decimal("0.00"))
+    return (await guarantor_balances(session, tenant_id, {guarantor_id})).get(guarantor_id, Decimal("0.00"))
 
 
 def _contract(items: Sequence[tuple[CasAmount, str | None]]) -> tuple[Adjustment, ...]:
@@ -663,19 +666,19 @@ async def write_posting(session: AsyncSession, outbox: Outbox, writes: _Writes) 
         session.add(claim)
         if claim.status in SUPERSEDED:
             await close_superseded(session, claim, writes.era.payment_date)
-    changed = {claim.patient_id for claim, _, _ in writes.patient_changes}
-    balances = await patient_balances(session, writes.remittance.tenant_id, changed) if changed else {}
+    changed = {claim.guarantor_id for claim, _, _ in writes.patient_changes}
+    balances = await guarantor_balances(session, writes.remittance.tenant_id, changed) if changed else {}
     events = list(writes.events)
     for claim, change, reversal in writes.patient_changes:
         events.append(
             (
                 claim,
                 PatientBalanceUpdated(
-                    guarantor_id=claim.patient_id,
+                    guarantor_id=claim.guarantor_id,
                     patient_id=claim.patient_id,
                     claim_id=claim.id,
                     change=change,
-                    balance=balances.get(claim.patient_id, ZERO),
+                    balance=balances.get(claim.guarantor_id, ZERO),
                     reason="reversal" if reversal else "insurance adjudication",
                     updated_at=writes.now,
                 ),
@@ -772,15 +775,15 @@ async def bill_next_payer(session: AsyncSession, outbox: Outbox, claim: OpenClai
     change = sum((p.amount for p in moved if p.account is Account.PATIENT_AR), ZERO)
     if not change:
         return
-    balances = await patient_balances(session, claim.tenant_id, {prior.patient_id})
+    balances = await guarantor_balances(session, claim.tenant_id, {prior.guarantor_id})
     outbox.add(
         session,
         PatientBalanceUpdated(
-            guarantor_id=prior.patient_id,
+            guarantor_id=prior.guarantor_id,
             patient_id=prior.patient_id,
             claim_id=prior.id,
             change=change,
-            balance=balances.get(prior.patient_id, ZERO),
+            balance=balances.get(prior.guarantor_id, ZERO),
             reason="billed to the next payer",
             updated_at=utcnow(),
         ),

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_events import PatientBalanceUpdated
 from claimflow_kit.app import ServiceContext
-from claimflow_kit.audit import AuditAction, audit
+from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import utcnow
@@ -46,7 +46,7 @@ from remit_svc.domain.receivables import (
     statement_run,
 )
 from remit_svc.domain.reconciliation import Reconciliation, reconcile
-from remit_svc.service.posting import ledger_rows, patient_balance
+from remit_svc.service.posting import guarantor_balance, ledger_rows
 
 PAYMENT = "payment"
 REFUND = "refund"
@@ -59,9 +59,11 @@ def today() -> date:
 
 @dataclass(frozen=True)
 class PatientMoney:
-    """A patient payment or refund to post."""
+    """A patient payment or refund to post: on the guarantor's account, or on the account of the patient's guarantor
+    when only the patient is named."""
 
-    patient_id: str
+    patient_id: str | None
+    guarantor_id: str | None
     kind: str  # payment / refund
     amount: Decimal
     method: str
@@ -90,11 +92,26 @@ class DepositRecord:
     method: str
 
 
-async def known_patient(session: AsyncSession, tenant_id: str, patient_id: str, *, lock: bool = False) -> OpenClaim:
-    """The patient's latest claim; NotFound when the tenant has never billed this patient."""
-    claim = await ReceivablesRepository(session, tenant_id).latest_claim_of(patient_id, lock=lock)
+async def guarantor_of_patient(session: AsyncSession, tenant_id: str, patient_id: str) -> str:
+    """The account the patient's latest claim was billed to; NotFound when the tenant has never billed the patient.
+
+    A patient whose guarantor changed (a child come of age) has older balances on the earlier account: those stay
+    there, on that guarantor's statements.
+    """
+    claim = await ReceivablesRepository(session, tenant_id).latest_claim_of(patient_id=patient_id)
     if claim is None:
         raise NotFound("Patient", patient_id)
+    return claim.guarantor_id
+
+
+async def known_guarantor(session: AsyncSession, tenant_id: str, guarantor_id: str, *, lock: bool = False) -> OpenClaim:
+    """The latest claim on the guarantor's account; NotFound when the tenant has never billed it.
+
+    ``lock`` holds that row to the end of the transaction: postings to one account take turns.
+    """
+    claim = await ReceivablesRepository(session, tenant_id).latest_claim_of(guarantor_id=guarantor_id, lock=lock)
+    if claim is None:
+        raise NotFound("Guarantor", guarantor_id)
     return claim
 
 
@@ -118,17 +135,21 @@ class PatientAccounts:
 
     async def _post(self, session: AsyncSession, principal: Principal, money: PatientMoney) -> PatientMoneyResult:
         tenant_id = principal.tenant_id
-        earlier = await self._earlier(session, tenant_id, money)
+        account = money.guarantor_id
+        if account is None:
+            assert money.patient_id is not None
+            account = await guarantor_of_patient(session, tenant_id, money.patient_id)
+        earlier = await self._earlier(session, tenant_id, account, money)
         if earlier is not None:
-            return PatientMoneyResult(earlier, await patient_balance(session, tenant_id, earlier.patient_id), True)
+            return PatientMoneyResult(earlier, await guarantor_balance(session, tenant_id, account), True)
         # Locked: a concurrent refund waits, then sees this posting's balance before checking the credit.
-        claim = await known_patient(session, tenant_id, money.patient_id, lock=True)
+        claim = await known_guarantor(session, tenant_id, account, lock=True)
         refund = money.kind == REFUND
         if refund:
-            credit = -await patient_balance(session, tenant_id, money.patient_id)
+            credit = -await guarantor_balance(session, tenant_id, account)
             if money.amount > credit:
                 raise Conflict(
-                    f"a refund of {money.amount} exceeds the patient's credit of {max(credit, Decimal('0.00'))}"
+                    f"a refund of {money.amount} exceeds the account's credit of {max(credit, Decimal('0.00'))}"
                 )
         journal_id = f"jnl_{uuid.uuid4().hex}"
         session.add_all(
@@ -138,13 +159,14 @@ class PatientAccounts:
                 journal_id=journal_id,
                 effective_date=money.received_on,
                 patient_id=money.patient_id,
+                guarantor_id=account,
             )
         )
         payment = PatientPayment(
             id=f"ppay_{uuid.uuid4().hex}",
             tenant_id=tenant_id,
             patient_id=money.patient_id,
-            guarantor_id=money.patient_id,
+            guarantor_id=account,
             kind=money.kind,
             amount=money.amount,
             method=money.method,
@@ -155,7 +177,7 @@ class PatientAccounts:
             recorded_by=principal.client_id[:64],
         )
         session.add(payment)
-        balance = await patient_balance(session, tenant_id, money.patient_id)
+        balance = await guarantor_balance(session, tenant_id, account)
         self.context.outbox.add(
             session,
             PatientBalanceUpdated(
@@ -173,7 +195,9 @@ class PatientAccounts:
         return PatientMoneyResult(payment, balance, False)
 
     @staticmethod
-    async def _earlier(session: AsyncSession, tenant_id: str, money: PatientMoney) -> PatientPayment | None:
+    async def _earlier(
+        session: AsyncSession, tenant_id: str, account: str, money: PatientMoney
+    ) -> PatientPayment | None:
         """The payment an earlier request posted under the same Idempotency-Key or reference, if any."""
         repository = PatientPaymentRepository(session, tenant_id)
         earlier = None
@@ -185,7 +209,7 @@ class PatientAccounts:
             )
         if earlier is None:
             return None
-        if (earlier.patient_id, earlier.kind, earlier.amount) != (money.patient_id, money.kind, money.amount):
+        if (earlier.guarantor_id, earlier.kind, earlier.amount) != (account, money.kind, money.amount):
             same_key = money.idempotency_key is not None and money.idempotency_key == earlier.idempotency_key
             used = "Idempotency-Key" if same_key else "reference"
             raise Conflict(
@@ -260,18 +284,21 @@ async def kpis(session: AsyncSession, tenant_id: str, period: Period) -> Kpis:
     )
 
 
-async def patient_statement(session: AsyncSession, tenant_id: str, patient_id: str, as_of: date | None) -> Statement:
-    """The guarantor's statement; without ``as_of``, everything posted so far, dated today."""
-    await known_patient(session, tenant_id, patient_id)
+async def guarantor_statement(
+    session: AsyncSession, tenant_id: str, guarantor_id: str, as_of: date | None
+) -> Statement:
+    """The guarantor's statement (the claims of every patient on the account); without ``as_of``, everything posted
+    so far, dated today."""
+    await known_guarantor(session, tenant_id, guarantor_id)
     repository = ReceivablesRepository(session, tenant_id)
-    activities, patient_ar = await repository.claim_activity(patient_id, as_of)
-    on_account = (await repository.on_account(as_of, patient_id)).get(patient_id, Decimal("0.00"))
-    conditions = [col(PatientPayment.patient_id) == patient_id]
+    activities, patient_ar = await repository.claim_activity(guarantor_id, as_of)
+    on_account = (await repository.on_account(as_of, guarantor_id)).get(guarantor_id, Decimal("0.00"))
+    conditions = [col(PatientPayment.guarantor_id) == guarantor_id]
     if as_of is not None:
         conditions.append(col(PatientPayment.received_on) <= as_of)
     payments = await PatientPaymentRepository(session, tenant_id).list(*conditions, limit=10_000)
     return build_statement(
-        patient_id,
+        guarantor_id,
         as_of or today(),
         activities,
         patient_ar,
@@ -320,8 +347,8 @@ async def issue_statements(
                 issued = IssuedStatementRepository(session, principal.tenant_id)
                 created = utcnow()
                 for guarantor in due:
-                    statement = await patient_statement(
-                        session, principal.tenant_id, guarantor.patient_id, statement_date
+                    statement = await guarantor_statement(
+                        session, principal.tenant_id, guarantor.guarantor_id, statement_date
                     )
                     issued.add(
                         IssuedStatement(
@@ -329,7 +356,7 @@ async def issue_statements(
                             tenant_id=principal.tenant_id,
                             run_id=run.id,
                             guarantor_id=statement.guarantor_id,
-                            patient_id=statement.patient_id,
+                            patient_ids=list(statement.patient_ids),
                             statement_date=statement_date,
                             balance=statement.balance,
                             amount_due=statement.amount_due,
@@ -338,13 +365,12 @@ async def issue_statements(
                             pdf=statement_pdf(statement, created),
                         )
                     )
-                    audit(
+                    await audit_many(  # one entry per patient whose claims the statement shows
                         session,
                         principal,
                         AuditAction.CREATE,
                         "PatientStatement",
-                        statement.guarantor_id,
-                        patient_id=statement.patient_id,
+                        [(statement.guarantor_id, patient) for patient in statement.patient_ids],
                         detail=f"statement run {run.id}",
                     )
                 return run, True
