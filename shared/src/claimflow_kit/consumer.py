@@ -12,6 +12,7 @@ broker outages are not the message's fault: those are retried until the dependen
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import traceback
@@ -73,6 +74,13 @@ class Subscription:
 
     name: str
     handlers: Mapping[type[EventPayload], Handler]
+
+
+@functools.cache
+def _claim_statement(insert: Callable[[Any], Any]) -> Any:
+    """INSERT INTO inbox ... ON CONFLICT DO NOTHING RETURNING event_id, built once per dialect's ``insert``."""
+    table = InboxRecord.__table__  # type: ignore[attr-defined]
+    return insert(table).on_conflict_do_nothing().returning(table.c.event_id)
 
 
 def transient(exc: BaseException) -> bool:
@@ -332,10 +340,10 @@ class ConsumerRunner:
         rows = [
             {"consumer": self.name, "event_id": str(e.id), "event_type": e.type, "processed_at": now} for e in envelopes
         ]
-        table = InboxRecord.__table__  # type: ignore[attr-defined]
         insert = pg_insert if self.database.dialect == "postgresql" else sqlite_insert
-        statement = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
-        result = await session.exec(statement)
+        # One statement with the rows as executemany parameters: SQLAlchemy compiles it once and sends the rows as
+        # one multi-row INSERT ("insertmanyvalues"); ``values(rows)`` compiled a new statement for every batch.
+        result = await session.exec(_claim_statement(insert), params=rows)
         return {str(row[0]) for row in result.all()}
 
     async def dead_letter(
