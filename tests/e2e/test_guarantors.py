@@ -146,6 +146,13 @@ async def test_a_family_is_billed_per_guarantor_account(family_stack: Stack) -> 
     assert (paid.json()["patient_id"], Decimal(paid.json()["balance"])) == (None, owed["carlos"])
     after = await remit_get(stack, tenant, f"/v1/patients/{patient['lucas']}/balance")
     assert Decimal(after["balance"]) == owed["lucas"], "another account: untouched"
+    elsewhere = await stack.client("remit-svc").post(
+        "/v1/patient-payments",
+        json={"guarantor_id": maria, "patient_id": patient["lucas"], "amount": "5.00", "method": "cash"},
+        headers=tenant.headers(Role.BILLER),
+    )
+    assert elsewhere.status_code == 400, elsewhere.text  # Lucas's claims are on the card holder's account
+    assert "no claim on account" in elsewhere.json()["detail"]
     neither = await stack.client("remit-svc").post(
         "/v1/patient-payments", json={"amount": "5.00", "method": "cash"}, headers=tenant.headers(Role.BILLER)
     )

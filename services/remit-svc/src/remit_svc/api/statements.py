@@ -121,7 +121,8 @@ async def _audit_read(
     session: SessionDep, principal: Principal, issued: Sequence[IssuedStatement], detail: str | None = None
 ) -> None:
     """One audit entry per patient each statement read shows."""
-    entries = [(s.id, patient) for s in issued for patient in s.patient_ids]
+    nobody: list[str | None] = [None]  # a statement of a credit alone shows no patient's claim
+    entries = [(s.id, p) for s in issued for p in ([*s.patient_ids] or nobody)]
     await audit_many(session, principal, AuditAction.READ, "PatientStatement", entries, detail=detail)
 
 

@@ -24,6 +24,7 @@ from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import (
     DepositRepository,
     IssuedStatementRepository,
+    OpenClaimRepository,
     PatientPaymentRepository,
     ReceivablesRepository,
     StatementRunRepository,
@@ -135,10 +136,7 @@ class PatientAccounts:
 
     async def _post(self, session: AsyncSession, principal: Principal, money: PatientMoney) -> PatientMoneyResult:
         tenant_id = principal.tenant_id
-        account = money.guarantor_id
-        if account is None:
-            assert money.patient_id is not None
-            account = await guarantor_of_patient(session, tenant_id, money.patient_id)
+        account = await self._account(session, tenant_id, money)
         earlier = await self._earlier(session, tenant_id, account, money)
         if earlier is not None:
             return PatientMoneyResult(earlier, await guarantor_balance(session, tenant_id, account), True)
@@ -193,6 +191,21 @@ class PatientAccounts:
         )
         audit(session, principal, AuditAction.CREATE, "PatientPayment", payment.id, patient_id=payment.patient_id)
         return PatientMoneyResult(payment, balance, False)
+
+    @staticmethod
+    async def _account(session: AsyncSession, tenant_id: str, money: PatientMoney) -> str:
+        """The guarantor account ``money`` goes to; a patient named with it must have been billed to it."""
+        if money.guarantor_id is None:
+            if money.patient_id is None:
+                raise InvalidInput("name the guarantor_id (the account on the statement) or the patient_id")
+            return await guarantor_of_patient(session, tenant_id, money.patient_id)
+        if money.patient_id is not None:
+            billed = await OpenClaimRepository(session, tenant_id).find(
+                col(OpenClaim.patient_id) == money.patient_id, col(OpenClaim.guarantor_id) == money.guarantor_id
+            )
+            if billed is None:
+                raise InvalidInput(f"patient {money.patient_id} has no claim on account {money.guarantor_id}")
+        return money.guarantor_id
 
     @staticmethod
     async def _earlier(
