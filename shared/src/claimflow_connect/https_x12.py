@@ -15,6 +15,8 @@ a real clearinghouse usually knows the tenant from the credential in the auth he
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +34,30 @@ __all__ = ["X12_MEDIA_TYPE", "HttpsX12Connector", "SandboxConnector"]
 
 X12_MEDIA_TYPE = "application/edi-x12"
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+_REASON_KEYS = ("detail", "error", "message", "reason")
+_ID_LIKE = re.compile(r"[0-9]{6,}")  # member ids, birth dates, claim numbers
+
+
+def payer_reason(content: bytes) -> str:
+    """What an error answer says, fit for logs and API errors: the short ``detail``/``error``/``message`` string of
+    a JSON body, or a note that the body was withheld.
+
+    A payer's error body may echo what it was sent (an 837's names and birth dates, a member id); the message of a
+    ConnectorRejected ends up in worker logs and in the caller's error response, so nothing that could be patient
+    data goes into it: no X12 segments, no long digit runs, nothing that is not a short JSON reason.
+    """
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    found: str | None = next(
+        (str(body[k]) for k in _REASON_KEYS if isinstance(body, dict) and isinstance(body.get(k), str)), None
+    )
+    if found and len(found) <= 160 and not set(found) & set("~*^|") and not _ID_LIKE.search(found):
+        return found
+    return f"(the answer's {len(content)}-byte body is not shown: it may carry patient data)"
+
+
 _UNREACHABLE = (
     httpcore.NetworkError,
     httpcore.ProtocolError,
@@ -160,8 +186,8 @@ class HttpsX12Connector:
         if response.status in _RETRYABLE:
             raise ConnectorUnavailable(f"{method} {path}: HTTP {response.status}")
         if response.status >= 400:
-            text = response.content[:500].decode("utf-8", "replace")
-            raise ConnectorRejected(f"{method} {path}: HTTP {response.status}: {text}", status_code=response.status)
+            reason = payer_reason(response.content)
+            raise ConnectorRejected(f"{method} {path}: HTTP {response.status}: {reason}", status_code=response.status)
         return _Answer(path, response.content)
 
     @staticmethod

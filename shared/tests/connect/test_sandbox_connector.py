@@ -19,6 +19,7 @@ from claimflow_connect import (
     SandboxConnector,
     build_connector,
 )
+from claimflow_connect.https_x12 import payer_reason
 from claimflow_x12 import parse, validate
 from claimflow_x12.guides.eligibility_270_271 import EligibilityResponse271, summarize_eligibility
 from payer_sandbox.samples import ClaimRequest, LineRequest, PersonRequest, claim_837p, inquiry_270, to_x12
@@ -91,6 +92,7 @@ async def test_slow_payer_times_out_and_garbage_is_rejected(served_sandbox: Runn
         with pytest.raises(ConnectorRejected) as raised:
             await connector.eligibility("tenant-a", b"not x12 at all", timeout_seconds=5)
         assert raised.value.status_code == 400
+        assert "not x12 at all" not in str(raised.value)
     finally:
         await connector.aclose()
 
@@ -210,3 +212,21 @@ async def test_an_egress_proxy_named_in_the_environment_carries_the_exchange(
     finally:
         await direct.aclose()
     assert len(seen) == 1, "NO_PROXY sends the exchange straight to the host"
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b'{"detail": "file name batch-x.837 was already received with other content"}', True),
+        (b'{"error": "unknown payer"}', True),
+        (b'{"detail": "rejected: NM1*IL*1*LOPEZ*MARIA****MI*W123456789~"}', False),  # an echoed segment
+        (b'{"detail": "member 19840309 not found"}', False),  # a birth date or an id
+        (b"ISA*00*...~ST*837*0001~NM1*QC*1*LOPEZ*LUCAS~", False),  # not JSON at all
+        (b'{"detail": "' + b"x" * 200 + b'"}', False),
+    ],
+)
+def test_a_payers_error_body_reaches_logs_only_as_a_short_reason(body: bytes, shown: bool) -> None:
+    reason = payer_reason(body)
+    assert (reason in body.decode()) is shown, reason
+    if not shown:
+        assert reason == f"(the answer's {len(body)}-byte body is not shown: it may carry patient data)"
