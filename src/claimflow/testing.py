@@ -12,6 +12,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -23,6 +24,7 @@ from claimflow.services import SERVICES
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory, Role
+from claimflow_kit.embedded import EmbeddedBroker
 from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.testing import BrokerHandle, DatabaseFactory
 from claimflow_kit.worker import Worker
@@ -253,10 +255,10 @@ async def build_stack(
     return Stack(broker, directory_url, settings, sandbox_url=sandbox_url)
 
 
-@pytest_asyncio.fixture(scope="session")
-async def stack(broker: BrokerHandle, databases: DatabaseFactory) -> AsyncIterator[Stack]:
-    """Every service with its worker running, and the payer-sandbox, shared by the session's cross-service tests."""
-    sandbox = SandboxServer()
+@contextlib.asynccontextmanager
+async def running_stack(broker: BrokerHandle, databases: DatabaseFactory, *, seed: int = 1) -> AsyncIterator[Stack]:
+    """Every service with its worker running on ``broker``, and a payer-sandbox (population ``seed``) of its own."""
+    sandbox = SandboxServer(seed=seed)
     built = await build_stack(broker, databases, sandbox_url=await sandbox.start())
     await built.open()
     for name in SERVICES:
@@ -266,3 +268,25 @@ async def stack(broker: BrokerHandle, databases: DatabaseFactory) -> AsyncIterat
     finally:
         await built.close()
         await sandbox.stop()
+
+
+@contextlib.asynccontextmanager
+async def isolated_stack(databases: DatabaseFactory, log_dir: Path, *, seed: int) -> AsyncIterator[Stack]:
+    """A running stack on an embedded broker of its own: on the session's broker its workers would share consumer
+    groups with the session stack's, and each would get only part of the other's events."""
+    embedded = EmbeddedBroker(log_path=log_dir / "tansu.log")
+    embedded.start()
+    try:
+        async with running_stack(
+            BrokerHandle(embedded.bootstrap_servers, "embedded", embedded), databases, seed=seed
+        ) as built:
+            yield built
+    finally:
+        embedded.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(broker: BrokerHandle, databases: DatabaseFactory) -> AsyncIterator[Stack]:
+    """Every service with its worker running, and the payer-sandbox, shared by the session's cross-service tests."""
+    async with running_stack(broker, databases) as built:
+        yield built

@@ -13,12 +13,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from claimflow.demo import STAGES, DayOfBilling, DayOptions, DemoTenant, render_summary
-from claimflow.services import SERVICES
-from claimflow.testing import SandboxServer, Stack, build_stack
+from claimflow.testing import Stack, isolated_stack
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory, Role
-from claimflow_kit.embedded import EmbeddedBroker
-from claimflow_kit.testing import BrokerHandle, DatabaseFactory
+from claimflow_kit.testing import DatabaseFactory
 from remit_svc.adapters.tables import LedgerEntry
 
 pytestmark = pytest.mark.integration
@@ -26,22 +24,8 @@ pytestmark = pytest.mark.integration
 
 @pytest_asyncio.fixture(scope="module")
 async def demo_stack(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    # Its own broker as well: on the session's, its workers would share consumer groups with the session stack's
-    # and each would get only part of the other's events.
-    embedded = EmbeddedBroker(log_path=tmp_path_factory.mktemp("demo-broker") / "tansu.log")
-    embedded.start()
-    broker = BrokerHandle(embedded.bootstrap_servers, "embedded", embedded)
-    sandbox = SandboxServer(seed=3)
-    built = await build_stack(broker, databases, sandbox_url=await sandbox.start())
-    await built.open()
-    for name in SERVICES:
-        await built.start_worker(name)
-    try:
+    async with isolated_stack(databases, tmp_path_factory.mktemp("demo-broker"), seed=3) as built:
         yield built
-    finally:
-        await built.close()
-        await sandbox.stop()
-        embedded.stop()
 
 
 async def demo_tenant(stack: Stack) -> DemoTenant:

@@ -15,13 +15,11 @@ import pytest
 import pytest_asyncio
 from sqlmodel import col, select
 
-from claimflow.services import SERVICES
-from claimflow.testing import SandboxServer, Stack, TenantFixture, build_stack, encounter_body
+from claimflow.testing import Stack, TenantFixture, encounter_body, isolated_stack
 from claimflow_kit.directory import Role
-from claimflow_kit.embedded import EmbeddedBroker
 from claimflow_kit.identifiers import card_holder_reference, patient_reference
 from claimflow_kit.tables import OutboxMessage
-from claimflow_kit.testing import BrokerHandle, DatabaseFactory, eventually
+from claimflow_kit.testing import DatabaseFactory, eventually
 
 from .test_secondary_claims import adjudicate_now, claim_in, primary_claim, sandbox_call
 
@@ -36,20 +34,8 @@ CARLOS = {"ehr_patient_id": "P-CARLOS", "first_name": "Carlos", "last_name": "Lo
 
 @pytest_asyncio.fixture(scope="module")
 async def family_stack(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    embedded = EmbeddedBroker(log_path=tmp_path_factory.mktemp("guarantor-broker") / "tansu.log")
-    embedded.start()
-    broker = BrokerHandle(embedded.bootstrap_servers, "embedded", embedded)
-    sandbox = SandboxServer(seed=11)
-    built = await build_stack(broker, databases, sandbox_url=await sandbox.start())
-    await built.open()
-    for name in SERVICES:
-        await built.start_worker(name)
-    try:
+    async with isolated_stack(databases, tmp_path_factory.mktemp("guarantor-broker"), seed=11) as built:
         yield built
-    finally:
-        await built.close()
-        await sandbox.stop()
-        embedded.stop()
 
 
 def _encounter(

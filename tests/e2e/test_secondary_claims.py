@@ -16,16 +16,14 @@ import pytest
 import pytest_asyncio
 from sqlmodel import col, select
 
-from claimflow.services import SERVICES
-from claimflow.testing import SandboxServer, Stack, TenantFixture, build_stack, encounter_body, json_list
+from claimflow.testing import Stack, TenantFixture, encounter_body, isolated_stack, json_list
 from claimflow_events import Adjustment, ClaimDenied, EventEnvelope, EventPayload, PaymentPosted, default_catalog
 from claimflow_events.types import ClaimAdjustmentGroup
 from claimflow_kit.directory import Role
-from claimflow_kit.embedded import EmbeddedBroker
 from claimflow_kit.kafka import new_producer
 from claimflow_kit.outbox import kafka_headers
 from claimflow_kit.tables import InboxRecord, OutboxMessage
-from claimflow_kit.testing import BrokerHandle, DatabaseFactory, Pyx12Check, eventually
+from claimflow_kit.testing import DatabaseFactory, Pyx12Check, eventually
 from claimflow_x12 import parse
 from claimflow_x12.guides.claim_837p import Claim837P, iter_claims
 from claimflow_x12.guides.remittance_835 import ClaimPaymentLoop, Remittance835, iter_claim_payments
@@ -44,20 +42,8 @@ CARLOS = {"relationship": "01", "first_name": "Carlos", "last_name": "Lopez", "b
 
 @pytest_asyncio.fixture(scope="module")
 async def cob_stack(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    embedded = EmbeddedBroker(log_path=tmp_path_factory.mktemp("cob-broker") / "tansu.log")
-    embedded.start()
-    broker = BrokerHandle(embedded.bootstrap_servers, "embedded", embedded)
-    sandbox = SandboxServer(seed=11)
-    built = await build_stack(broker, databases, sandbox_url=await sandbox.start())
-    await built.open()
-    for name in SERVICES:
-        await built.start_worker(name)
-    try:
+    async with isolated_stack(databases, tmp_path_factory.mktemp("cob-broker"), seed=11) as built:
         yield built
-    finally:
-        await built.close()
-        await sandbox.stop()
-        embedded.stop()
 
 
 async def sandbox_call(stack: Stack, method: str, path: str, **kwargs: Any) -> httpx.Response:
