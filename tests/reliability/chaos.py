@@ -757,7 +757,8 @@ async def reset_mailbox_cursor(chaos: ChaosStack, tenant: str) -> list[str | Non
 async def database_outage(url: str) -> AsyncIterator[None]:
     """Cut every connection to one PostgreSQL database and refuse new ones until the block ends.
 
-    The server is shared with other test runs, so it is not stopped: from a service's side this is the same fault.
+    The local server is shared with other test runs, so it is not stopped (test_server_restart.py crashes a private
+    server instead); from one service's side this is the same fault.
     """
     parsed = make_url(url)
     admin = await asyncpg.connect(parsed.set(drivername="postgresql", database="postgres").render_as_string(False))

@@ -14,8 +14,9 @@ Faults:
 4. every record of claimflow.encounters and claimflow.claims produced a second time, from offset 0;
 5. the same 835 uploaded twice (and once more in a new interchange envelope), and the mailbox read again from the
    start;
-6. claims-svc's, then remit-svc's PostgreSQL database taken away mid-workload (every connection cut, new ones refused:
-   the server itself is shared with other test runs, so it is not stopped) while work for it waits on the broker.
+6. claims-svc's, then remit-svc's PostgreSQL database taken away mid-workload (every connection cut, new ones refused)
+   while work for it waits on the broker. The shared local server is never stopped: the crash of a whole server is
+   test_server_restart.py's, on a private server.
 Long variant (``CLAIMFLOW_LONG_TESTS=1``): a bigger workload in waves, a worker (or all three) killed after each wave,
 the broker restarted empty twice, and remit's and claims' workers killed again while the ERAs are being posted.
 

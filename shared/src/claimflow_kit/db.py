@@ -104,9 +104,21 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         return engine
     # hide_parameters: bound values (names, birth dates...) never appear in error messages or logs
-    return create_async_engine(
+    engine = create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
     )
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        # A server that is down refuses the connection: asyncpg raises a bare OSError (ConnectionRefusedError,
+        # TimeoutError), which SQLAlchemy passes through unwrapped, so the APIs answered 500 instead of 503.
+        # As the DB-API's OperationalError it becomes a DBAPIError like every other outage.
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except OSError as exc:
+            raise dialect.loaded_dbapi.OperationalError(f"cannot connect to the database server: {exc}", exc) from exc
+
+    return engine
 
 
 _SQLITE_TURN_TIMEOUT = 30.0  # as long as SQLite's own busy timeout

@@ -8,8 +8,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from claimflow_kit.db import Database
+from claimflow_kit.db import Database, is_transient
+from claimflow_kit.embedded import free_port
 from claimflow_kit.http_errors import install_error_handlers
 from claimflow_kit.testing import DatabaseFactory
 
@@ -68,3 +70,18 @@ async def test_another_integrity_error_stays_an_internal_error(database: Databas
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.post("/broken")
     assert (response.status_code, response.json()["error"]) == (500, "InternalError")
+
+
+async def test_a_database_server_that_is_down_answers_503_database_unavailable() -> None:
+    # Nothing listens on the port, as while the PostgreSQL server is stopped: the connection itself is refused.
+    database = Database(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/claimflow", pool_size=1)
+    try:
+        with pytest.raises(DBAPIError) as refused:
+            await database.ping()
+        assert is_transient(refused.value)
+        transport = httpx.ASGITransport(app=app_on(database), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post("/items/c1")
+        assert (response.status_code, response.json()["error"]) == (503, "DatabaseUnavailable")
+    finally:
+        await database.dispose()
