@@ -7,6 +7,13 @@ the re-delivery a no-op. A record that cannot be decoded (malformed, a type outs
 unknown schema version, an invalid payload), or whose handler keeps failing after bounded retries, goes to
 ``<topic>.dlq`` with the error in its headers and the partition moves on. Database or
 broker outages are not the message's fault: those are retried until the dependency is back.
+
+A broker that lost its log (the memory-only embedded broker restarted) is a new cluster with another cluster
+id. The runner notices (at start and every ``broker_check_interval_seconds``) and reads every partition again
+from its start: its old positions mean nothing in the new log, and reading on from them would skip whatever the
+new log holds below them (the outbox relays re-publish there). Until the runner commits a position of its own
+on a partition, the partition is read from the start whenever it is assigned again, since a position committed
+in the new log before the reset was noticed is just as stale. The inbox drops what was handled already.
 """
 
 from __future__ import annotations
@@ -16,12 +23,12 @@ import functools
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +39,7 @@ from claimflow_events import EventCatalog, EventContractError, EventEnvelope, Ev
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import child_traceparent, correlation_id_var, tenant_id_var, traceparent_var
 from claimflow_kit.db import Database, is_transient
-from claimflow_kit.kafka import ensure_topics, header_value, new_consumer, new_producer
+from claimflow_kit.kafka import cluster_id, ensure_topics, header_value, new_consumer, new_producer
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import ConsumerPosition, InboxRecord, utcnow
@@ -112,6 +119,11 @@ class ConsumerRunner:
         self._producer: AIOKafkaProducer | None = None
         self._last_position_report = 0.0
         self.assigned = asyncio.Event()
+        self._cluster_id: str | None = None
+        self._next_cluster_check = 0.0
+        # After a broker reset: the partitions this runner has committed a position on since (None: no reset).
+        self._committed_since_reset: set[TopicPartition] | None = None
+        self.resets = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, reconnecting after broker outages."""
@@ -127,10 +139,48 @@ class ConsumerRunner:
 
     async def _start(self) -> None:
         await ensure_topics(self.settings, [*self.topics, *(dead_letter_topic(t) for t in self.topics)])
+        await self._check_cluster()
         self._producer = new_producer(self.settings)
         await self._producer.start()
-        self._consumer = new_consumer(self.settings, self.name, self.topics)
+        self._consumer = new_consumer(self.settings, self.name, self.topics, _ReadResetPartitionsFromStart(self))
         await self._consumer.start()
+
+    async def _check_cluster(self) -> bool:
+        """Note the broker's cluster id; True when it changed (the log this runner read is gone)."""
+        self._next_cluster_check = time.monotonic() + self.settings.broker_check_interval_seconds
+        current = await cluster_id(self.settings)
+        previous, self._cluster_id = self._cluster_id, current
+        if previous is None or previous == current:
+            return False
+        self.resets += 1
+        self._committed_since_reset = set()
+        logger.warning(
+            "consumer %s: the broker is a new cluster (%s, was %s) and has lost its log; "
+            "reading every partition again from its start",
+            self.name,
+            current,
+            previous,
+        )
+        return True
+
+    def read_from_start(self, partitions: Iterable[TopicPartition]) -> None:
+        """After a broker reset, move the partitions this runner has not committed on since to offset 0."""
+        if self._committed_since_reset is None or self._consumer is None:
+            return
+        for partition in partitions:
+            if partition not in self._committed_since_reset:
+                self._consumer.seek(partition, 0)
+
+    async def _watch_cluster(self, consumer: AIOKafkaConsumer) -> None:
+        if time.monotonic() < self._next_cluster_check:
+            return
+        try:
+            reset = await self._check_cluster()
+        except (KafkaError, OSError, TimeoutError) as exc:  # the broker is away; the next check will tell
+            logger.debug("consumer %s could not read the cluster id: %s", self.name, type(exc).__name__)
+            return
+        if reset:
+            self.read_from_start(consumer.assignment())
 
     async def _close(self) -> None:
         self.assigned.clear()
@@ -145,6 +195,7 @@ class ConsumerRunner:
         consumer = self._consumer
         assert consumer is not None
         while not stop.is_set():
+            await self._watch_cluster(consumer)
             batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.consumer_batch_size)
             if consumer.assignment():
                 self.assigned.set()
@@ -159,6 +210,8 @@ class ConsumerRunner:
     async def _commit(self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
         try:
             await consumer.commit({partition: offset})
+            if self._committed_since_reset is not None:
+                self._committed_since_reset.add(partition)
         except CommitFailedError:
             logger.warning("offset commit for %s lost to a rebalance; the inbox absorbs the re-delivery", partition)
 
@@ -413,6 +466,20 @@ class ConsumerRunner:
                 if not transient(exc):
                     raise
                 logger.warning("could not record consumer positions: %s", type(exc).__name__)
+
+
+class _ReadResetPartitionsFromStart(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Rebalance listener: after a broker reset, partitions assigned again are read from their start."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Nothing to do: positions are committed as records are handled."""
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Seek what the reset made stale."""
+        self.runner.read_from_start(assigned)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

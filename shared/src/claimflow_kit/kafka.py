@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -39,10 +39,14 @@ def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     return AIOKafkaProducer(**producer_options(settings))
 
 
-def new_consumer(settings: ServiceSettings, group_id: str, topics: Iterable[str]) -> AIOKafkaConsumer:
+def new_consumer(
+    settings: ServiceSettings,
+    group_id: str,
+    topics: Iterable[str],
+    listener: ConsumerRebalanceListener | None = None,
+) -> AIOKafkaConsumer:
     """A consumer with auto-commit off: offsets are committed only after the DB transaction commits."""
-    return AIOKafkaConsumer(
-        *topics,
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
         client_id=f"{settings.service_name}-{group_id}",
@@ -54,6 +58,8 @@ def new_consumer(settings: ServiceSettings, group_id: str, topics: Iterable[str]
         heartbeat_interval_ms=3000,
         metadata_max_age_ms=5000,
     )
+    consumer.subscribe(list(topics), listener=listener)
+    return consumer
 
 
 def all_topic_names(topics: Iterable[Topic] = tuple(Topic)) -> list[str]:
@@ -99,6 +105,22 @@ async def broker_reachable(settings: ServiceSettings, wait_seconds: float = 3.0)
         return True
     except (KafkaError, TimeoutError, OSError):
         return False
+    finally:
+        await admin.close()
+
+
+async def cluster_id(settings: ServiceSettings) -> str:
+    """The id of the broker cluster (KafkaError when it cannot be reached). A cluster that lost its log (the
+    embedded broker restarted) answers with another id."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-probe",
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+    try:
+        await admin.start()
+        description = await admin.describe_cluster()
+        return str(description.get("cluster_id") or "")
     finally:
         await admin.close()
 

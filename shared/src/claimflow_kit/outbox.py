@@ -31,7 +31,7 @@ from claimflow_events import STRUCTURED_CONTENT_TYPE, EventCatalog, EventEnvelop
 from claimflow_kit.bulk import insert_rows
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import traceparent_var
-from claimflow_kit.db import Database
+from claimflow_kit.db import Database, is_transient
 from claimflow_kit.kafka import all_topic_names, ensure_topics, new_producer
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.tables import OutboxMessage, utcnow
@@ -214,8 +214,11 @@ class OutboxRelay:
             except (KafkaError, OSError, TimeoutError) as exc:
                 logger.warning("outbox relay cannot reach the broker: %s", type(exc).__name__)
                 backoff = min(backoff * 2, 5.0)
-            except Exception:
-                logger.exception("outbox relay cycle failed")
+            except Exception as exc:
+                if is_transient(exc):  # the database is away: one line per retry, not a traceback
+                    logger.warning("outbox relay cannot reach the database: %s", type(exc).__name__)
+                else:
+                    logger.exception("outbox relay cycle failed")
                 backoff = min(backoff * 2, 5.0)
             try:
                 async with asyncio.timeout(backoff):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -19,7 +19,7 @@ from claimflow_kit.consumer import ConsumerRunner, EventContext, Subscription
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
 from claimflow_kit.db import Database
 from claimflow_kit.dlq import DeadLetter, list_dead_letters, replay_dead_letters
-from claimflow_kit.kafka import new_producer
+from claimflow_kit.kafka import ensure_topics, new_producer
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.outbox import Outbox, OutboxRelay, outbox_backlog
 from claimflow_kit.tables import ControlNumberSequence, InboxRecord, OutboxMessage, utcnow
@@ -316,3 +316,49 @@ async def test_control_numbers_wrap_after_nine_digits(kit_db: Database) -> None:
         session.add(ControlNumberSequence(sender_id="WRAP", kind="ISA13", next_value=999_999_998))
     numbers = await SqlControlNumberAllocator(kit_db).allocate(ControlNumberKind.INTERCHANGE, "WRAP", 3)
     assert numbers == [999_999_998, 999_999_999, 1]
+
+
+async def test_a_consumer_reads_a_restarted_broker_from_its_start(kit_db: Database, broker: BrokerHandle) -> None:
+    """The broker forgets everything while a consumer runs, then fills up past the consumer's old positions:
+    the consumer must read the new log from offset 0, not carry on from where it was in the old one."""
+    if broker.embedded is None:
+        pytest.skip("needs the memory-only embedded broker")
+    settings = kit_settings(kit_db, broker)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    catalog = default_catalog()
+    handlers = Subscription("after-restart", {EncounterReceived: recording_handler(tenant)})
+    runner = ConsumerRunner(settings, kit_db, catalog, handlers)
+
+    async def produce(count: int) -> set[str]:
+        """``count`` events straight to the topic (no outbox: nothing will re-publish them)."""
+        producer = new_producer(settings)
+        await producer.start()
+        try:
+            sent = set()
+            for _ in range(count):
+                event = encounter_event(tenant)
+                envelope = catalog.envelope(event, tenant_id=tenant, source=settings.source, correlation_id="c")
+                await producer.send_and_wait(
+                    Topic.ENCOUNTERS.value, envelope.to_json_bytes(), key=envelope.subject.encode()
+                )
+                sent.add(event.encounter_id)
+            return sent
+        finally:
+            await producer.stop()
+
+    def handled(expected: set[str]) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return {r.encounter_id for r in await effects(kit_db, tenant)} >= expected
+
+        return check
+
+    async with running(runner):
+        before = await produce(12)
+        await eventually(handled(before), within=60)
+        await asyncio.to_thread(broker.restart)
+        await ensure_topics(settings, [Topic.ENCOUNTERS.value])
+        after = await produce(40)  # more than the old log held: every partition passes its old position
+        await eventually(handled(after), within=90)
+    assert runner.resets == 1
+    rows = await effects(kit_db, tenant)
+    assert sorted(r.encounter_id for r in rows) == sorted(before | after)  # each once
