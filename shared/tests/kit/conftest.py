@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 import pytest_asyncio
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -14,6 +16,7 @@ from sqlmodel import Field, SQLModel
 from claimflow_events import EncounterReceived, ServiceLine
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.db import Database
+from claimflow_kit.embedded import EmbeddedBroker
 from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.testing import BrokerHandle, DatabaseFactory
 
@@ -33,6 +36,18 @@ class Effect(EffectBase, table=True):
     tenant_id: str = Field(index=True)
     event_id: str
     encounter_id: str
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[BrokerHandle]:
+    """An embedded broker of the test's own, for tests that restart it: the session's broker serves running
+    stacks, whose relays would re-publish a day of events into it after a restart."""
+    embedded = EmbeddedBroker(log_path=tmp_path / "tansu.log")
+    embedded.start()
+    try:
+        yield BrokerHandle(embedded.bootstrap_servers, "embedded", embedded)
+    finally:
+        embedded.stop()
 
 
 @pytest_asyncio.fixture

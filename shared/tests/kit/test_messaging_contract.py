@@ -236,9 +236,8 @@ async def test_audit_log_is_append_only(kit_db: Database) -> None:
         assert (await connection.execute(text("SELECT actor FROM audit_log"))).scalar_one() == "k"
 
 
-async def test_relay_republishes_what_a_restarted_broker_forgot(kit_db: Database, broker: BrokerHandle) -> None:
-    if broker.embedded is None:
-        pytest.skip("needs the memory-only embedded broker")
+async def test_relay_republishes_what_a_restarted_broker_forgot(kit_db: Database, private_broker: BrokerHandle) -> None:
+    broker = private_broker
     settings = kit_settings(kit_db, broker)
     tenant = f"t-{uuid.uuid4().hex[:6]}"
     encounter_id = await stage(kit_db, settings, tenant)
@@ -318,11 +317,12 @@ async def test_control_numbers_wrap_after_nine_digits(kit_db: Database) -> None:
     assert numbers == [999_999_998, 999_999_999, 1]
 
 
-async def test_a_consumer_reads_a_restarted_broker_from_its_start(kit_db: Database, broker: BrokerHandle) -> None:
+async def test_a_consumer_reads_a_restarted_broker_from_its_start(
+    kit_db: Database, private_broker: BrokerHandle
+) -> None:
     """The broker forgets everything while a consumer runs, then fills up past the consumer's old positions:
     the consumer must read the new log from offset 0, not carry on from where it was in the old one."""
-    if broker.embedded is None:
-        pytest.skip("needs the memory-only embedded broker")
+    broker = private_broker
     settings = kit_settings(kit_db, broker)
     tenant = f"t-{uuid.uuid4().hex[:6]}"
     catalog = default_catalog()
