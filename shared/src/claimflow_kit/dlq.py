@@ -128,7 +128,8 @@ async def replay_dead_letters(
     """Re-publish dead letters to their original topic; returns what was replayed.
 
     With ``event_id`` only that event is replayed (even if it was replayed before); otherwise every
-    record not yet replayed (or all, with ``include_replayed``).
+    record not yet replayed (or all, with ``include_replayed``). A record several consumer groups dead-lettered
+    has a letter from each; it is published once, and every one of those letters counts as replayed.
     """
     letters = await list_dead_letters(settings, dlq_topic)
     chosen = [
@@ -141,15 +142,15 @@ async def replay_dead_letters(
     producer: AIOKafkaProducer = new_producer(settings)
     await producer.start()
     try:
+        published: set[tuple[str, bytes | None, bytes | None]] = set()
         for letter in chosen:
+            original = (letter.original_topic or dlq_topic.removesuffix(".dlq"), letter.key, letter.value)
+            if original in published:
+                continue
+            published.add(original)
             headers = [(k, v) for k, v in letter.headers if not k.startswith("x-dlq-")]
             headers.append(("x-dlq-replayed-at", datetime.now(UTC).isoformat().encode()))
-            await producer.send_and_wait(
-                letter.original_topic or dlq_topic.removesuffix(".dlq"),
-                value=letter.value,
-                key=letter.key,
-                headers=headers,
-            )
+            await producer.send_and_wait(original[0], value=letter.value, key=letter.key, headers=headers)
     finally:
         await producer.stop()
     await _remember_replayed(settings, dlq_topic, chosen)

@@ -362,3 +362,37 @@ async def test_a_consumer_reads_a_restarted_broker_from_its_start(
     assert runner.resets == 1
     rows = await effects(kit_db, tenant)
     assert sorted(r.encounter_id for r in rows) == sorted(before | after)  # each once
+
+
+async def test_a_record_two_consumer_groups_dead_lettered_is_replayed_once(
+    kit_db: Database, private_broker: BrokerHandle
+) -> None:
+    settings = kit_settings(kit_db, private_broker)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    failing = recording_handler(tenant, fail_when=lambda e: e.ehr_encounter_id == "poison")
+    runners = [
+        ConsumerRunner(settings, kit_db, default_catalog(), Subscription(name, {EncounterReceived: failing}))
+        for name in ("first", "second")
+    ]
+    await stage(kit_db, settings, tenant, "poison")
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()
+    try:
+        assert await relay.publish_batch() == 1
+    finally:
+        await relay.stop()
+    async with running(runners[0]), running(runners[1]):
+
+        async def both_dead_lettered() -> list[DeadLetter]:
+            letters = await list_dead_letters(settings, Topic.ENCOUNTERS.dead_letter)
+            return letters if {letter.consumer for letter in letters} == {r.name for r in runners} else []
+
+        letters = await eventually(both_dead_lettered, within=60)
+    assert len({letter.event_id for letter in letters}) == 1
+
+    replayed = await replay_dead_letters(settings, Topic.ENCOUNTERS.dead_letter)
+    assert sorted(letter.consumer for letter in replayed) == sorted(r.name for r in runners)
+    # Read like letters, the topic itself now holds the event twice: published, and replayed once (not twice).
+    on_topic = await list_dead_letters(settings, Topic.ENCOUNTERS.value)
+    assert [record.event_id for record in on_topic] == [letters[0].event_id] * 2
+    assert all(letter.replayed for letter in await list_dead_letters(settings, Topic.ENCOUNTERS.dead_letter))
