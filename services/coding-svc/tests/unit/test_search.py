@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from functools import cache
 
@@ -10,6 +11,7 @@ import pytest
 from coding_svc.codesets.registry import CodeSetRegistry
 from coding_svc.codesets.search import IcdSearchIndex, stem, tokenize
 from coding_svc.domain.suggest import NoteSuggester
+from coding_svc.service.codesets import CodeSetRuntime
 
 
 @cache
@@ -85,3 +87,12 @@ def test_note_suggestions_read_abbreviations_and_written_codes(index: IcdSearchI
 
 def test_a_note_without_findings_suggests_nothing(index: IcdSearchIndex) -> None:
     assert NoteSuggester(index).suggest("No fever. Denies cough. Follow up in 2 weeks.") == []
+
+
+async def test_concurrent_searches_of_a_version_build_its_index_once(registry: CodeSetRegistry) -> None:
+    runtime = CodeSetRuntime(registry)
+    day = date(2026, 1, 1)
+    first, second, third = await asyncio.gather(*(runtime.search_index(day) for _ in range(3)))
+    assert first is second is third
+    assert await runtime.search_index(day) is first
+    assert first.search("pain in right knee", 1)[0].code == "M25.561"

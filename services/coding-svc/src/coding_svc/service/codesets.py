@@ -54,6 +54,7 @@ class CodeSetRuntime:
         self.edits = CodeSetEdits(base)
         self._indexes: dict[int, IcdSearchIndex] = {}
         self._lock = asyncio.Lock()
+        self._index_building = asyncio.Lock()
 
     def _swap(self, registry: CodeSetRegistry, release_id: int) -> None:
         self.registry = registry
@@ -96,21 +97,21 @@ class CodeSetRuntime:
             except Exception:
                 logger.exception("code-set refresh failed; will retry")
 
-    def _index_for(self, date_of_service: date) -> IcdSearchIndex:
+    async def search_index(self, date_of_service: date) -> IcdSearchIndex:
+        """The ICD-10-CM search index for the version in force on the date: built once (1-2 s, off the event loop)
+        by the first request that needs it, while the others asking for it wait instead of building it again."""
         try:
             icd, _carried = self.registry.icd.at_or_latest(date_of_service)
         except CodeSetNotInForce as exc:
             raise InvalidInput(str(exc)) from None
-        key = id(icd)
-        index = self._indexes.get(key)
+        index = self._indexes.get(id(icd))
         if index is None:
-            index = IcdSearchIndex(icd)
-            self._indexes[key] = index
+            async with self._index_building:
+                index = self._indexes.get(id(icd))
+                if index is None:
+                    index = await asyncio.to_thread(IcdSearchIndex, icd)
+                    self._indexes[id(icd)] = index
         return index
-
-    async def search_index(self, date_of_service: date) -> IcdSearchIndex:
-        """The ICD-10-CM search index for the version in force on the date (built once, off the event loop)."""
-        return await asyncio.to_thread(self._index_for, date_of_service)
 
     async def suggester(self, date_of_service: date) -> NoteSuggester:
         """Note-to-code suggestions against the version in force on the date."""
