@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
+from claimflow_kit.control_numbers import SqlControlNumberAllocator
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import Pyx12Check, eventually
 from claimflow_x12 import parse, validate
+from claims_svc.adapters.tables import ClaimSubmission
+from claims_svc.api.routes import PIPELINE_KEY
+from claims_svc.service.pipeline import ClaimPipeline
 
 pytestmark = pytest.mark.integration
 
@@ -556,3 +560,51 @@ async def test_concurrent_combinations_naming_the_same_claim_never_bill_an_encou
     ]
     billed = [e for c in live for e in (c["encounter_id"], *c["combined_encounter_ids"])]
     assert sorted(billed) == sorted(c["encounter_id"] for c in made), "each encounter is on exactly one live claim"
+
+
+async def test_two_replicas_submitting_at_once_send_each_claim_in_one_interchange(stack: Stack) -> None:
+    # Every claims-svc API replica runs the pipeline; a second one shares the database but not the first's lock.
+    pipeline = cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
+    replica = ClaimPipeline(
+        pipeline.context, pipeline.config, pipeline.connectors, SqlControlNumberAllocator(pipeline.context.database)
+    )
+    tenant = await stack.create_tenant()
+    made = [
+        await claim_for(stack, tenant, billable_encounter(tenant, date_of_service=day), {"ready", "held"})
+        for day in ("2026-11-10", "2026-11-12", "2026-11-16")
+    ]
+    assert [c["status"] for c in made] == ["ready"] * 3, [c["findings"] for c in made]
+    (first, _), (second, _) = await asyncio.gather(pipeline.submit(tenant.id), replica.submit(tenant.id))
+    sent = [claim_id for submission in (*first, *second) for claim_id in submission.claim_ids]
+    assert sorted(sent) == sorted(c["id"] for c in made), "each claim in exactly one interchange"
+    for claim in made:
+        submitted = await claim_status(stack, tenant, claim["id"], {"submitted", "accepted"})
+        assert submitted["submission_id"] in {s.id for s in (*first, *second)}
+
+
+async def test_an_interchange_left_sending_by_a_crash_is_sent_once_it_is_older_than_a_send_can_take(
+    stack: Stack,
+) -> None:
+    pipeline = cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
+    tenant = await stack.create_tenant()
+    claim = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    assert claim["status"] == "ready", claim["findings"]
+    # The replica stored the interchange and died before the connector call: the claim waits in "submitting".
+    (stored,) = await pipeline._prepare(tenant.id, [claim["id"]], None)
+    assert stored.status == "sending"
+    assert await pipeline.resend_pending() == 0  # too young: it may be on its way right now
+    assert (await claim_status(stack, tenant, claim["id"], {"submitting"}))["submission_id"] == stored.id
+
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            row = await session.get(ClaimSubmission, stored.id)
+            assert row is not None
+            row.created_at = datetime.now(UTC) - pipeline.config.resend_after - timedelta(seconds=1)
+            session.add(row)
+    finally:
+        await database.dispose()
+    # The pipeline's background round (every 0.1 s here) now sends it.
+    submitted = await claim_status(stack, tenant, claim["id"], {"submitted", "accepted"})
+    assert submitted["submission_id"] == stored.id
+    assert await pipeline.resend_pending() == 0  # sent: nothing left

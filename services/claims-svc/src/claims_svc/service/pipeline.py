@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,6 +116,17 @@ class PipelineConfig:
     payers: dict[str, PayerRules]
     auto_submit_after: timedelta | None
     batch_size: int = 500
+    # An interchange still "sending" this long after it was stored lost its sender (a crash, a connector outage):
+    # longer than a connector may take to answer, so one being sent right now is not sent a second time.
+    resend_after: timedelta = timedelta(minutes=2)
+
+
+class _ClaimsTaken(Exception):
+    """Some claims of a batch were no longer ready when its interchange was stored."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} claims no longer ready")
+        self.count = count
 
 
 def _address(raw: Any) -> Address | None:
@@ -469,8 +480,36 @@ class ClaimPipeline:
             for start in range(0, len(payer_claims), self.config.batch_size):
                 batch = payer_claims[start : start + self.config.batch_size]
                 key = f"{idempotency_key}#{index}-{start}" if idempotency_key else None
-                prepared.append(await self._store_interchange(tenant_id, payer_id, batch, key))
+                submission = await self._store_batch(tenant_id, payer_id, batch, key)
+                if submission is not None:
+                    prepared.append(submission)
         return prepared
+
+    async def _store_batch(
+        self, tenant_id: str, payer_id: str, claims: list[Claim], idempotency_key: str | None
+    ) -> ClaimSubmission | None:
+        """Store the batch's interchange; None when every claim of it went out with another replica's batch.
+
+        Each API replica runs this pipeline: two may pick the same ready claims. The claims move to submitting
+        only if they are still ready, in the transaction that stores the interchange, so a claim is in one
+        interchange only; a batch that lost claims to another replica is built again from those still ready.
+        """
+        while claims:
+            try:
+                return await self._store_interchange(tenant_id, payer_id, claims, idempotency_key)
+            except _ClaimsTaken as taken:
+                logger.info("%d claims of a batch were submitted by another replica", taken.count)
+            async with self.context.database.transaction() as session:
+                ready = await session.exec(
+                    select(Claim).where(
+                        Claim.tenant_id == tenant_id,
+                        col(Claim.id).in_([c.id for c in claims]),
+                        Claim.status == ClaimStatus.READY,
+                    )
+                )
+                by_id = {c.id: c for c in ready.all()}
+            claims = [by_id[c.id] for c in claims if c.id in by_id]
+        return None
 
     async def _store_interchange(
         self, tenant_id: str, payer_id: str, claims: list[Claim], idempotency_key: str | None
@@ -503,17 +542,21 @@ class ClaimPipeline:
             x12=x12,
         )
         async with self.context.database.transaction() as session:
+            moved = await session.exec(
+                update(Claim)
+                .where(col(Claim.id).in_([c.id for c in claims]), col(Claim.status) == ClaimStatus.READY)
+                .values(
+                    status=ClaimStatus.SUBMITTING,
+                    submission_id=submission_id,
+                    interchange_control_number=isa,
+                    group_control_number=str(envelope.group_control_number),
+                    transaction_control_number=f"{envelope.transaction_control_numbers[0]:04d}",
+                    updated_at=utcnow(),
+                )
+            )
+            if moved.rowcount != len(claims):  # rolls the transaction back: this interchange is never sent
+                raise _ClaimsTaken(len(claims) - moved.rowcount)
             session.add(submission)
-            for claim in claims:
-                stored = await session.get(Claim, claim.id)
-                assert stored is not None
-                stored.status = ClaimStatus.SUBMITTING
-                stored.submission_id = submission_id
-                stored.interchange_control_number = isa
-                stored.group_control_number = str(envelope.group_control_number)
-                stored.transaction_control_number = f"{envelope.transaction_control_numbers[0]:04d}"
-                stored.updated_at = utcnow()
-                session.add(stored)
         return submission
 
     async def _send(self, submission_id: str) -> None:
@@ -554,10 +597,18 @@ class ClaimPipeline:
                 )
 
     async def resend_pending(self) -> int:
-        """Send interchanges stored but not confirmed (after a crash or a connector outage)."""
+        """Send interchanges stored but not confirmed (after a crash or a connector outage) once they are older
+        than ``resend_after``: a younger one may be on its way to the payer right now, from this replica or another."""
+        cutoff = utcnow() - self.config.resend_after
         async with self.context.database.transaction() as session:
             pending = list(
-                (await session.exec(select(ClaimSubmission.id).where(ClaimSubmission.status == "sending"))).all()
+                (
+                    await session.exec(
+                        select(ClaimSubmission.id).where(
+                            ClaimSubmission.status == "sending", col(ClaimSubmission.created_at) <= cutoff
+                        )
+                    )
+                ).all()
             )
         for submission_id in pending:
             try:
