@@ -70,6 +70,16 @@ async def stage(database: Database, settings: ServiceSettings, tenant_id: str, l
     return event.encounter_id
 
 
+async def publish_staged(database: Database, settings: ServiceSettings) -> int:
+    """One relay batch of what is staged in the outbox; returns how many events it published."""
+    relay = OutboxRelay(settings, database)
+    await relay.start()
+    try:
+        return await relay.publish_batch()
+    finally:
+        await relay.stop()
+
+
 async def effects(database: Database, tenant_id: str) -> list[Effect]:
     """Effect rows of one tenant."""
     async with database.transaction() as session:
@@ -123,12 +133,7 @@ async def test_event_reaches_consumer_and_relay_crash_duplicate_is_absorbed(
     await crashed.stop()
 
     # Its lease expires; a new relay finds the row unsent and publishes it again.
-    relay = OutboxRelay(settings, kit_db)
-    await relay.start()
-    try:
-        assert await relay.publish_batch() == 1
-    finally:
-        await relay.stop()
+    assert await publish_staged(kit_db, settings) == 1
     async with kit_db.transaction() as session:
         row = (await session.exec(select(OutboxMessage).where(OutboxMessage.message_key == encounter_id))).one()
         assert row.sent_at is not None
@@ -166,12 +171,7 @@ async def test_poison_message_is_dead_lettered_and_replayed_after_the_fix(
 
     poison_id = await stage(kit_db, settings, tenant, "poison")
     healthy_id = await stage(kit_db, settings, tenant, "healthy")
-    relay = OutboxRelay(settings, kit_db)
-    await relay.start()
-    try:
-        assert await relay.publish_batch() == 2
-    finally:
-        await relay.stop()
+    assert await publish_staged(kit_db, settings) == 2
     # Malformed bytes on the topic: not even an envelope.
     producer: AIOKafkaProducer = new_producer(settings)
     await producer.start()
@@ -241,10 +241,7 @@ async def test_relay_republishes_what_a_restarted_broker_forgot(kit_db: Database
     settings = kit_settings(kit_db, broker)
     tenant = f"t-{uuid.uuid4().hex[:6]}"
     encounter_id = await stage(kit_db, settings, tenant)
-    relay = OutboxRelay(settings, kit_db)
-    await relay.start()
-    assert await relay.publish_batch() == 1
-    await relay.stop()
+    assert await publish_staged(kit_db, settings) == 1
 
     broker.restart()  # the broker forgets the event before anyone consumed it
 
@@ -375,12 +372,7 @@ async def test_a_record_two_consumer_groups_dead_lettered_is_replayed_once(
         for name in ("first", "second")
     ]
     await stage(kit_db, settings, tenant, "poison")
-    relay = OutboxRelay(settings, kit_db)
-    await relay.start()
-    try:
-        assert await relay.publish_batch() == 1
-    finally:
-        await relay.stop()
+    assert await publish_staged(kit_db, settings) == 1
     async with running(runners[0]), running(runners[1]):
 
         async def both_dead_lettered() -> list[DeadLetter]:
