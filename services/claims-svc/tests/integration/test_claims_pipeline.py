@@ -582,8 +582,9 @@ async def test_two_replicas_submitting_at_once_send_each_claim_in_one_interchang
         assert submitted["submission_id"] in {s.id for s in (*first, *second)}
 
 
-async def test_an_interchange_left_sending_by_a_crash_is_sent_once_it_is_older_than_a_send_can_take(
-    stack: Stack,
+@pytest.mark.parametrize("left_by", ["a crash", "a failed attempt"])
+async def test_an_interchange_left_sending_is_sent_again_after_a_failed_attempt_or_once_older_than_a_send_can_take(
+    stack: Stack, left_by: str
 ) -> None:
     pipeline = cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
     tenant = await stack.create_tenant()
@@ -600,7 +601,10 @@ async def test_an_interchange_left_sending_by_a_crash_is_sent_once_it_is_older_t
         async with database.transaction() as session:
             row = await session.get(ClaimSubmission, stored.id)
             assert row is not None
-            row.created_at = datetime.now(UTC) - pipeline.config.resend_after - timedelta(seconds=1)
+            if left_by == "a crash":  # no attempt recorded: sent again once older than a send can take
+                row.created_at = datetime.now(UTC) - pipeline.config.resend_after - timedelta(seconds=1)
+            else:  # the connector refused it (an outage): nothing is in flight, so at once
+                row.error = "ConnectorUnavailable: the clearinghouse did not answer"
             session.add(row)
     finally:
         await database.dispose()

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,8 +116,8 @@ class PipelineConfig:
     payers: dict[str, PayerRules]
     auto_submit_after: timedelta | None
     batch_size: int = 500
-    # An interchange still "sending" this long after it was stored lost its sender (a crash, a connector outage):
-    # longer than a connector may take to answer, so one being sent right now is not sent a second time.
+    # An interchange still "sending" this long after it was stored, with no failed attempt recorded, lost its sender
+    # (a crash): longer than a connector may take to answer, so one being sent right now is not sent a second time.
     resend_after: timedelta = timedelta(minutes=2)
 
 
@@ -597,15 +597,16 @@ class ClaimPipeline:
                 )
 
     async def resend_pending(self) -> int:
-        """Send interchanges stored but not confirmed (after a crash or a connector outage) once they are older
-        than ``resend_after``: a younger one may be on its way to the payer right now, from this replica or another."""
+        """Send interchanges stored but not confirmed: at once after a failed attempt (a connector outage), and
+        after ``resend_after`` when no attempt was recorded (its sender crashed, or it is on its way right now)."""
         cutoff = utcnow() - self.config.resend_after
         async with self.context.database.transaction() as session:
             pending = list(
                 (
                     await session.exec(
                         select(ClaimSubmission.id).where(
-                            ClaimSubmission.status == "sending", col(ClaimSubmission.created_at) <= cutoff
+                            ClaimSubmission.status == "sending",
+                            or_(col(ClaimSubmission.error).is_not(None), col(ClaimSubmission.created_at) <= cutoff),
                         )
                     )
                 ).all()
