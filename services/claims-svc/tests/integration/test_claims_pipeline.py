@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
+from claimflow_connect.base import Connector
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
@@ -583,7 +584,7 @@ async def test_two_replicas_submitting_at_once_send_each_claim_in_one_interchang
 
 
 @pytest.mark.parametrize("left_by", ["a crash", "a failed attempt"])
-async def test_an_interchange_left_sending_is_sent_again_after_a_failed_attempt_or_once_older_than_a_send_can_take(
+async def test_an_interchange_left_sending_is_sent_again_after_a_failed_attempt_or_once_its_senders_lease_ran_out(
     stack: Stack, left_by: str
 ) -> None:
     pipeline = cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
@@ -601,10 +602,11 @@ async def test_an_interchange_left_sending_is_sent_again_after_a_failed_attempt_
         async with database.transaction() as session:
             row = await session.get(ClaimSubmission, stored.id)
             assert row is not None
-            if left_by == "a crash":  # no attempt recorded: sent again once older than a send can take
-                row.created_at = datetime.now(UTC) - pipeline.config.resend_after - timedelta(seconds=1)
+            if left_by == "a crash":  # no attempt recorded: sent again once the sender's lease ran out
+                row.send_lease_until = datetime.now(UTC) - timedelta(seconds=1)
             else:  # the connector refused it (an outage): nothing is in flight, so at once
                 row.error = "ConnectorUnavailable: the clearinghouse did not answer"
+                row.send_lease_until = None
             session.add(row)
     finally:
         await database.dispose()
@@ -612,3 +614,39 @@ async def test_an_interchange_left_sending_is_sent_again_after_a_failed_attempt_
     submitted = await claim_status(stack, tenant, claim["id"], {"submitted", "accepted"})
     assert submitted["submission_id"] == stored.id
     assert await pipeline.resend_pending() == 0  # sent: nothing left
+
+
+async def test_two_replicas_resending_a_waiting_interchange_send_it_once(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
+    replica = ClaimPipeline(
+        pipeline.context, pipeline.config, pipeline.connectors, SqlControlNumberAllocator(pipeline.context.database)
+    )
+    tenant = await stack.create_tenant()
+    claim = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    assert claim["status"] == "ready", claim["findings"]
+    (stored,) = await pipeline._prepare(tenant.id, [claim["id"]], None)
+    sends: list[str] = []  # the connector is looked up once per send, right before the file goes out
+    for_payer = pipeline.connectors.for_payer
+
+    def counted(tenant_id: str, payer_id: str) -> Connector:
+        if tenant_id == tenant.id:
+            sends.append(payer_id)
+        return for_payer(tenant_id, payer_id)
+
+    monkeypatch.setattr(pipeline.connectors, "for_payer", counted)
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            row = await session.get(ClaimSubmission, stored.id)
+            assert row is not None
+            row.send_lease_until = datetime.now(UTC) - timedelta(seconds=1)  # its sender crashed
+            session.add(row)
+    finally:
+        await database.dispose()
+    # Both replicas' rounds (and the app's background round) find it waiting at the same moment.
+    await asyncio.gather(pipeline.resend_pending(), replica.resend_pending())
+    submitted = await claim_status(stack, tenant, claim["id"], {"submitted", "accepted"})
+    assert submitted["submission_id"] == stored.id
+    assert sends == [stored.payer_id], "one replica sends the interchange, the others leave it"

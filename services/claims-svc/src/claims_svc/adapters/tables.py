@@ -113,6 +113,8 @@ class ClaimSubmission(ClaimsTable, table=True):
     error: str | None = Field(default=None, max_length=500)
     x12: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    # While "sending": until when one replica holds the send (None: nobody; the next round may send it).
+    send_lease_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class FeeScheduleEntry(ClaimsTable, table=True):

@@ -6,7 +6,8 @@ on demand from the submission API. Every step is a short transaction; the connec
 Submission is crash-safe: the interchange is stored as ``sending`` with its claims marked ``submitting`` before
 the connector is called, and a ``sending`` interchange found later is sent again under the same file name
 (clearinghouses and the sandbox take a repeated file name as the same file), so a crash never loses a claim and
-never sends two different files for it.
+never sends two different files for it. A lease on the send (``send_lease_until``) lets one replica at a time send
+a waiting interchange.
 """
 
 from __future__ import annotations
@@ -116,8 +117,8 @@ class PipelineConfig:
     payers: dict[str, PayerRules]
     auto_submit_after: timedelta | None
     batch_size: int = 500
-    # An interchange still "sending" this long after it was stored, with no failed attempt recorded, lost its sender
-    # (a crash): longer than a connector may take to answer, so one being sent right now is not sent a second time.
+    # How long a replica holds the send of an interchange: an interchange still "sending" after that lost its sender
+    # (a crash). Longer than a connector may take to answer, so one on its way right now is not sent a second time.
     resend_after: timedelta = timedelta(minutes=2)
 
 
@@ -540,6 +541,7 @@ class ClaimPipeline:
             filename=f"{'837I' if institutional else '837P'}_{payer_id}_{isa}.x12",
             status="sending",
             x12=x12,
+            send_lease_until=utcnow() + self.config.resend_after,  # this replica sends it first
         )
         async with self.context.database.transaction() as session:
             moved = await session.exec(
@@ -569,11 +571,12 @@ class ClaimPipeline:
             receipt = await connector.submit(
                 submission.tenant_id, submission.payer_id, submission.x12.encode(), submission.filename
             )
-        except ConnectorError as exc:
+        except ConnectorError as exc:  # nothing is on its way: the lease is given back for the next round
             async with self.context.database.transaction() as session:
                 stored = await session.get(ClaimSubmission, submission_id)
                 if stored is not None:
                     stored.error = f"{exc.error_code}: {exc.detail}"[:500]
+                    stored.send_lease_until = None
                     session.add(stored)
             raise
         now = utcnow()
@@ -583,6 +586,7 @@ class ClaimPipeline:
             stored.status = "sent"
             stored.receipt_id = receipt.submission_id
             stored.error = None
+            stored.send_lease_until = None
             session.add(stored)
             for claim_id in stored.claim_ids:
                 claim = await session.get(Claim, claim_id)
@@ -597,26 +601,49 @@ class ClaimPipeline:
                 )
 
     async def resend_pending(self) -> int:
-        """Send interchanges stored but not confirmed: at once after a failed attempt (a connector outage), and
-        after ``resend_after`` when no attempt was recorded (its sender crashed, or it is on its way right now)."""
-        cutoff = utcnow() - self.config.resend_after
+        """Send interchanges stored but not confirmed whose send nobody holds: at once after a failed attempt (a
+        connector outage), and once the lease of a sender that never answered ran out (``resend_after``: it
+        crashed). Each is sent by one replica: the first to take its lease."""
+        now = utcnow()
         async with self.context.database.transaction() as session:
             pending = list(
                 (
                     await session.exec(
                         select(ClaimSubmission.id).where(
                             ClaimSubmission.status == "sending",
-                            or_(col(ClaimSubmission.error).is_not(None), col(ClaimSubmission.created_at) <= cutoff),
+                            or_(
+                                col(ClaimSubmission.send_lease_until).is_(None),
+                                col(ClaimSubmission.send_lease_until) < now,
+                            ),
                         )
                     )
                 ).all()
             )
+        sent = 0
         for submission_id in pending:
+            if not await self._take_send(submission_id):
+                continue  # another replica took it first
+            sent += 1
             try:
                 await self._send(submission_id)
             except ConnectorError as exc:
                 logger.warning("submission %s still not sent: %s", submission_id, exc.error_code)
-        return len(pending)
+        return sent
+
+    async def _take_send(self, submission_id: str) -> bool:
+        """Take the lease on sending a waiting interchange; False when another replica holds it or it was sent."""
+        now = utcnow()
+        async with self.context.database.transaction() as session:
+            taken = await session.exec(
+                update(ClaimSubmission)
+                .where(
+                    col(ClaimSubmission.id) == submission_id,
+                    col(ClaimSubmission.status) == "sending",
+                    or_(col(ClaimSubmission.send_lease_until).is_(None), col(ClaimSubmission.send_lease_until) < now),
+                )
+                .values(send_lease_until=now + self.config.resend_after)
+            )
+            return bool(taken.rowcount == 1)
 
     async def auto_submit(self) -> int:
         """Submit, per tenant, ready claims that waited longer than the batch window."""
