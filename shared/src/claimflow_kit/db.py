@@ -123,6 +123,44 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 _SQLITE_TURN_TIMEOUT = 30.0  # as long as SQLite's own busy timeout
 
+OUTBOX_STAGED = "claimflow.outbox_staged"
+"""``session.info`` key the outbox sets when a transaction stages events (``Database.outbox_written`` on commit)."""
+
+
+class ChangeWatch:
+    """Tells whether any connection committed to a SQLite database file since the last look.
+
+    ``PRAGMA data_version`` on a connection of its own that never writes changes whenever another connection —
+    of this process or another one — commits. Reading it takes microseconds and no lock, so an idle outbox relay
+    looks here instead of running a write transaction to find nothing.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self._last: int | None = None
+
+    def changed(self) -> bool:
+        """True when something was committed since the previous call (and on the first call, or on any error)."""
+        try:
+            if self._connection is None:
+                self._connection = sqlite3.connect(self.path, timeout=0.05, isolation_level=None)
+            row = self._connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            self.close()
+            return True
+        version = int(row[0])
+        changed = version != self._last
+        self._last = version
+        return changed
+
+    def close(self) -> None:
+        """Close the watching connection (the next look opens it again)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+            self._last = None
+
 
 class WalCheckpointer:
     """Copies a SQLite database's write-ahead log into the database file from a short-lived thread of its own.
@@ -180,11 +218,18 @@ class Database:
         self._sqlite_turn: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         path = make_url(url).database if self.dialect == "sqlite" else None
         self._checkpointer = WalCheckpointer(path) if path and path != ":memory:" else None
+        self._path = path
+        # Set when a transaction of this process that staged outbox events commits: the relay publishes at once.
+        self.outbox_written = asyncio.Event()
 
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
+
+    def change_watch(self) -> ChangeWatch | None:
+        """A watch on commits to this database by any process (SQLite files); None where there is none."""
+        return ChangeWatch(self._path) if self._path and self._path != ":memory:" else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -192,6 +237,8 @@ class Database:
         if self._sqlite_turn is None:
             async with self.sessions() as session, session.begin():
                 yield session
+            if session.info.get(OUTBOX_STAGED):
+                self.outbox_written.set()
             return
         async with asyncio.timeout(_SQLITE_TURN_TIMEOUT):
             await self._sqlite_turn.acquire()
@@ -200,6 +247,8 @@ class Database:
                 yield session
         finally:
             self._sqlite_turn.release()
+        if session.info.get(OUTBOX_STAGED):
+            self.outbox_written.set()
         if self._checkpointer is not None:
             self._checkpointer.committed()
 

@@ -13,6 +13,7 @@ it sent within the replay window (``outbox_replay_window_seconds``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -31,12 +32,14 @@ from claimflow_events import STRUCTURED_CONTENT_TYPE, EventCatalog, EventEnvelop
 from claimflow_kit.bulk import insert_rows
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import traceparent_var
-from claimflow_kit.db import Database, is_transient
+from claimflow_kit.db import OUTBOX_STAGED, Database, is_transient
 from claimflow_kit.kafka import all_topic_names, ensure_topics, new_producer
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.tables import OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
+
+_FULL_LOOK_SECONDS = 1.0  # an idle relay on SQLite claims at least this often, changed or not
 
 
 def kafka_headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
@@ -82,6 +85,7 @@ class Outbox:
             causation_id=causation_id,
             traceparent=traceparent or traceparent_var.get(),
         )
+        session.info[OUTBOX_STAGED] = True
         session.add(
             OutboxMessage(
                 event_id=str(envelope.id),
@@ -132,6 +136,7 @@ class Outbox:
             for envelope, (payload, _) in zip(envelopes, events, strict=True)
         ]
         await insert_rows(session, OutboxMessage.__table__, rows)  # type: ignore[attr-defined]
+        session.info[OUTBOX_STAGED] = True
         return envelopes
 
 
@@ -176,6 +181,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._probe: AIOKafkaConsumer | None = None
         self.replays = 0
+        self.looks = 0  # claims of unsent events tried (an idle relay on SQLite skips most)
 
     async def start(self) -> None:
         """Connect the producer and check whether the broker lost what was sent before."""
@@ -199,32 +205,59 @@ class OutboxRelay:
         return self._producer
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set; survives broker outages by retrying with backoff."""
+        """Publish until ``stop`` is set; survives broker outages by retrying with backoff.
+
+        The relay publishes at once when a transaction of its own process staged events, and otherwise looks every
+        ``outbox_poll_interval_seconds`` for events other processes wrote. On SQLite a look first asks whether
+        anything was committed at all since the last one (``ChangeWatch``), so an idle relay costs next to nothing;
+        every ``_FULL_LOOK_SECONDS`` it claims regardless (an expired lease frees rows without any commit).
+        """
+        loop = asyncio.get_running_loop()
+        wake = self.database.outbox_written
+        forward_stop = asyncio.create_task(self._wake_on(stop, wake))
+        watch = self.database.change_watch()
         backoff = self.settings.outbox_poll_interval_seconds
-        next_epoch_check = asyncio.get_running_loop().time() + self.settings.broker_check_interval_seconds
-        while not stop.is_set():
-            try:
-                if asyncio.get_running_loop().time() >= next_epoch_check:
-                    await self.check_broker_epoch()
-                    next_epoch_check = asyncio.get_running_loop().time() + self.settings.broker_check_interval_seconds
-                sent = await self.publish_batch()
-                backoff = self.settings.outbox_poll_interval_seconds
-                if sent >= self.settings.outbox_batch_size:
-                    continue
-            except (KafkaError, OSError, TimeoutError) as exc:
-                logger.warning("outbox relay cannot reach the broker: %s", type(exc).__name__)
-                backoff = min(backoff * 2, 5.0)
-            except Exception as exc:
-                if is_transient(exc):  # the database is away: one line per retry, not a traceback
-                    logger.warning("outbox relay cannot reach the database: %s", type(exc).__name__)
-                else:
-                    logger.exception("outbox relay cycle failed")
-                backoff = min(backoff * 2, 5.0)
-            try:
-                async with asyncio.timeout(backoff):
-                    await stop.wait()
-            except TimeoutError:
-                pass
+        next_epoch_check = loop.time() + self.settings.broker_check_interval_seconds
+        next_full_look = 0.0
+        failing = False
+        try:
+            while not stop.is_set():
+                woken = wake.is_set()
+                wake.clear()
+                try:
+                    if loop.time() >= next_epoch_check:
+                        await self.check_broker_epoch()
+                        next_epoch_check = loop.time() + self.settings.broker_check_interval_seconds
+                    look = woken or failing or watch is None or watch.changed() or loop.time() >= next_full_look
+                    sent = await self.publish_batch() if look else 0
+                    if look:
+                        self.looks += 1
+                        next_full_look = loop.time() + _FULL_LOOK_SECONDS
+                    backoff = self.settings.outbox_poll_interval_seconds
+                    failing = False
+                    if sent >= self.settings.outbox_batch_size:
+                        continue
+                except (KafkaError, OSError, TimeoutError) as exc:
+                    logger.warning("outbox relay cannot reach the broker: %s", type(exc).__name__)
+                    backoff, failing = min(backoff * 2, 5.0), True
+                except Exception as exc:
+                    if is_transient(exc):  # the database is away: one line per retry, not a traceback
+                        logger.warning("outbox relay cannot reach the database: %s", type(exc).__name__)
+                    else:
+                        logger.exception("outbox relay cycle failed")
+                    backoff, failing = min(backoff * 2, 5.0), True
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(backoff):
+                        await wake.wait()
+        finally:
+            forward_stop.cancel()
+            if watch is not None:
+                watch.close()
+
+    @staticmethod
+    async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:
+        await stop.wait()
+        wake.set()
 
     async def publish_batch(self) -> int:
         """Claim, send and mark one batch; returns how many events were published."""

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, text, update
+from sqlalchemy import event, func, text, update
 from sqlmodel import col, select
 
 from claimflow_events import EncounterReceived, Topic, default_catalog
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.consumer import ConsumerRunner, EventContext, Subscription
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
-from claimflow_kit.db import Database
+from claimflow_kit.db import ChangeWatch, Database
 from claimflow_kit.dlq import DeadLetter, list_dead_letters, replay_dead_letters
 from claimflow_kit.kafka import ensure_topics, new_producer
 from claimflow_kit.metrics import Metrics
@@ -388,3 +390,93 @@ async def test_a_record_two_consumer_groups_dead_lettered_is_replayed_once(
     on_topic = await list_dead_letters(settings, Topic.ENCOUNTERS.value)
     assert [record.event_id for record in on_topic] == [letters[0].event_id] * 2
     assert all(letter.replayed for letter in await list_dead_letters(settings, Topic.ENCOUNTERS.dead_letter))
+
+
+async def unsent(database: Database) -> int | None:
+    """How many staged events wait for the relay; None when none do (for ``eventually``)."""
+    async with database.transaction() as session:
+        waiting = await outbox_backlog(session)
+    return None if waiting == 0 else waiting
+
+
+async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_without_transactions(
+    kit_db: Database, broker: BrokerHandle
+) -> None:
+    # Polling every 30 s: only the wake-up on commit can publish the staged event within the test's deadline.
+    settings = kit_settings(kit_db, broker, outbox_poll_interval_seconds=30.0)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()
+    try:
+        async with running(relay):
+
+            async def looked() -> bool | None:
+                return True if relay.looks else None
+
+            await eventually(looked)  # its first look is done; now it waits for up to 30 s
+            await stage(kit_db, settings, tenant)
+
+            async def published() -> bool | None:
+                return True if await unsent(kit_db) is None else None
+
+            await eventually(published, within=10.0)
+    finally:
+        await relay.stop()
+
+    # Looking every 20 ms with nothing to send: on SQLite a look asks the file whether anything was committed, so
+    # the idle relay runs at most one transaction a second (a full look) instead of fifty.
+    settings = kit_settings(kit_db, broker, outbox_poll_interval_seconds=0.02)
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()
+    began: list[object] = []
+
+    def count(_connection: object) -> None:
+        began.append(_connection)
+
+    try:
+        async with running(relay):
+            await asyncio.sleep(0.3)  # settles: its first looks find the earlier commits
+            event.listen(kit_db.engine.sync_engine, "begin", count)
+            try:
+                await asyncio.sleep(1.0)  # the window measured, not a wait for an event
+            finally:
+                event.remove(kit_db.engine.sync_engine, "begin", count)
+            # Another process's commit (a second engine on the same database) is still found by looking.
+            other = Database(kit_db.url, pool_size=1)
+            try:
+                await stage(other, settings, tenant, "from-the-api-process")
+            finally:
+                await other.dispose()
+
+            async def caught_up() -> bool | None:
+                return True if await unsent(kit_db) is None else None
+
+            await eventually(caught_up, within=10.0)
+    finally:
+        await relay.stop()
+    if kit_db.dialect == "sqlite":
+        assert len(began) <= 3, f"{len(began)} transactions in a second of idling"
+    else:  # PostgreSQL has no such look: the relay claims at every poll
+        assert len(began) >= 10
+
+
+def test_a_change_watch_sees_commits_of_other_connections_only_when_they_happen(tmp_path: Path) -> None:
+    path = str(tmp_path / "watched.db")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    watch = ChangeWatch(path)
+    try:
+        assert watch.changed(), "the first look has nothing to compare with"
+        assert not watch.changed()
+        writer.execute("INSERT INTO t VALUES (1)")
+        assert watch.changed()
+        assert not watch.changed()
+        writer.execute("BEGIN")
+        writer.execute("INSERT INTO t VALUES (2)")
+        assert not watch.changed(), "not committed yet"
+        writer.execute("COMMIT")
+        assert watch.changed()
+    finally:
+        watch.close()
+        writer.close()
