@@ -108,6 +108,9 @@ async def test_a_family_is_billed_per_guarantor_account(family_stack: Stack) -> 
     # Maria's statement shows both claims, each naming its patient; the statement run mails two statements.
     statement = await remit_get(stack, tenant, f"/v1/guarantors/{maria}/statement")
     assert statement["patient_ids"] == sorted([patient["carlos"], maria])
+    # Addressed to Maria at home (her own claim said so; Carlos's named her account without describing her).
+    assert statement["mail_to"] == {"first_name": "Maria", "last_name": "Lopez", "address": {**HOME, "line2": None}}
+    assert sorted(c["patient_name"] for c in statement["claims"]) == ["Carlos Lopez", "Maria Lopez"]
     assert sorted((c["patient_id"], Decimal(c["balance"])) for c in statement["claims"]) == sorted(
         [(patient["carlos"], owed["carlos"]), (maria, owed["maria"])]
     )
@@ -119,6 +122,9 @@ async def test_a_family_is_billed_per_guarantor_account(family_stack: Stack) -> 
     assert issued[maria]["patient_ids"] == sorted([patient["carlos"], maria])
     assert (issued[maria]["claims"], Decimal(issued[maria]["amount_due"])) == (2, owed["carlos"] + owed["maria"])
     assert issued[card_holder]["patient_ids"] == [patient["lucas"]]
+    # The card holder's account is addressed to the card holder, as Lucas's encounter described her.
+    assert issued[card_holder]["mail_to"] == statement["mail_to"]
+    assert run.json()["not_mailable"] == []
     history = await remit_get(stack, tenant, f"/v1/guarantors/{card_holder}/statements")
     assert [s["id"] for s in history] == [issued[card_holder]["id"]]
 

@@ -37,7 +37,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, json_list
-from claimflow_events import ClaimAccepted, ClaimLineSubmitted, ClaimRejected, ClaimSubmitted
+from claimflow_events import Addressee, ClaimAccepted, ClaimLineSubmitted, ClaimRejected, ClaimSubmitted, PostalAddress
 from claimflow_events.payloads import AcknowledgmentSource, RejectionReason
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.directory import Role
@@ -590,6 +590,8 @@ async def test_statement_run_issues_each_days_statements_once_and_keeps_them(sta
     (issued,) = run["issued"]
     assert (issued["guarantor_id"], issued["amount_due"], issued["claims"]) == ("pat_a", "24.00", 2)
     assert issued["aging"] == buckets("10.00", "14.00", "0.00", "0.00", "0.00")
+    # Its claims never said who pat_a is or where they live: the run says so rather than mail it nowhere.
+    assert (issued["mail_to"], run["not_mailable"]) == (None, ["pat_a"])
 
     again = await remit.post("/v1/statement-runs", json={"statement_date": AS_OF}, headers=biller)
     assert again.status_code == 200
@@ -703,3 +705,87 @@ async def test_concurrent_postings_never_post_twice_or_refund_more_than_the_cred
     assert sorted(r.status_code for r in refunds) == [201, 409, 409], [r.text for r in refunds]
     assert (await get(stack, tenant, "/v1/patients/pat_race/balance"))["balance"] == "0.00"
     assert await ledger_total(stack, tenant.id) == 0
+
+
+async def test_statements_are_addressed_as_the_newest_claim_on_the_account_says(stack: Stack) -> None:
+    tenant = await stack.create_tenant("addressed")
+    suffix = uuid.uuid4().hex[:8]
+    old_home = PostalAddress(line1="4 Oak Ave", city="Springfield", state="IL", postal_code="62702")
+    new_home = PostalAddress(line1="77 Lake Rd", line2="Apt 5", city="Peoria", state="IL", postal_code="616021234")
+
+    def submitted(key: str, patient: str, day: int, **extra: Any) -> tuple[ClaimSubmitted, str]:
+        line = ClaimLineSubmitted(
+            line_item_control_number=f"AD{suffix}{key}-1",
+            procedure_code="99213",
+            units=Decimal(1),
+            charge=Decimal("120.00"),
+            service_date=date(2026, 11, day),
+        )
+        event = ClaimSubmitted(
+            claim_id=f"clm_{suffix}_{key}",
+            encounter_ids=(f"enc_{suffix}_{key}",),
+            practice_id=tenant.practice_id,
+            patient_id=f"pat_{suffix}_{patient.split()[0].lower()}",
+            payer_id="60054",
+            patient_control_number=f"AD{suffix}{key}",
+            claim_frequency_code="1",
+            total_charge=line.charge,
+            lines=(line,),
+            interchange_control_number="000000654",
+            submitted_at=_at(date(2026, 11, day + 1)),
+            patient_name=patient,
+            **extra,
+        )
+        return event, f"corr-{key}"
+
+    family = f"gtr_{suffix}"
+    parent = {"guarantor_id": family}
+    rosa = {"first_name": "Rosa", "last_name": "Ruiz"}
+
+    async def indexed(count: int) -> None:
+        async def claims() -> list[dict[str, Any]] | None:
+            found = await json_list(stack.client("remit-svc"), "/v1/open-claims?limit=500", tenant.headers(Role.OPS))
+            return found if len(found) == count else None
+
+        await eventually(claims)
+
+    # The claim of Nov 4 moved the family; one of Nov 3, read after it, must not move them back.
+    await _publish(
+        stack,
+        tenant,
+        [
+            submitted("a", "Ana Ruiz", 1, **parent, statement_to=Addressee(**rosa, address=old_home)),
+            submitted("b", "Ben Ruiz", 3, **parent, statement_to=Addressee(**rosa, address=new_home)),
+            submitted("d", "Eve Park", 2, guarantor_id=f"gtr_{suffix}_unknown"),  # nobody described
+        ],
+    )
+    await indexed(3)
+    late = submitted("c", "Ana Ruiz", 2, **parent, statement_to=Addressee(**rosa, address=old_home))
+    await _publish(stack, tenant, [late])
+    await indexed(4)
+    statement = await get(stack, tenant, f"/v1/guarantors/{family}/statement")
+    assert statement["mail_to"] == {
+        "first_name": "Rosa",
+        "last_name": "Ruiz",
+        "address": {
+            "line1": "77 Lake Rd",
+            "line2": "Apt 5",
+            "city": "Peoria",
+            "state": "IL",
+            "postal_code": "616021234",
+        },
+    }
+    assert statement["mailable"] is True
+    assert sorted(c["patient_name"] for c in statement["claims"]) == ["Ana Ruiz", "Ana Ruiz", "Ben Ruiz"]
+    pdf = await stack.client("remit-svc").get(
+        f"/v1/guarantors/{family}/statement.pdf", headers=tenant.headers(Role.BILLER)
+    )
+    assert pdf.status_code == 200, pdf.text
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
+    assert "Rosa Ruiz 77 Lake Rd Apt 5 Peoria, IL 61602-1234" in text, text
+    assert "Patient Ben Ruiz - Date of service 2026-11-03" in text, text
+    assert "4 Oak Ave" not in text
+
+    unknown = await get(stack, tenant, f"/v1/guarantors/gtr_{suffix}_unknown/statement")
+    assert (unknown["mail_to"], unknown["mailable"]) == (None, False)
+    assert [c["patient_name"] for c in unknown["claims"]] == ["Eve Park"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -338,7 +339,7 @@ def test_one_guarantor_answers_for_several_patients() -> None:
         ("gtr_parent", ("pat_kid2",), D("15.00"), 1),  # only K2 is still open
         ("pat_kid2", ("pat_kid2",), D("7.00"), 1),
     ]
-    activity = {
+    activity: dict[str, Any] = {
         "charges": D("100.00"), "insurance_paid": D("40.00"), "adjustments": D("20.00"), "deductible": D("40.00"),
         "coinsurance": D("0.00"), "copay": D("0.00"), "other_patient": D("0.00"), "pending_insurance": D("0.00"),
     }  # fmt: skip

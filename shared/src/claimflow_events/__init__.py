@@ -4,6 +4,7 @@ from claimflow_events.catalog import EventCatalog, EventContractError, default_c
 from claimflow_events.envelope import STRUCTURED_CONTENT_TYPE, EventEnvelope
 from claimflow_events.payloads import (
     ALL_PAYLOADS,
+    Addressee,
     ClaimAccepted,
     ClaimDenied,
     ClaimLineSubmitted,
@@ -33,6 +34,7 @@ from claimflow_events.types import Adjustment, ClaimKind, PayerSequence, Service
 __all__ = [
     "ALL_PAYLOADS",
     "STRUCTURED_CONTENT_TYPE",
+    "Addressee",
     "Adjustment",
     "ClaimAccepted",
     "ClaimDenied",

@@ -117,6 +117,14 @@ class PartyPerson(Frozen):
     address: PostalAddress | None = None
 
 
+class Addressee(Frozen):
+    """Whom a patient statement is mailed to: the guarantor's name and, when known, postal address."""
+
+    first_name: str = Field(min_length=1, max_length=60)
+    last_name: str = Field(min_length=1, max_length=60)
+    address: PostalAddress | None = None
+
+
 class InstitutionalDetails(Frozen):
     """What an institutional (837I / UB-04) claim adds: the type of bill, admission and discharge codes, and the
     attending provider."""
@@ -167,6 +175,11 @@ class ClaimParties(Frozen):
         max_length=40,
         description="The account the patient's share is billed to (statements, patient payments): the EHR's "
         "guarantor, else the primary plan's card holder when the patient is a dependent; absent: the patient.",
+    )
+    statement_to: Addressee | None = Field(
+        default=None,
+        description="The guarantor as statements are addressed: the EHR's guarantor, the card holder or the patient; "
+        "absent when the EHR named a guarantor without saying who they are.",
     )
 
 
@@ -264,6 +277,13 @@ class ClaimSubmitted(EventPayload):
         default=None,
         max_length=40,
         description="The account the patient's share of this claim is billed to; absent: the patient's own.",
+    )
+    patient_name: str | None = Field(
+        default=None, max_length=121, description="First and last name, as a patient statement lists the claim (PHI)."
+    )
+    statement_to: Addressee | None = Field(
+        default=None,
+        description="Whom the guarantor's statements are mailed to, as of this claim (PHI; remit-svc bills patients).",
     )
 
 

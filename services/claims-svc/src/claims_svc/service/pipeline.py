@@ -30,6 +30,7 @@ from claimflow_connect.errors import ConnectorError
 from claimflow_connect.models import MailboxItem, ResponseKind
 from claimflow_connect.routing import ConnectorRouter
 from claimflow_events import (
+    Addressee,
     ClaimAccepted,
     ClaimLineSubmitted,
     ClaimRejected,
@@ -1079,7 +1080,22 @@ def submitted_event(claim: Claim, now: datetime) -> ClaimSubmitted:
         submitted_at=now,
         rendering_provider_npi=claim.rendering_npi,
         guarantor_id=guarantor_of(claim),
+        patient_name=_patient_name(claim),
+        statement_to=_statement_to(claim),
     )
+
+
+def _patient_name(claim: Claim) -> str | None:
+    patient = (claim.parties or {}).get("patient")
+    if not isinstance(patient, dict):
+        return None
+    return f"{patient['first_name']} {patient['last_name']}"
+
+
+def _statement_to(claim: Claim) -> Addressee | None:
+    """Whom the guarantor's statements go to, as coding-svc resolved it (older claims: not known)."""
+    addressee = (claim.parties or {}).get("statement_to")
+    return Addressee.model_validate(addressee) if addressee else None
 
 
 __all__ = [

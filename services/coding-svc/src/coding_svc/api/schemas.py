@@ -82,6 +82,16 @@ class ServiceLineIn(BaseModel):
     )
 
 
+class GuarantorIn(BaseModel):
+    """The person responsible for the patient's balance, when neither the patient nor the card holder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: str = Field(min_length=1, max_length=60)
+    last_name: str = Field(min_length=1, max_length=60)
+    address: AddressIn | None = Field(default=None, description="Where statements are mailed")
+
+
 class EncounterIn(BaseModel):
     """An encounter sent by an EHR. Re-sending the same ``ehr_encounter_id`` is idempotent."""
 
@@ -104,6 +114,11 @@ class EncounterIn(BaseModel):
         "A patient's own ehr_patient_id makes that patient's account the guarantor, so a parent who is a patient too "
         "gets one statement. Without it: the primary plan's card holder when the patient is a dependent, else the "
         "patient",
+    )
+    guarantor: GuarantorIn | None = Field(
+        default=None,
+        description="Name and mailing address of the guarantor named by ehr_guarantor_id (statements are addressed to "
+        "them). Not needed when the guarantor is the patient, or the card holder given in subscriber",
     )
     date_of_service: date
     date_of_service_to: date | None = None
@@ -130,6 +145,8 @@ class EncounterIn(BaseModel):
                 raise ValueError(f"institutional lines need a revenue_code (lines {missing})")
         elif self.institutional is not None:
             raise ValueError("`institutional` is only for claim_kind institutional")
+        if self.guarantor is not None and self.ehr_guarantor_id is None:
+            raise ValueError("`guarantor` needs `ehr_guarantor_id`: the account their statements are for")
         return self
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_events import (
+    Addressee,
     ClaimParties,
     EncounterCoded,
     OtherCoverage,
@@ -20,7 +21,7 @@ from claimflow_kit.context import correlation_id_var
 from claimflow_kit.identifiers import card_holder_reference, patient_reference
 from claimflow_kit.outbox import Outbox
 from coding_svc.adapters.tables import Encounter
-from coding_svc.api.schemas import AddressIn, EncounterIn, SubscriberIn
+from coding_svc.api.schemas import AddressIn, EncounterIn, GuarantorIn, PatientIn, SubscriberIn
 
 
 class EncounterStatus:
@@ -87,6 +88,22 @@ def guarantor_of(tenant_id: str, practice_id: str, patient_id: str, document: En
     )
 
 
+def statement_addressee(document: EncounterIn) -> Addressee | None:
+    """Whom the guarantor's statements are addressed to: the guarantor the EHR described, else whoever
+    ``guarantor_of`` made the guarantor (the card holder of a dependent, or the patient). None when the EHR named a
+    guarantor other than the patient without describing them."""
+    patient = document.patient
+    if document.guarantor is not None:
+        person: GuarantorIn | SubscriberIn | PatientIn = document.guarantor
+    elif document.ehr_guarantor_id is None and document.subscriber is not None:
+        person = document.subscriber
+    elif document.ehr_guarantor_id in (None, patient.ehr_patient_id):
+        person = patient
+    else:
+        return None
+    return Addressee(first_name=person.first_name, last_name=person.last_name, address=_address(person.address))
+
+
 def claim_parties(document: EncounterIn, guarantor_id: str) -> ClaimParties:
     """The patient, subscriber, the patient's other plans (in payer order) and the guarantor as the claims must
     name them."""
@@ -116,6 +133,7 @@ def claim_parties(document: EncounterIn, guarantor_id: str) -> ClaimParties:
             )
             for coverage in sorted(document.other_coverages, key=lambda c: c.payer_sequence != "secondary")
         ),
+        statement_to=statement_addressee(document),
     )
 
 

@@ -62,6 +62,8 @@ async def receive_encounter(
         del body["institutional"]
     if document.ehr_guarantor_id is None:
         del body["ehr_guarantor_id"]
+    if document.guarantor is None:
+        del body["guarantor"]
     for line in body["lines"]:
         if line["revenue_code"] is None:
             del line["revenue_code"]

@@ -16,6 +16,7 @@ from claimflow_kit.repository import TenantRepository
 from remit_svc.adapters.tables import (
     ClaimPaymentRecord,
     Deposit,
+    GuarantorAccount,
     IssuedStatement,
     LedgerEntry,
     OpenClaim,
@@ -26,10 +27,12 @@ from remit_svc.adapters.tables import (
 from remit_svc.domain.ledger import RECEIVABLES, Account, EntryKind
 from remit_svc.domain.receivables import (
     ZERO,
+    Addressee,
     Adjudication,
     ClaimActivity,
     ClaimFacts,
     ClaimReceivable,
+    MailingAddress,
     PatientItem,
     PeriodMoney,
 )
@@ -41,6 +44,49 @@ class OpenClaimRepository(TenantRepository[OpenClaim]):
 
     model = OpenClaim
     resource_name = "OpenClaim"
+
+
+class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
+    """Whom each guarantor account of one tenant is addressed to."""
+
+    model = GuarantorAccount
+    resource_name = "GuarantorAccount"
+
+    async def addressee(self, guarantor_id: str) -> Addressee | None:
+        """The account's statement addressee, or None when no claim described the guarantor."""
+        account = await self.find(col(GuarantorAccount.guarantor_id) == guarantor_id)
+        if account is None:
+            return None
+        address = account.address
+        return Addressee(
+            account.first_name,
+            account.last_name,
+            MailingAddress(
+                line1=str(address["line1"]),
+                line2=str(address["line2"]) if address.get("line2") else None,
+                city=str(address["city"]),
+                state=str(address["state"]),
+                postal_code=str(address["postal_code"]),
+            )
+            if address
+            else None,
+        )
+
+    async def note(
+        self, guarantor_id: str, first_name: str, last_name: str, address: dict[str, object] | None, as_of: datetime
+    ) -> None:
+        """Keep what the claim submitted at ``as_of`` says of the guarantor, unless a later claim said otherwise
+        (events of different claims arrive in any order; a redelivered one changes nothing)."""
+        account = await self.find(col(GuarantorAccount.guarantor_id) == guarantor_id, for_update=True)
+        if account is None:
+            account = GuarantorAccount(tenant_id=self.tenant_id, guarantor_id=guarantor_id, first_name="", last_name="",
+                                       as_of=as_of)  # fmt: skip
+        elif account.as_of > as_of:
+            return
+        account.first_name, account.last_name, account.address = first_name, last_name, address
+        account.as_of = as_of
+        account.updated_at = datetime.now(UTC)
+        self.add(account)
 
 
 class RemittanceRepository(TenantRepository[Remittance]):
@@ -253,6 +299,7 @@ class ReceivablesRepository:
                     copay=_sum(money, Account.PATIENT_AR, EntryKind.COPAY),
                     other_patient=_sum(money, Account.PATIENT_AR, EntryKind.PATIENT_OTHER),
                     pending_insurance=_sum(money, Account.INSURANCE_AR) + _sum(money, Account.DENIED_AR),
+                    patient_name=claim.patient_name,
                 )
             )
         return activities, patient_ar

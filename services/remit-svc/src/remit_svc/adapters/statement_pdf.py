@@ -15,7 +15,7 @@ def _money(amount: Decimal) -> str:
 
 def _claim_lines(line: StatementLine, *, name_patient: bool) -> list[str]:
     activity = line.activity
-    patient = f"Patient {activity.patient_id} - " if name_patient else ""
+    patient = f"Patient {activity.patient_name or activity.patient_id} - " if name_patient else ""
     return [
         f"{patient}Date of service {activity.service_date.isoformat()} - claim {activity.patient_control_number}"
         f" - billed to payer {activity.payer_id}",
@@ -33,6 +33,11 @@ def statement_pdf(statement: Statement, created: datetime) -> bytes:
     document = PdfDocument(title=f"Patient statement {statement.statement_date.isoformat()}", created=created)
     flow = TextFlow(document, margin=54.0, size=10.0)
     flow.paragraph("Patient statement", size=16, bold=True)
+    addressee = statement.mail_to
+    if addressee is not None:
+        block = addressee.address.lines() if addressee.address is not None else ("(no mailing address on file)",)
+        flow.paragraph("\n".join((addressee.name, *block)))
+        flow.space(0.5)
     flow.paragraph(f"Statement date: {statement.statement_date.isoformat()}")
     flow.paragraph(f"Account (guarantor): {statement.guarantor_id}")
     flow.paragraph(f"Amount due: {_money(statement.amount_due)}", bold=True)

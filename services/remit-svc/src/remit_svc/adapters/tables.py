@@ -37,6 +37,7 @@ class OpenClaim(RemitTable, table=True):
     payer_id: str = Field(max_length=80)
     patient_id: str = Field(index=True, max_length=40)
     guarantor_id: str = Field(max_length=40, description="The account the patient's share is billed to.")
+    patient_name: str | None = Field(default=None, max_length=121, description="As statements list the claim (PHI).")
     total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
@@ -249,6 +250,25 @@ class IssuedStatement(RemitTable, table=True):
     claims: int
     pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    mail_to: dict[str, object] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="Name and address it was mailed to (PHI)."
+    )
+
+
+class GuarantorAccount(RemitTable, table=True):
+    """Whom a guarantor account's statements are addressed to, as the newest claim-submitted on it said (PHI)."""
+
+    __tablename__ = "guarantor_account"
+    __table_args__ = (UniqueConstraint("tenant_id", "guarantor_id", name="uq_guarantor_account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    guarantor_id: str = Field(max_length=40)
+    first_name: str = Field(max_length=60)
+    last_name: str = Field(max_length=60)
+    address: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    as_of: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False), description="When that claim left.")
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
 remit_metadata = remit_registry.metadata

@@ -261,11 +261,30 @@ class PatientResponsibilityOut(BaseModel):
     total: Decimal
 
 
+class MailingAddressOut(BaseModel):
+    """A US postal address."""
+
+    line1: str
+    line2: str | None
+    city: str
+    state: str
+    postal_code: str
+
+
+class MailToOut(BaseModel):
+    """Whom a statement is mailed to (PHI); without an address it cannot be mailed."""
+
+    first_name: str
+    last_name: str
+    address: MailingAddressOut | None
+
+
 class StatementClaimOut(BaseModel):
     """One claim on a statement."""
 
     claim_id: str
     patient_id: str
+    patient_name: str | None = Field(description="As the claim named the patient (older claims: unknown).")
     patient_control_number: str
     payer_id: str
     service_date: date
@@ -292,6 +311,11 @@ class StatementOut(BaseModel):
     """A guarantor's statement: the claims of every patient on the account."""
 
     guarantor_id: str
+    mail_to: MailToOut | None = Field(
+        description="The guarantor's name and address, as the newest claim on the account gave them; null when no "
+        "claim described the guarantor (the EHR named one without sending who they are)."
+    )
+    mailable: bool = Field(description="Whether there is a postal address to mail it to.")
     patient_ids: list[str]
     statement_date: date
     claims: list[StatementClaimOut]
@@ -319,12 +343,15 @@ class GuarantorBalanceOut(BaseModel):
 def _statement_out(statement: Statement) -> StatementOut:
     return StatementOut(
         guarantor_id=statement.guarantor_id,
+        mail_to=MailToOut.model_validate(statement.mail_to, from_attributes=True) if statement.mail_to else None,
+        mailable=statement.mailable,
         patient_ids=list(statement.patient_ids),
         statement_date=statement.statement_date,
         claims=[
             StatementClaimOut(
                 claim_id=line.activity.claim_id,
                 patient_id=line.activity.patient_id,
+                patient_name=line.activity.patient_name,
                 patient_control_number=line.activity.patient_control_number,
                 payer_id=line.activity.payer_id,
                 service_date=line.activity.service_date,

@@ -17,6 +17,7 @@ from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from remit_svc.adapters.repositories import IssuedStatementRepository, StatementRunRepository
 from remit_svc.adapters.tables import IssuedStatement, StatementRun
+from remit_svc.api.receivables import MailToOut
 from remit_svc.service.receivables import guarantor_of_patient, issue_statements, known_guarantor, today
 
 router = APIRouter(prefix="/v1", tags=["patient statements"])
@@ -37,6 +38,7 @@ class IssuedStatementOut(BaseModel):
     id: str
     run_id: str
     guarantor_id: str
+    mail_to: MailToOut | None = Field(description="Whom it was addressed to; null: nobody known (not mailable).")
     patient_ids: list[str] = Field(description="The patients whose claims it showed.")
     statement_date: date
     balance: Decimal
@@ -57,6 +59,11 @@ class StatementRunOut(BaseModel):
     created_by: str
     created_at: datetime
     issued: list[IssuedStatementOut] = Field(default_factory=list)
+    not_mailable: list[str] = Field(
+        default_factory=list,
+        description="Guarantor accounts of this run whose statement has no postal address: to be completed in the "
+        "EHR (or handed over) before the statements are mailed.",
+    )
 
 
 def _issued_out(row: IssuedStatement) -> IssuedStatementOut:
@@ -66,6 +73,7 @@ def _issued_out(row: IssuedStatement) -> IssuedStatementOut:
 def _run_out(run: StatementRun, issued: Sequence[IssuedStatement] = ()) -> StatementRunOut:
     out = StatementRunOut.model_validate(run, from_attributes=True)
     out.issued = sorted((_issued_out(i) for i in issued), key=lambda i: (-i.amount_due, i.guarantor_id))
+    out.not_mailable = sorted(i.guarantor_id for i in out.issued if i.mail_to is None or i.mail_to.address is None)
     return out
 
 

@@ -7,7 +7,7 @@ from sqlmodel import col
 from claimflow_events import ClaimAccepted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
 from claimflow_kit.consumer import EventContext, Subscription
 from claimflow_kit.tables import utcnow
-from remit_svc.adapters.repositories import OpenClaimRepository
+from remit_svc.adapters.repositories import GuarantorAccountRepository, OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
 from remit_svc.service.posting import (
     RemittancePoster,
@@ -19,8 +19,8 @@ from remit_svc.service.posting import (
 
 async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> None:
     """Remember the claim so its 835 payment can be matched, open its charges on the ledger (for a secondary or
-    tertiary claim: move the prior claim's patient balance to this payer), and post a payment that arrived before
-    it (an ERA read before this event)."""
+    tertiary claim: move the prior claim's patient balance to this payer), note whom the guarantor's statements go
+    to, and post a payment that arrived before it (an ERA read before this event)."""
     repository = OpenClaimRepository(context.session, context.tenant_id)
     if await repository.find(col(OpenClaim.id) == event.claim_id) is not None:
         return
@@ -32,6 +32,7 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
             payer_id=event.payer_id,
             patient_id=event.patient_id,
             guarantor_id=event.guarantor_id or event.patient_id,
+            patient_name=event.patient_name,
             total_charge=event.total_charge,
             submitted_at=event.submitted_at,
             practice_id=event.practice_id,
@@ -50,6 +51,15 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
             ],
         )
     )
+    if event.statement_to is not None:
+        addressee = event.statement_to
+        await GuarantorAccountRepository(context.session, context.tenant_id).note(
+            claim.guarantor_id,
+            addressee.first_name,
+            addressee.last_name,
+            addressee.address.model_dump(mode="json") if addressee.address else None,
+            event.submitted_at,
+        )
     if event.prior_claim_id is not None:  # the charges are on the ledger since the first payer was billed
         await bill_next_payer(context.session, context.outbox, claim, event.prior_claim_id)
     else:

@@ -397,6 +397,7 @@ class ClaimActivity:
     copay: Decimal
     other_patient: Decimal  # PR amounts that are not deductible, coinsurance or copay (e.g. non-covered)
     pending_insurance: Decimal  # insurance AR + denied AR: still with the payer, not billed to the patient
+    patient_name: str | None = None  # as the claim named the patient (claims submitted before names were carried: None)
 
     @property
     def patient_responsibility(self) -> Decimal:
@@ -424,6 +425,37 @@ class PaymentActivity:
     reference: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class MailingAddress:
+    """A US postal address as a statement prints it."""
+
+    line1: str
+    line2: str | None
+    city: str
+    state: str
+    postal_code: str
+
+    def lines(self) -> tuple[str, ...]:
+        """The address block's lines: street (and unit), then city, state and ZIP (ZIP+4 with its hyphen)."""
+        code = self.postal_code if len(self.postal_code) == 5 else f"{self.postal_code[:5]}-{self.postal_code[5:]}"
+        street = (self.line1,) if not self.line2 else (self.line1, self.line2)
+        return (*street, f"{self.city}, {self.state} {code}")
+
+
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """Whom a statement is mailed to; without an address it cannot be mailed (the run reports it)."""
+
+    first_name: str
+    last_name: str
+    address: MailingAddress | None
+
+    @property
+    def name(self) -> str:
+        """First and last name."""
+        return f"{self.first_name} {self.last_name}"
+
+
 @dataclass(frozen=True)
 class Statement:
     """A guarantor's statement: claims by date of service, payments, the aged balance and the amount due."""
@@ -437,6 +469,12 @@ class Statement:
     balance: Decimal  # patient AR: the sum of line balances plus any unapplied credit
     unapplied_credit: Decimal
     amount_due: Decimal
+    mail_to: Addressee | None = None  # None: nobody described the guarantor yet
+
+    @property
+    def mailable(self) -> bool:
+        """Whether the statement has a name and postal address to go to."""
+        return self.mail_to is not None and self.mail_to.address is not None
 
     @property
     def total_charges(self) -> Decimal:
@@ -461,6 +499,7 @@ def build_statement(
     patient_ar: Mapping[str, Decimal],
     on_account: Decimal,
     payments: Sequence[PaymentActivity],
+    mail_to: Addressee | None = None,
 ) -> Statement:
     """The statement of one guarantor, every patient's claims on it: ``patient_ar`` is each claim's patient AR."""
     items = [
@@ -487,6 +526,7 @@ def build_statement(
         balance=balance,
         unapplied_credit=credit,
         amount_due=max(balance, ZERO),
+        mail_to=mail_to,
     )
 
 

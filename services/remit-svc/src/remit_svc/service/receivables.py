@@ -7,7 +7,7 @@ unique constraints and answered with the row that won; reads run in the request'
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -23,6 +23,7 @@ from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import (
     DepositRepository,
+    GuarantorAccountRepository,
     IssuedStatementRepository,
     OpenClaimRepository,
     PatientPaymentRepository,
@@ -317,6 +318,7 @@ async def guarantor_statement(
         patient_ar,
         on_account,
         [PaymentActivity(p.received_on, p.kind, p.amount, p.method, p.reference) for p in payments],
+        await GuarantorAccountRepository(session, tenant_id).addressee(guarantor_id),
     )
 
 
@@ -376,6 +378,7 @@ async def issue_statements(
                             aging={bucket: f"{amount:.2f}" for bucket, amount in statement.aging.items()},
                             claims=len(statement.lines),
                             pdf=statement_pdf(statement, created),
+                            mail_to=asdict(statement.mail_to) if statement.mail_to is not None else None,
                         )
                     )
                     await audit_many(  # one entry per patient whose claims the statement shows
