@@ -284,3 +284,52 @@ async def test_fhir_coverages_become_the_primary_plan_and_the_plans_that_pay_aft
     refused = await coding.post("/v1/fhir/encounter-bundles", json=orphan, headers=tenant.headers(Role.EHR_INTEGRATION))
     assert refused.status_code == 400, refused.text
     assert "Coverage.subscriber must reference the card holder" in refused.json()["detail"]
+
+
+def with_guarantor(bundle: dict[str, Any], *guarantors: dict[str, Any]) -> dict[str, Any]:
+    """An Account naming who answers for the patient's balance, and the grandfather it may name."""
+    grandfather = {
+        "resourceType": "RelatedPerson",
+        "id": "grandpa",
+        "patient": {"reference": "Patient/pat-1"},
+        "name": [{"family": "Eze", "given": ["Obi"]}],
+        "address": [{"use": "home", "line": ["3 Mill Rd"], "city": "Decatur", "state": "IL", "postalCode": "62521"}],
+    }
+    payer = {"resourceType": "Organization", "id": "employer", "name": "Acme Works"}
+    account = {"resourceType": "Account", "id": "acct-1", "status": "active", "guarantor": list(guarantors)}
+    bundle["entry"] += [{"resource": grandfather}, {"resource": payer}, {"resource": account}]
+    return bundle
+
+
+async def test_a_fhir_account_guarantor_becomes_the_account_statements_are_addressed_to(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    headers = tenant.headers(Role.EHR_INTEGRATION)
+    bundle = with_guarantor(
+        r4_bundle(f"fhir-{uuid.uuid4().hex[:8]}"),
+        {"party": {"reference": "RelatedPerson/grandpa"}, "onHold": True},  # on hold: skipped
+        {"party": {"reference": "Patient/pat-1"}, "period": {"end": "2026-10-31"}},  # ended before the visit
+        {"party": {"reference": "RelatedPerson/grandpa"}, "period": {"start": "2026-01-01"}},
+    )
+    posted = await coding.post("/v1/fhir/encounter-bundles", json=bundle, headers=headers)
+    assert posted.status_code == 201, posted.text
+    document = posted.json()["document"]
+    assert document["ehr_guarantor_id"] == "grandpa"
+    assert document["guarantor"] == {
+        "first_name": "Obi",
+        "last_name": "Eze",
+        "address": {"line1": "3 Mill Rd", "line2": None, "city": "Decatur", "state": "IL", "postal_code": "62521"},
+    }
+
+    own = with_guarantor(r4_bundle(f"fhir-{uuid.uuid4().hex[:8]}"), {"party": {"reference": "Patient/pat-1"}})
+    posted = await coding.post("/v1/fhir/encounter-bundles", json=own, headers=headers)
+    assert posted.status_code == 201, posted.text
+    assert (posted.json()["document"]["ehr_guarantor_id"], posted.json()["document"].get("guarantor")) == (
+        "pat-1",
+        None,
+    )
+
+    employer = with_guarantor(r4_bundle("fhir-employer"), {"party": {"reference": "Organization/employer"}})
+    refused = await coding.post("/v1/fhir/encounter-bundles", json=employer, headers=headers)
+    assert refused.status_code == 400, refused.text
+    assert "guarantor.party must reference the Patient or a RelatedPerson" in refused.json()["detail"]

@@ -5,7 +5,9 @@ mapping follows US Core conventions: ICD-10-CM codings on Condition.code, CPT/HC
 Procedure.code or ChargeItem.code, NPIs as identifiers with the us-npi system, Encounter.diagnosis
 ranks for the order of diagnoses. The patient's active Coverages in ``Coverage.order`` (bundle order when absent)
 are the primary plan and the plans that pay after it (coordination of benefits); a Coverage whose
-``relationship`` is not ``self`` names its card holder as ``Coverage.subscriber`` (a RelatedPerson).
+``relationship`` is not ``self`` names its card holder as ``Coverage.subscriber`` (a RelatedPerson). An Account
+whose ``guarantor.party`` is the Patient or a RelatedPerson names who answers for the patient's balance (statements
+are addressed to them); without one, ClaimFlow's rule applies (the card holder of a dependent, else the patient).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from fhir.resources.R4B.account import Account
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.chargeitem import ChargeItem
 from fhir.resources.R4B.codeableconcept import CodeableConcept
@@ -30,7 +33,15 @@ from fhir.resources.R4B.relatedperson import RelatedPerson
 from pydantic import ValidationError
 
 from claimflow_kit.errors import InvalidInput
-from coding_svc.api.schemas import AddressIn, EncounterIn, OtherCoverageIn, PatientIn, ServiceLineIn, SubscriberIn
+from coding_svc.api.schemas import (
+    AddressIn,
+    EncounterIn,
+    GuarantorIn,
+    OtherCoverageIn,
+    PatientIn,
+    ServiceLineIn,
+    SubscriberIn,
+)
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -196,6 +207,7 @@ def encounter_from_bundle(document: dict[str, Any], practices_by_npi: dict[str, 
             payer_id=_payer_id(bundle, coverage),
             group_number=_group_number(coverage),
             subscriber=_subscriber(bundle, coverage),
+            **_guarantor(bundle, patient, start),
             other_coverages=[
                 OtherCoverageIn(
                     payer_sequence=sequence,
@@ -302,6 +314,44 @@ def _subscriber(bundle: FhirEncounterBundle, coverage: Coverage | None) -> Subsc
         birth_date=holder.birthDate,
         sex=GENDER.get(holder.gender or "", "U"),
         address=_address(holder),
+    )
+
+
+def _guarantor(bundle: FhirEncounterBundle, patient: Patient, day: date) -> dict[str, Any]:
+    """``ehr_guarantor_id`` and ``guarantor`` from the bundle's Account: its first guarantor not on hold whose period
+    covers the date of service. The party must be the patient or a RelatedPerson with a name (an Organization cannot
+    receive a patient statement)."""
+    accounts = bundle.of_type(Account)
+    if len(accounts) > 1:
+        raise InvalidInput(f"the bundle may contain one Account (found {len(accounts)})")
+    if not accounts:
+        return {}
+    account: Account = accounts[0]
+    for guarantor in account.guarantor or []:
+        period = guarantor.period
+        if guarantor.onHold or (period is not None and not _covers(period.start, period.end, day)):
+            continue
+        party = bundle.resolve(guarantor.party)
+        if party is patient:
+            return {"ehr_guarantor_id": patient.id or None}
+        names = getattr(party, "name", None) or []
+        name = names[0] if names else None
+        if not isinstance(party, RelatedPerson) or not party.id or name is None or not name.family or not name.given:
+            raise InvalidInput(
+                f"Account/{account.id}: guarantor.party must reference the Patient or a RelatedPerson (with id and "
+                "name) in the bundle"
+            )
+        return {
+            "ehr_guarantor_id": party.id,
+            "guarantor": GuarantorIn(first_name=name.given[0], last_name=name.family, address=_address(party)),
+        }
+    return {}
+
+
+def _covers(start: Any, end: Any, day: date) -> bool:
+    """Whether a FHIR period (either end open) includes ``day``."""
+    return (start is None or _as_date(start, "Account.guarantor.period.start") <= day) and (
+        end is None or day <= _as_date(end, "Account.guarantor.period.end")
     )
 
 
