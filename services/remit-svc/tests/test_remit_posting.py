@@ -22,7 +22,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture
-from claimflow_events import ClaimLineSubmitted, ClaimResubmitted, ClaimSubmitted
+from claimflow_events import ClaimLineSubmitted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
+from claimflow_events.payloads import AcknowledgmentSource, RejectionReason
 from claimflow_events.types import PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.directory import Role
@@ -34,10 +35,14 @@ from remit_svc.adapters.tables import LedgerEntry, Remittance
 from remit_svc.domain.era import Era, era_from_835
 from remit_svc.domain.ledger import (
     Account,
+    EntryKind,
     Outcome,
+    Transferred,
     Unsettled,
     adjudicated,
     claim_payment_postings,
+    cob_hand_back,
+    cob_take_over,
     next_payer_postings,
     totals,
 )
@@ -714,6 +719,32 @@ def test_next_payer_opening_moves_what_the_prior_line_left_and_balances() -> Non
     assert none == []
 
 
+def test_a_superseded_next_payer_claim_gives_back_at_most_what_it_has_open_and_balances() -> None:
+    moved = [Transferred("P-1", Account.PATIENT_AR, Decimal("20.00"), "S-1"),
+             Transferred("P-2", Account.DENIED_AR, Decimal("25.00"), "S-2")]  # fmt: skip
+    own, prior = cob_hand_back({Account.INSURANCE_AR: Decimal("125.00")}, moved)
+    assert [(p.account, p.amount) for p in prior] == [
+        (Account.PATIENT_AR, Decimal("20.00")),
+        (Account.DENIED_AR, Decimal("25.00")),
+    ]
+    assert totals(own) == {Account.INSURANCE_AR: Decimal("-125.00"), Account.OTHER_ADJUSTMENT: Decimal("80.00")}
+    assert sum(p.amount for p in own + prior) == 0
+    # Its payer already paid part of it: only what is still open goes back, oldest line first.
+    own, prior = cob_hand_back({Account.INSURANCE_AR: Decimal("30.00")}, moved)
+    assert [(p.line_item_control_number, p.amount) for p in prior] == [
+        ("P-1", Decimal("20.00")),
+        ("P-2", Decimal("10.00")),
+    ]
+    assert sum(p.amount for p in own + prior) == 0
+    taken, given = cob_take_over(
+        [BilledLine("R-1", "99213", (), Decimal("100.00"), DOS)], [Unsettled("P-1", patient=Decimal("20.00"))]
+    )
+    assert [(p.account, p.amount, p.kind) for p in taken] == [
+        (Account.OTHER_ADJUSTMENT, Decimal("20.00"), EntryKind.PRIOR_PAYER)
+    ]
+    assert [(p.account, p.amount, p.memo) for p in given] == [(Account.PATIENT_AR, Decimal("-20.00"), "R-1")]
+
+
 @pytest.mark.integration
 async def test_lines_corrected_on_a_claim_of_their_own_leave_the_original_and_the_rest_stands(stack: Stack) -> None:
     """Line 1 paid 80.00 (CO-45 20.00); line 2 (50.00) denied CO-4. The payer takes corrected lines: line 2 goes out
@@ -787,4 +818,174 @@ async def test_lines_corrected_on_a_claim_of_their_own_leave_the_original_and_th
     assert paid.status_code == 201, paid.text
     assert (await ledger(stack, tenant, new_id))["outstanding"] == "0.00"
     assert (await ledger(stack, tenant, original_id))["outstanding"] == "0.00"
+    await assert_ledger_balances(stack, tenant.id)
+
+
+@pytest.mark.integration
+async def test_a_rejected_claim_sent_again_as_new_leaves_ar_and_its_charge_is_booked_once(stack: Stack) -> None:
+    """The clearinghouse rejected claim S (it never reached the payer); the corrected claim R goes out as a new
+    original (frequency 1). S owes nothing any more: its insurance AR goes back against its charge, R carries both."""
+    tenant = await stack.create_tenant()
+    suffix = uuid.uuid4().hex[:8]
+    pcn, new_pcn = f"CFJ{suffix}".upper(), f"CFR{suffix}".upper()
+    original_id = (await submit_claims(stack, tenant, suffix, {pcn: [("99213", "", Decimal("100.00"))]}))[pcn]
+    new_id = f"clm_{suffix}_again"
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+
+    async def indexed(*claim_ids: str) -> bool:
+        for claim_id in claim_ids:
+            response = await stack.client("remit-svc").get(
+                f"/v1/claims/{claim_id}/ledger", headers=tenant.headers(Role.BILLER)
+            )
+            if response.status_code != 200:
+                return False
+        return True
+
+    await eventually(lambda: indexed(original_id))  # days before the rejection, in real life
+    async with context.database.transaction() as session:
+        context.outbox.add(
+            session,
+            ClaimRejected(
+                claim_id=original_id, patient_control_number=pcn, payer_id="60054",
+                source=AcknowledgmentSource.CLAIM_ACK,
+                reasons=(RejectionReason(code="A7:21", description="missing member id"),),
+                rejected_at=datetime(2026, 11, 20, tzinfo=UTC),
+            ),
+            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
+        )  # fmt: skip
+        context.outbox.add(
+            session,
+            ClaimResubmitted(
+                claim_id=new_id, original_claim_id=original_id, claim_frequency_code="1",
+                reason="member id from the card", resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+            ),
+            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
+        )  # fmt: skip
+        context.outbox.add(
+            session,
+            ClaimSubmitted(
+                claim_id=new_id, encounter_ids=(f"enc_{suffix}_{pcn}",), practice_id=tenant.practice_id,
+                patient_id=f"pat_{pcn.lower()}", payer_id="60054", patient_control_number=new_pcn,
+                claim_frequency_code="1", total_charge=Decimal("100.00"),
+                lines=(ClaimLineSubmitted(line_item_control_number=f"{new_pcn}-1", procedure_code="99213",
+                                          units=Decimal(1), charge=Decimal("100.00"), service_date=DOS),),
+                interchange_control_number="000000126", submitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+            ),
+            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
+        )  # fmt: skip
+
+    await eventually(lambda: indexed(original_id, new_id))
+
+    async def closed() -> dict[str, Any] | None:
+        body = await ledger(stack, tenant, original_id)
+        return body if body["outstanding"] == "0.00" else None
+
+    original = await eventually(closed, within=10.0)
+    assert Decimal(original["balances"].get("charges", "0")) == 0, "the charge now lives on the new claim"
+    new = await ledger(stack, tenant, new_id)
+    assert (new["outstanding"], new["balances"]["insurance_ar"]) == ("100.00", "100.00")
+    await assert_ledger_balances(stack, tenant.id)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("first", ["the replacement", "the resubmission"])
+async def test_a_replaced_secondary_claim_hands_the_patient_balance_to_its_replacement(
+    stack: Stack, first: str
+) -> None:
+    """Primary 100.00: paid 60.00, CO-45 20.00, coinsurance 20.00. Secondary S is billed for the 20.00, then replaced
+    (frequency 7) by R before its payer answered. Whichever event remit-svc reads first, R carries the 20.00, S owes
+    nothing, the charge stays booked once (with the primary) and the patient owes nothing until R's 835 says so."""
+    tenant = await stack.create_tenant()
+    suffix = uuid.uuid4().hex[:8]
+    primary_pcn, first_pcn, second_pcn = (f"{p}{suffix}".upper() for p in ("CFP", "CFS", "CFT"))
+    primary_id = (await submit_claims(stack, tenant, suffix, {primary_pcn: [("99213", "", Decimal("100.00"))]}))[
+        primary_pcn
+    ]
+    patient_id = f"pat_{primary_pcn.lower()}"
+    remit = stack.client("remit-svc")
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+
+    async def balance() -> str:
+        response = await remit.get(f"/v1/patients/{patient_id}/balance", headers=tenant.headers(Role.BILLER))
+        return str(response.json()["balance"]) if response.status_code == 200 else "unknown"
+
+    async def balance_is(amount: str) -> bool:
+        return await balance() == amount
+
+    async def publish(*events: Any) -> None:
+        async with context.database.transaction() as session:
+            for event in events:
+                context.outbox.add(session, event, tenant_id=tenant.id, correlation_id=f"corr-{primary_id}")
+
+    def secondary(claim_id: str, pcn: str, frequency: str) -> ClaimSubmitted:
+        return ClaimSubmitted(
+            claim_id=claim_id, encounter_ids=(f"enc_{suffix}_{primary_pcn}",), practice_id=tenant.practice_id,
+            patient_id=patient_id, payer_id="87726", payer_sequence=PayerSequence.SECONDARY,
+            prior_claim_id=primary_id, patient_control_number=pcn, claim_frequency_code=frequency,
+            payer_claim_control_number="SEC123" if frequency == "7" else None, total_charge=Decimal("100.00"),
+            lines=(ClaimLineSubmitted(line_item_control_number=f"{pcn}-1", procedure_code="99213",
+                                      units=Decimal(1), charge=Decimal("100.00"), service_date=DOS),),
+            interchange_control_number="000000127", submitted_at=datetime(2026, 11, 20, tzinfo=UTC),
+        )  # fmt: skip
+
+    async def charges_of(claim_id: str) -> Decimal:
+        return Decimal((await ledger(stack, tenant, claim_id))["balances"].get("charges", "0"))
+
+    await eventually(lambda: balance_is("0.00"))
+    paid = await upload(stack, tenant, _one_claim_era(f"EFTQ{suffix}", "000007201", "60.00", [
+        f"CLP*{primary_pcn}*1*100.00*60.00*20.00*12*PAYQ{suffix}*11*1", patient("QUEBEC"),
+        "SVC*HC:99213*100.00*60.00**1", "DTM*472*20261102", "CAS*CO*45*20.00", "CAS*PR*2*20.00",
+        f"REF*6R*{primary_pcn}-1",
+    ]))  # fmt: skip
+    assert paid.status_code == 201, paid.text
+    assert await balance() == "20.00"
+    first_id, second_id = f"clm_{suffix}_sec1", f"clm_{suffix}_sec2"
+    await publish(secondary(first_id, first_pcn, "1"))
+    await eventually(lambda: balance_is("0.00"))  # S is billed for the coinsurance
+
+    replacement = secondary(second_id, second_pcn, "7")
+    resubmission = ClaimResubmitted(
+        claim_id=second_id, original_claim_id=first_id, claim_frequency_code="7",
+        reason="secondary member id corrected", resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+    )  # fmt: skip
+
+    async def indexed(claim_id: str) -> bool:
+        response = await remit.get(f"/v1/claims/{claim_id}/ledger", headers=tenant.headers(Role.BILLER))
+        return response.status_code == 200
+
+    async def superseded() -> bool:
+        return bool((await ledger(stack, tenant, first_id))["outstanding"] == "0.00")
+
+    if first == "the replacement":
+        await publish(replacement)
+        await eventually(lambda: indexed(second_id))
+        await publish(resubmission)
+    else:
+        await publish(resubmission)
+        await eventually(superseded)
+        await publish(replacement)
+        await eventually(lambda: indexed(second_id))
+
+    async def handed_over() -> dict[str, Any] | None:  # R writes off only what the primary settled (80.00)
+        body = await ledger(stack, tenant, second_id)
+        return body if body["balances"].get("other_adjustment") == "-80.00" else None
+
+    taken = await eventually(handed_over, within=15.0)
+    assert (taken["balances"]["insurance_ar"], taken["outstanding"]) == ("100.00", "100.00")
+    replaced = await ledger(stack, tenant, first_id)
+    assert replaced["outstanding"] == "0.00"
+    assert Decimal(replaced["balances"]["insurance_ar"]) == 0
+    assert await balance() == "0.00", "the patient owes nothing while the secondary payer is billed"
+    assert [await charges_of(first_id), await charges_of(second_id)] == [0, 0], "the charge stays with the primary"
+    assert await charges_of(primary_id) != 0
+
+    settled = await upload(stack, tenant, _one_claim_era(f"EFTR{suffix}", "000007202", "18.00", [
+        f"CLP*{second_pcn}*2*100.00*18.00*2.00*12*PAYR{suffix}*11*1", patient("QUEBEC"),
+        "SVC*HC:99213*100.00*18.00**1", "DTM*472*20261102", "CAS*OA*23*80.00", "CAS*PR*2*2.00",
+        f"REF*6R*{second_pcn}-1",
+    ]))  # fmt: skip
+    assert settled.status_code == 201, settled.text
+    assert await balance() == "2.00"
+    assert (await ledger(stack, tenant, second_id))["outstanding"] == "2.00"
+    assert (await ledger(stack, tenant, first_id))["outstanding"] == "0.00"
     await assert_ledger_balances(stack, tenant.id)

@@ -38,6 +38,7 @@ class OpenClaim(RemitTable, table=True):
     patient_id: str = Field(index=True, max_length=40)
     guarantor_id: str = Field(max_length=40, description="The account the patient's share is billed to.")
     patient_name: str | None = Field(default=None, max_length=121, description="As statements list the claim (PHI).")
+    prior_claim_id: str | None = Field(default=None, max_length=40, description="A next-payer claim: the prior claim.")
     total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
@@ -46,7 +47,7 @@ class OpenClaim(RemitTable, table=True):
     correlation_id: str = Field(default="", max_length=64)
     service_date: date | None = None
     lines: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # open, paid, partially_paid, patient_responsibility, denied, reversed, replaced
+    # open, paid, partially_paid, patient_responsibility, denied, reversed, replaced, voided, resubmitted
     status: str = Field(default="open", max_length=24)
     acknowledgment: str | None = Field(default=None, max_length=16, description="accepted / rejected (first answer).")
     first_paid_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))

@@ -10,10 +10,12 @@ from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import GuarantorAccountRepository, OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
 from remit_svc.service.posting import (
+    SUPERSEDED,
     RemittancePoster,
     bill_next_payer,
     close_superseded,
     post_waiting_payments,
+    take_over_from_prior,
 )
 
 
@@ -33,6 +35,7 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
             patient_id=event.patient_id,
             guarantor_id=event.guarantor_id or event.patient_id,
             patient_name=event.patient_name,
+            prior_claim_id=event.prior_claim_id,
             total_charge=event.total_charge,
             submitted_at=event.submitted_at,
             practice_id=event.practice_id,
@@ -86,22 +89,30 @@ async def on_claim_rejected(context: EventContext, event: ClaimRejected) -> None
 
 
 async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -> None:
-    """A replacement (7) or void (8) supersedes the original claim: it leaves AR (the new claim carries the charges).
-    A claim of corrected lines only takes just those lines of the original out of AR."""
-    if event.claim_frequency_code not in ("7", "8") and not event.corrected_lines:
-        return  # a rejected claim sent again as new: the original never reached the payer and has no payment
-    original = await OpenClaimRepository(context.session, context.tenant_id).find(
-        col(OpenClaim.id) == event.original_claim_id
-    )
-    if original is None or original.status in ("replaced", "voided"):
+    """A replacement (7), a void (8) or a rejected claim sent again as new (1) supersedes the original claim: it
+    leaves AR (the new claim carries the charges; a next-payer claim gives its prior claim's balance back, and a
+    new claim for that payer already open takes it over). A claim of corrected lines only takes just those lines
+    of the original out of AR."""
+    claims = OpenClaimRepository(context.session, context.tenant_id)
+    original = await claims.find(col(OpenClaim.id) == event.original_claim_id)
+    if original is None or original.status in SUPERSEDED:
         return
-    if event.claim_frequency_code == "1":
-        await close_superseded(context.session, original, event.resubmitted_at.date(), lines=event.corrected_lines)
+    effective = event.resubmitted_at.date()
+    if event.corrected_lines:
+        await close_superseded(context.session, original, effective, lines=event.corrected_lines)
         return
-    original.status = "replaced" if event.claim_frequency_code == "7" else "voided"
+    original.status = {"7": "replaced", "8": "voided"}.get(event.claim_frequency_code, "resubmitted")
     original.updated_at = utcnow()
     context.session.add(original)
-    await close_superseded(context.session, original, event.resubmitted_at.date())
+    await close_superseded(context.session, original, effective, outbox=context.outbox)
+    successor = await claims.find(col(OpenClaim.id) == event.claim_id)
+    if (
+        original.prior_claim_id is not None
+        and successor is not None
+        and successor.prior_claim_id == original.prior_claim_id
+        and successor.status not in SUPERSEDED
+    ):
+        await take_over_from_prior(context.session, context.outbox, successor, effective)
 
 
 def subscriptions() -> list[Subscription]:

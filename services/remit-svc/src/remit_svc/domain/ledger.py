@@ -19,7 +19,7 @@ a reversal (CLP02 22, amounts negated) undoes its original exactly when posted w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -143,6 +143,63 @@ def next_payer_postings(
                 prior.append(
                     Posting(account, -amount, EntryKind.COB_TRANSFER, left.line_item_control_number, memo=licn)
                 )
+    return own, prior
+
+
+def cob_take_over(
+    lines: Sequence[BilledLine], unsettled: Sequence[Unsettled | None]
+) -> tuple[list[Posting], list[Posting]]:
+    """A next-payer claim already open takes over what its prior claim left open only now (the claim it replaced
+    gave it back after this one was opened): (its own postings, the prior claim's). Together with the opening of
+    ``next_payer_postings`` with nothing left, the result is what that opening would have been with it."""
+    own: list[Posting] = []
+    prior: list[Posting] = []
+    for line, left in zip(lines, unsettled, strict=True):
+        if left is None:
+            continue
+        licn = line.line_item_control_number
+        billed = left.patient + left.denied
+        if billed:
+            own.append(Posting(Account.OTHER_ADJUSTMENT, billed, EntryKind.PRIOR_PAYER, licn))
+        for account, amount in ((Account.PATIENT_AR, left.patient), (Account.DENIED_AR, left.denied)):
+            if amount:
+                prior.append(
+                    Posting(account, -amount, EntryKind.COB_TRANSFER, left.line_item_control_number, memo=licn)
+                )
+    return own, prior
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """What a next-payer claim's line still holds of a prior claim's line (``memo``: the next payer's line)."""
+
+    prior_line: str
+    account: Account
+    amount: Decimal  # > 0
+    memo: str
+
+
+def cob_hand_back(
+    open_ar: Mapping[Account, Decimal], transferred: Sequence[Transferred]
+) -> tuple[list[Posting], list[Posting]]:
+    """A next-payer claim that is replaced, voided or sent again as new owes nothing, and gives the prior claim back
+    what it took over (its patient share and denied amounts, up to what it still has open): (its own postings,
+    the prior claim's). Its open insurance and denied AR close; what it does not give back closes against its
+    prior-payer adjustment — its charge was booked with the first payer's claim, so nothing goes against charges."""
+    own = [Posting(account, -amount, EntryKind.CHARGE_REVERSAL, memo="next-payer claim superseded")
+           for account, amount in open_ar.items() if amount]  # fmt: skip
+    available = sum(open_ar.values(), ZERO)
+    prior: list[Posting] = []
+    for item in transferred:
+        amount = min(item.amount, available)
+        if amount <= 0:
+            break
+        prior.append(Posting(item.account, amount, EntryKind.COB_TRANSFER, item.prior_line, memo=item.memo))
+        available -= amount
+    if available:
+        own.append(
+            Posting(Account.OTHER_ADJUSTMENT, available, EntryKind.PRIOR_PAYER, memo="next-payer claim superseded")
+        )
     return own, prior
 
 

@@ -53,11 +53,14 @@ from remit_svc.domain.ledger import (
     EntryKind,
     Outcome,
     Posting,
+    Transferred,
     Unsettled,
     adjudicated,
     charge_postings,
     claim_payment_postings,
     classify_adjustment,
+    cob_hand_back,
+    cob_take_over,
     next_payer_postings,
     provider_adjustment_postings,
     unapplied_postings,
@@ -225,16 +228,27 @@ def _line_adjudications(payment: ClaimPayment, assigned: Sequence[str | None]) -
     )
 
 
-SUPERSEDED = ("replaced", "voided")
+SUPERSEDED = ("replaced", "voided", "resubmitted")  # "resubmitted": rejected, then sent again as new
 
 
 async def close_superseded(
-    session: AsyncSession, claim: OpenClaim, effective_date: date, *, lines: Sequence[str] = ()
+    session: AsyncSession,
+    claim: OpenClaim,
+    effective_date: date,
+    *,
+    lines: Sequence[str] = (),
+    outbox: Outbox | None = None,
 ) -> None:
     """A replaced or voided claim owes nothing: whatever insurance or denied AR it still carries (its charges when
     the payer had not answered yet, a denial being corrected, or what the payer's reversal reopened) goes back
     against charges — the replacement claim carries the charges now. With ``lines`` (line item control numbers),
-    only those lines leave: a claim of corrected lines only carries them now, and the rest of the claim stands."""
+    only those lines leave: a claim of corrected lines only carries them now, and the rest of the claim stands.
+
+    A whole next-payer claim (secondary, tertiary) is different: its charge was booked with the first payer's
+    claim, so it gives the prior claim back the balance it took over instead (``_hand_back_to_prior``)."""
+    if claim.prior_claim_id and not lines:
+        await _hand_back_to_prior(session, outbox, claim, effective_date)
+        return
     # Per line when only some lines leave (so each line's balance closes), per account for the whole claim.
     line = col(LedgerEntry.line_item_control_number) if lines else literal(None, String)
     query = select(line, LedgerEntry.account, func.sum(LedgerEntry.amount)).where(
@@ -734,48 +748,138 @@ def _line_number(line_item_control_number: str | None) -> str:
     return (line_item_control_number or "").rsplit("-", 1)[-1]
 
 
+async def _left_open(session: AsyncSession, claim: OpenClaim, prior: OpenClaim) -> dict[str, Unsettled]:
+    """What each line of ``prior`` leaves open for the next payer now, by line number."""
+    unsettled: dict[str, Unsettled] = {}
+    rows = await session.exec(
+        select(LedgerEntry.line_item_control_number, LedgerEntry.account, func.sum(LedgerEntry.amount))
+        .where(
+            LedgerEntry.tenant_id == claim.tenant_id,
+            LedgerEntry.claim_id == prior.id,
+            col(LedgerEntry.account).in_([Account.PATIENT_AR.value, Account.DENIED_AR.value]),
+            col(LedgerEntry.line_item_control_number).is_not(None),
+        )
+        .group_by(col(LedgerEntry.line_item_control_number), col(LedgerEntry.account))
+    )
+    for licn, account, total in rows.all():
+        amount = Decimal(total)
+        if amount <= 0:
+            continue
+        left = unsettled.get(_line_number(licn), Unsettled(str(licn)))
+        if account == Account.PATIENT_AR.value:
+            left = Unsettled(left.line_item_control_number, amount, left.denied)
+        else:
+            left = Unsettled(left.line_item_control_number, left.patient, amount)
+        unsettled[_line_number(licn)] = left
+    return unsettled
+
+
+async def _prior_of(session: AsyncSession, claim: OpenClaim, prior_claim_id: str | None) -> OpenClaim | None:
+    prior = await session.get(OpenClaim, prior_claim_id) if prior_claim_id else None
+    return prior if prior is not None and prior.tenant_id == claim.tenant_id else None
+
+
 async def bill_next_payer(session: AsyncSession, outbox: Outbox, claim: OpenClaim, prior_claim_id: str) -> None:
     """Open a secondary (or tertiary) claim: what each prior claim line left open — the patient's share, and a
     denied amount the next plan is billed for — goes to this payer (the same line number); the guarantor's
     balance goes down by the patient's share (patient-balance-updated)."""
-    prior = await session.get(OpenClaim, prior_claim_id)
-    unsettled: dict[str, Unsettled] = {}
-    if prior is not None and prior.tenant_id == claim.tenant_id:
-        rows = await session.exec(
-            select(LedgerEntry.line_item_control_number, LedgerEntry.account, func.sum(LedgerEntry.amount))
-            .where(
-                LedgerEntry.tenant_id == claim.tenant_id,
-                LedgerEntry.claim_id == prior.id,
-                col(LedgerEntry.account).in_([Account.PATIENT_AR.value, Account.DENIED_AR.value]),
-                col(LedgerEntry.line_item_control_number).is_not(None),
-            )
-            .group_by(col(LedgerEntry.line_item_control_number), col(LedgerEntry.account))
-        )
-        for licn, account, total in rows.all():
-            amount = Decimal(total)
-            if amount <= 0:
-                continue
-            left = unsettled.get(_line_number(licn), Unsettled(str(licn)))
-            if account == Account.PATIENT_AR.value:
-                left = Unsettled(left.line_item_control_number, amount, left.denied)
-            else:
-                left = Unsettled(left.line_item_control_number, left.patient, amount)
-            unsettled[_line_number(licn)] = left
+    prior = await _prior_of(session, claim, prior_claim_id)
+    unsettled = await _left_open(session, claim, prior) if prior is not None else {}
     lines = billed_lines(claim)
     own, moved = next_payer_postings(lines, [unsettled.get(_line_number(li.line_item_control_number)) for li in lines])
     journal, effective = _journal(), claim.service_date or claim.submitted_at.date()
     session.add_all(
         ledger_rows(own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=claim)
     )
-    if prior is None or not moved:
+    if prior is not None and moved:
+        session.add_all(
+            ledger_rows(moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=prior)
+        )
+        await _patient_balance_moved(session, outbox, prior, moved, "billed to the next payer")
+
+
+async def take_over_from_prior(session: AsyncSession, outbox: Outbox, claim: OpenClaim, effective_date: date) -> None:
+    """A next-payer claim opened before the claim it replaces gave its prior claim's balance back takes it over
+    now (events of two claims arrive in any order)."""
+    prior = await _prior_of(session, claim, claim.prior_claim_id)
+    if prior is None:
         return
+    unsettled = await _left_open(session, claim, prior)
+    lines = billed_lines(claim)
+    own, moved = cob_take_over(lines, [unsettled.get(_line_number(li.line_item_control_number)) for li in lines])
+    if not moved:
+        return
+    journal = _journal()
     session.add_all(
-        ledger_rows(moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=prior)
+        ledger_rows(own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=claim)
+        + ledger_rows(moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=prior)
     )
-    change = sum((p.amount for p in moved if p.account is Account.PATIENT_AR), ZERO)
+    await _patient_balance_moved(session, outbox, prior, moved, "billed to the next payer")
+
+
+async def _hand_back_to_prior(
+    session: AsyncSession, outbox: Outbox | None, claim: OpenClaim, effective_date: date
+) -> None:
+    """Close a superseded next-payer claim: its prior claim gets back what it still holds of it (``cob_hand_back``)."""
+    prior = await _prior_of(session, claim, claim.prior_claim_id)
+    open_ar = {
+        Account(account): Decimal(total)
+        for account, total in (
+            await session.exec(
+                select(LedgerEntry.account, func.sum(LedgerEntry.amount))
+                .where(
+                    LedgerEntry.tenant_id == claim.tenant_id,
+                    LedgerEntry.claim_id == claim.id,
+                    col(LedgerEntry.account).in_([Account.INSURANCE_AR.value, Account.DENIED_AR.value]),
+                )
+                .group_by(col(LedgerEntry.account))
+            )
+        ).all()
+    }
+    transferred: list[Transferred] = []
+    if prior is not None:  # COB transfers on the prior claim name this claim's line in their memo
+        own_lines = [line["line_item_control_number"] for line in claim.lines]
+        rows = await session.exec(
+            select(
+                LedgerEntry.line_item_control_number,
+                LedgerEntry.account,
+                LedgerEntry.memo,
+                func.sum(LedgerEntry.amount),
+            )
+            .where(
+                LedgerEntry.tenant_id == claim.tenant_id,
+                LedgerEntry.claim_id == prior.id,
+                LedgerEntry.kind == EntryKind.COB_TRANSFER.value,
+                col(LedgerEntry.memo).in_(own_lines),
+            )
+            .group_by(col(LedgerEntry.line_item_control_number), col(LedgerEntry.account), col(LedgerEntry.memo))
+            .order_by(col(LedgerEntry.line_item_control_number), col(LedgerEntry.account))
+        )
+        transferred = [
+            Transferred(str(licn), Account(account), -Decimal(total), str(memo))
+            for licn, account, memo, total in rows.all()
+            if Decimal(total) < 0
+        ]
+    own, back = cob_hand_back(open_ar, transferred)
+    journal = _journal()
+    rows_out = ledger_rows(
+        own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=claim
+    )
+    if prior is not None and back:
+        rows_out += ledger_rows(back, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date,
+                                claim=prior)  # fmt: skip
+    session.add_all(rows_out)
+    if prior is not None and back and outbox is not None:
+        await _patient_balance_moved(session, outbox, prior, back, "the next payer's claim was superseded")
+
+
+async def _patient_balance_moved(
+    session: AsyncSession, outbox: Outbox, prior: OpenClaim, postings: Sequence[Posting], reason: str
+) -> None:
+    change = sum((p.amount for p in postings if p.account is Account.PATIENT_AR), ZERO)
     if not change:
         return
-    balances = await guarantor_balances(session, claim.tenant_id, {prior.guarantor_id})
+    balances = await guarantor_balances(session, prior.tenant_id, {prior.guarantor_id})
     outbox.add(
         session,
         PatientBalanceUpdated(
@@ -784,7 +888,7 @@ async def bill_next_payer(session: AsyncSession, outbox: Outbox, claim: OpenClai
             claim_id=prior.id,
             change=change,
             balance=balances.get(prior.guarantor_id, ZERO),
-            reason="billed to the next payer",
+            reason=reason,
             updated_at=utcnow(),
         ),
         tenant_id=prior.tenant_id,

@@ -1,4 +1,5 @@
-"""remit-svc: statements are addressed — the guarantor's name and mailing address, each claim's patient name.
+"""remit-svc: statements are addressed — the guarantor's name and mailing address, each claim's patient name —
+and a next-payer claim remembers its prior claim (a superseded one gives that claim's balance back).
 
 Revision ID: 0007_statement_addressees
 Revises: 0006_guarantors
@@ -32,6 +33,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "guarantor_id", name="uq_guarantor_account"),
     )
     op.add_column("open_claim", sa.Column("patient_name", sa.String(121), nullable=True))
+    op.add_column("open_claim", sa.Column("prior_claim_id", sa.String(40), nullable=True))
     op.add_column("issued_statement", sa.Column("mail_to", sa.JSON(), nullable=True))
 
 
@@ -39,5 +41,6 @@ def downgrade() -> None:
     with op.batch_alter_table("issued_statement") as batch:
         batch.drop_column("mail_to")
     with op.batch_alter_table("open_claim") as batch:
+        batch.drop_column("prior_claim_id")
         batch.drop_column("patient_name")
     op.drop_table("guarantor_account")
