@@ -31,7 +31,7 @@ from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import eventually
 from claimflow_x12 import parse
 from claimflow_x12.guides.remittance_835 import Remittance835
-from remit_svc.adapters.tables import LedgerEntry, Remittance
+from remit_svc.adapters.tables import EarlyCorrection, LedgerEntry, Remittance
 from remit_svc.domain.era import Era, era_from_835
 from remit_svc.domain.ledger import (
     Account,
@@ -988,4 +988,54 @@ async def test_a_replaced_secondary_claim_hands_the_patient_balance_to_its_repla
     assert await balance() == "2.00"
     assert (await ledger(stack, tenant, second_id))["outstanding"] == "2.00"
     assert (await ledger(stack, tenant, first_id))["outstanding"] == "0.00"
+    await assert_ledger_balances(stack, tenant.id)
+
+
+@pytest.mark.integration
+async def test_a_correction_read_before_the_claim_it_corrects_is_applied_when_that_claim_arrives(stack: Stack) -> None:
+    """The worker catching up after an outage reads partitions in any order: the replacement of claim S can come
+    before S's own claim-submitted. It waits, and S leaves AR as soon as it is indexed."""
+    tenant = await stack.create_tenant()
+    suffix = uuid.uuid4().hex[:8]
+    pcn = f"CFE{suffix}".upper()
+    original_id, new_id = f"clm_{suffix}_{pcn.lower()}", f"clm_{suffix}_replacement"
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    async with context.database.transaction() as session:
+        context.outbox.add(
+            session,
+            ClaimResubmitted(
+                claim_id=new_id, original_claim_id=original_id, claim_frequency_code="7",
+                reason="level of service corrected", resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+            ),
+            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
+        )  # fmt: skip
+    database = stack.database("remit-svc")
+    try:
+
+        async def waiting() -> bool:
+            async with database.transaction() as session:
+                rows = await session.exec(
+                    select(EarlyCorrection).where(
+                        EarlyCorrection.tenant_id == tenant.id, EarlyCorrection.original_claim_id == original_id
+                    )
+                )
+                return len(rows.all()) == 1
+
+        await eventually(waiting)
+        assert (await submit_claims(stack, tenant, suffix, {pcn: [("99213", "", Decimal("100.00"))]}))[
+            pcn
+        ] == original_id
+
+        async def superseded() -> dict[str, Any] | None:
+            response = await stack.client("remit-svc").get(
+                f"/v1/claims/{original_id}/ledger", headers=tenant.headers(Role.BILLER)
+            )
+            body: dict[str, Any] = response.json()
+            return body if response.status_code == 200 and body["outstanding"] == "0.00" else None
+
+        closed = await eventually(superseded)
+        assert Decimal(closed["balances"].get("charges", "0")) == 0
+        assert not await waiting(), "applied once, then forgotten"
+    finally:
+        await database.dispose()
     await assert_ledger_balances(stack, tenant.id)

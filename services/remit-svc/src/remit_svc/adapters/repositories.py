@@ -12,10 +12,12 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from claimflow_events import ClaimResubmitted
 from claimflow_kit.repository import TenantRepository
 from remit_svc.adapters.tables import (
     ClaimPaymentRecord,
     Deposit,
+    EarlyCorrection,
     GuarantorAccount,
     IssuedStatement,
     LedgerEntry,
@@ -87,6 +89,41 @@ class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
         account.as_of = as_of
         account.updated_at = datetime.now(UTC)
         self.add(account)
+
+
+class EarlyCorrectionRepository:
+    """Corrections of one tenant read before the claim they correct."""
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def keep(self, event: ClaimResubmitted) -> None:
+        """Keep a correction until its original claim arrives."""
+        self.session.add(
+            EarlyCorrection(
+                tenant_id=self.tenant_id,
+                original_claim_id=event.original_claim_id,
+                claim_id=event.claim_id,
+                event=event.model_dump(mode="json"),
+            )
+        )
+
+    async def take(self, original_claim_id: str) -> list[ClaimResubmitted]:
+        """The corrections that waited for ``original_claim_id``, oldest first; they are removed."""
+        rows = (
+            await self.session.exec(
+                select(EarlyCorrection)
+                .where(
+                    EarlyCorrection.tenant_id == self.tenant_id,
+                    EarlyCorrection.original_claim_id == original_claim_id,
+                )
+                .order_by(col(EarlyCorrection.id))
+            )
+        ).all()
+        for row in rows:
+            await self.session.delete(row)
+        return [ClaimResubmitted.model_validate(row.event) for row in rows]
 
 
 class RemittanceRepository(TenantRepository[Remittance]):

@@ -256,6 +256,21 @@ class IssuedStatement(RemitTable, table=True):
     )
 
 
+class EarlyCorrection(RemitTable, table=True):
+    """A claim-resubmitted read before the claim-submitted of the claim it corrects (events of two claims arrive in
+    any order, e.g. when the worker catches up after an outage): applied when that claim arrives."""
+
+    __tablename__ = "early_correction"
+    __table_args__ = (UniqueConstraint("tenant_id", "original_claim_id", "claim_id", name="uq_early_correction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    original_claim_id: str = Field(max_length=40)
+    claim_id: str = Field(max_length=40, description="The correcting claim.")
+    event: dict[str, object] = Field(sa_column=Column(JSON, nullable=False), description="The claim-resubmitted data.")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
 class GuarantorAccount(RemitTable, table=True):
     """Whom a guarantor account's statements are addressed to, as the newest claim-submitted on it said (PHI)."""
 

@@ -7,7 +7,7 @@ from sqlmodel import col
 from claimflow_events import ClaimAccepted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
 from claimflow_kit.consumer import EventContext, Subscription
 from claimflow_kit.tables import utcnow
-from remit_svc.adapters.repositories import GuarantorAccountRepository, OpenClaimRepository
+from remit_svc.adapters.repositories import EarlyCorrectionRepository, GuarantorAccountRepository, OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
 from remit_svc.service.posting import (
     SUPERSEDED,
@@ -68,6 +68,8 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
     else:
         context.session.add_all(RemittancePoster.open_claim_postings(claim))
     await post_waiting_payments(context.session, context.outbox, claim)
+    for correction in await EarlyCorrectionRepository(context.session, context.tenant_id).take(claim.id):
+        await _supersede(context, repository, claim, correction)
 
 
 async def _acknowledged(context: EventContext, claim_id: str, answer: str) -> None:
@@ -95,7 +97,16 @@ async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -
     of the original out of AR."""
     claims = OpenClaimRepository(context.session, context.tenant_id)
     original = await claims.find(col(OpenClaim.id) == event.original_claim_id)
-    if original is None or original.status in SUPERSEDED:
+    if original is None:  # its claim-submitted is still on its way: applied when it arrives
+        await EarlyCorrectionRepository(context.session, context.tenant_id).keep(event)
+        return
+    await _supersede(context, claims, original, event)
+
+
+async def _supersede(
+    context: EventContext, claims: OpenClaimRepository, original: OpenClaim, event: ClaimResubmitted
+) -> None:
+    if original.status in SUPERSEDED:
         return
     effective = event.resubmitted_at.date()
     if event.corrected_lines:
