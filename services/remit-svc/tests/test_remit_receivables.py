@@ -610,6 +610,7 @@ async def test_statement_run_issues_each_days_statements_once_and_keeps_them(sta
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
     assert f"Statement date: {AS_OF}" in text
     assert "Balance due: 24.00" in text
+    assert "Pay to: Practice One" in text
 
     for url in (
         f"/v1/statement-runs/{run['id']}",
@@ -783,6 +784,7 @@ async def test_statements_are_addressed_as_the_newest_claim_on_the_account_says(
     assert pdf.status_code == 200, pdf.text
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
     assert "Rosa Ruiz 77 Lake Rd Apt 5 Peoria, IL 61602-1234" in text, text
+    assert "Pay to: Practice One 100 Main Street Springfield, IL 62701-1234" in text, "whom to pay, where to send it"
     assert "Patient Ben Ruiz - Date of service 2026-11-03" in text, text
     assert "4 Oak Ave" not in text
 

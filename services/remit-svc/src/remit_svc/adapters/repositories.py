@@ -337,6 +337,7 @@ class ReceivablesRepository:
                     other_patient=_sum(money, Account.PATIENT_AR, EntryKind.PATIENT_OTHER),
                     pending_insurance=_sum(money, Account.INSURANCE_AR) + _sum(money, Account.DENIED_AR),
                     patient_name=claim.patient_name,
+                    practice_id=claim.practice_id,
                 )
             )
         return activities, patient_ar

@@ -38,6 +38,9 @@ def statement_pdf(statement: Statement, created: datetime) -> bytes:
         block = addressee.address.lines() if addressee.address is not None else ("(no mailing address on file)",)
         flow.paragraph("\n".join((addressee.name, *block)))
         flow.space(0.5)
+    for practice in statement.pay_to:
+        address = practice.address.lines() if practice.address is not None else ()
+        flow.paragraph("\n".join((f"Pay to: {practice.name}", *address)))
     flow.paragraph(f"Statement date: {statement.statement_date.isoformat()}")
     flow.paragraph(f"Account (guarantor): {statement.guarantor_id}")
     flow.paragraph(f"Amount due: {_money(statement.amount_due)}", bold=True)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlmodel import col
 
-from claimflow_kit.app import ContextDep, SessionDep
+from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
 from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
@@ -42,6 +42,7 @@ from remit_svc.service.receivables import (
     guarantor_statement,
     known_guarantor,
     kpis,
+    pay_to_of,
     reconciliation,
     record_deposit,
     statements_due,
@@ -479,10 +480,17 @@ AsOf = Annotated[date | None, Query(description="Count entries effective on or b
 
 
 async def _statement(
-    session: SessionDep, principal: Principal, guarantor_id: str, as_of: date | None, detail: str | None = None
+    session: SessionDep,
+    principal: Principal,
+    guarantor_id: str,
+    as_of: date | None,
+    detail: str | None = None,
+    context: ServiceContext | None = None,
 ) -> Statement:
-    """The guarantor's statement, its reading audited once per patient it shows."""
-    statement = await guarantor_statement(session, principal.tenant_id, guarantor_id, as_of)
+    """The guarantor's statement, its reading audited once per patient it shows (with ``context``: naming the
+    practices to pay, as the PDF does)."""
+    practices = await pay_to_of(context.directory, principal.tenant_id) if context is not None else None
+    statement = await guarantor_statement(session, principal.tenant_id, guarantor_id, as_of, practices)
     await audit_many(
         session,
         principal,
@@ -524,11 +532,12 @@ async def get_guarantor_statement(
 async def get_guarantor_statement_pdf(
     guarantor_id: str,
     session: SessionDep,
+    context: ContextDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     as_of: AsOf = None,
 ) -> Response:
     """The guarantor's statement as a PDF to mail (audited)."""
-    return _pdf_response(await _statement(session, principal, guarantor_id, as_of, "pdf"))
+    return _pdf_response(await _statement(session, principal, guarantor_id, as_of, "pdf", context))
 
 
 @router.get("/patients/{patient_id}/statement", response_model=StatementOut)
@@ -547,12 +556,13 @@ async def get_patient_statement(
 async def get_patient_statement_pdf(
     patient_id: str,
     session: SessionDep,
+    context: ContextDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     as_of: AsOf = None,
 ) -> Response:
     """The statement of the patient's guarantor as a PDF to mail (audited)."""
     guarantor_id = await guarantor_of_patient(session, principal.tenant_id, patient_id)
-    return _pdf_response(await _statement(session, principal, guarantor_id, as_of, "pdf"))
+    return _pdf_response(await _statement(session, principal, guarantor_id, as_of, "pdf", context))
 
 
 @router.get("/patient-statements", response_model=list[GuarantorBalanceOut])

@@ -398,6 +398,7 @@ class ClaimActivity:
     other_patient: Decimal  # PR amounts that are not deductible, coinsurance or copay (e.g. non-covered)
     pending_insurance: Decimal  # insurance AR + denied AR: still with the payer, not billed to the patient
     patient_name: str | None = None  # as the claim named the patient (claims submitted before names were carried: None)
+    practice_id: str = ""
 
     @property
     def patient_responsibility(self) -> Decimal:
@@ -456,6 +457,14 @@ class Addressee:
         return f"{self.first_name} {self.last_name}"
 
 
+@dataclass(frozen=True, slots=True)
+class PayTo:
+    """A practice whose services a statement bills: who the guarantor pays, and where to send a check."""
+
+    name: str
+    address: MailingAddress | None
+
+
 @dataclass(frozen=True)
 class Statement:
     """A guarantor's statement: claims by date of service, payments, the aged balance and the amount due."""
@@ -470,6 +479,7 @@ class Statement:
     unapplied_credit: Decimal
     amount_due: Decimal
     mail_to: Addressee | None = None  # None: nobody described the guarantor yet
+    pay_to: tuple[PayTo, ...] = ()  # the practices of its claims, the newest service first
 
     @property
     def mailable(self) -> bool:
@@ -500,6 +510,7 @@ def build_statement(
     on_account: Decimal,
     payments: Sequence[PaymentActivity],
     mail_to: Addressee | None = None,
+    practices: Mapping[str, PayTo] | None = None,
 ) -> Statement:
     """The statement of one guarantor, every patient's claims on it: ``patient_ar`` is each claim's patient AR."""
     items = [
@@ -527,6 +538,13 @@ def build_statement(
         unapplied_credit=credit,
         amount_due=max(balance, ZERO),
         mail_to=mail_to,
+        pay_to=tuple(
+            dict.fromkeys(
+                (practices or {})[line.activity.practice_id]
+                for line in reversed(lines)
+                if line.activity.practice_id in (practices or {})
+            )
+        ),
     )
 
 

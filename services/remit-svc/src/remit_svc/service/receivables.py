@@ -7,6 +7,7 @@ unique constraints and answered with the row that won; reads run in the request'
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +20,8 @@ from claimflow_events import PatientBalanceUpdated
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal
+from claimflow_kit.db import Database
+from claimflow_kit.directory import Directory
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import (
@@ -39,7 +42,9 @@ from remit_svc.domain.receivables import (
     GroupBy,
     GuarantorBalance,
     Kpis,
+    MailingAddress,
     PaymentActivity,
+    PayTo,
     Period,
     Statement,
     age_receivables,
@@ -298,11 +303,30 @@ async def kpis(session: AsyncSession, tenant_id: str, period: Period) -> Kpis:
     )
 
 
+async def pay_to_of(directory: Database, tenant_id: str) -> dict[str, PayTo]:
+    """The tenant's practices as statements name them (the tenant directory), by practice id."""
+    async with directory.transaction() as session:
+        practices = await Directory(session).practices(tenant_id)
+    return {
+        practice.id: PayTo(
+            practice.name,
+            MailingAddress(practice.address_line1, None, practice.city, practice.state, practice.postal_code)
+            if practice.address_line1 and practice.city and practice.state and practice.postal_code
+            else None,
+        )
+        for practice in practices
+    }
+
+
 async def guarantor_statement(
-    session: AsyncSession, tenant_id: str, guarantor_id: str, as_of: date | None
+    session: AsyncSession,
+    tenant_id: str,
+    guarantor_id: str,
+    as_of: date | None,
+    practices: Mapping[str, PayTo] | None = None,
 ) -> Statement:
     """The guarantor's statement (the claims of every patient on the account); without ``as_of``, everything posted
-    so far, dated today."""
+    so far, dated today. ``practices``: whom the claims' practices are (``pay_to_of``)."""
     await known_guarantor(session, tenant_id, guarantor_id)
     repository = ReceivablesRepository(session, tenant_id)
     activities, patient_ar = await repository.claim_activity(guarantor_id, as_of)
@@ -319,6 +343,7 @@ async def guarantor_statement(
         on_account,
         [PaymentActivity(p.received_on, p.kind, p.amount, p.method, p.reference) for p in payments],
         await GuarantorAccountRepository(session, tenant_id).addressee(guarantor_id),
+        practices,
     )
 
 
@@ -361,9 +386,10 @@ async def issue_statements(
                 )
                 issued = IssuedStatementRepository(session, principal.tenant_id)
                 created = utcnow()
+                practices = await pay_to_of(context.directory, principal.tenant_id)
                 for guarantor in due:
                     statement = await guarantor_statement(
-                        session, principal.tenant_id, guarantor.guarantor_id, statement_date
+                        session, principal.tenant_id, guarantor.guarantor_id, statement_date, practices
                     )
                     issued.add(
                         IssuedStatement(
