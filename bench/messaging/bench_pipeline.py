@@ -155,12 +155,23 @@ async def postgres_url() -> str:
     return make_url(LOCAL_POSTGRES).set(database=name).render_as_string(hide_password=False)
 
 
+async def drop_database(url: str) -> None:
+    """Drop a database ``postgres_url`` made (the shared server keeps nothing of a run)."""
+    name = make_url(url).database
+    connection = await asyncpg.connect(make_url(LOCAL_POSTGRES).set(drivername="postgresql").render_as_string(False))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 async def main(events: int, backends: list[str]) -> None:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     broker = None if external else EmbeddedBroker()
     if broker:
         broker.start()
     bootstrap = external or (broker.bootstrap_servers if broker else "")
+    made: list[str] = []
     try:
         results: list[Result] = []
         size = 0
@@ -169,6 +180,7 @@ async def main(events: int, backends: list[str]) -> None:
                 url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
             else:
                 url = await postgres_url()
+                made.append(url)
             result, size = await claimflow_pipeline(bootstrap, url, events, backend)
             results.append(result)
         raw = await raw_kafka(bootstrap, events, size)
@@ -178,6 +190,8 @@ async def main(events: int, backends: list[str]) -> None:
             ratio = result.rate / raw.rate
             print(f"  {result.name:<58} {result.rate:>9,.0f} events/s  ({result.seconds:6.2f} s, {ratio:4.2f}x raw)")
     finally:
+        for url in made:
+            await drop_database(url)
         if broker:
             broker.stop()
 
