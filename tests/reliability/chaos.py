@@ -156,6 +156,34 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+class ApiProcess(WorkerProcess):
+    """A second replica of a service's API as deployments run it: ``python -m claimflow run <service> api``. For
+    claims-svc that is a second claim pipeline sharing the database with the stack's in-process one."""
+
+    def __init__(self, service: str, settings: ServiceSettings, log_dir: Path) -> None:
+        super().__init__(service, settings, log_dir)
+        self.log_path = log_dir / f"{service}-api.log"
+        self.port = 0
+
+    def start(self) -> None:
+        """Start the process on a free port (returns at once; ``ready`` waits for it)."""
+        assert self.process is None or self.process.poll() is not None, "already running"
+        self.port = free_port()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "claimflow", "run", self.service, "api", "--port", str(self.port)],
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def metrics_url(self) -> str:
+        """Its health endpoint (``ready`` polls it)."""
+        return f"http://127.0.0.1:{self.port}/healthz"
+
+
 # --- the stack ---------------------------------------------------------------------------------------------------
 
 
@@ -222,8 +250,11 @@ async def chaos_stack(databases: DatabaseFactory, log_dir: Path, *, seed: int = 
         handle = BrokerHandle(broker.bootstrap_servers, "embedded", broker)
         stack = await build_stack(handle, databases, sandbox_url=await sandbox.start())
         # Claims go out as soon as they are clean (no biller in this workload).
+        # An interchange whose sender died is sent again after 3 s (a claims-svc API replica killed mid-send).
         claims = stack.settings["claims-svc"]
-        stack.settings["claims-svc"] = claims.model_copy(update={"claims_batch_window_seconds": 0.0})
+        stack.settings["claims-svc"] = claims.model_copy(
+            update={"claims_batch_window_seconds": 0.0, "claims_resend_after_seconds": 3.0}
+        )
         chaos = ChaosStack(stack, broker, sandbox, workers)
         try:
             await stack.open()

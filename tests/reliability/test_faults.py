@@ -14,7 +14,9 @@ Faults:
 4. every record of claimflow.encounters and claimflow.claims produced a second time, from offset 0;
 5. the same 835 uploaded twice (and once more in a new interchange envelope), and the mailbox read again from the
    start;
-6. claims-svc's, then remit-svc's PostgreSQL database taken away mid-workload (every connection cut, new ones refused)
+6. a second claims-svc API replica (a process, a claim pipeline of its own) killed with SIGKILL while the two submit
+   the workload's claims: what it took and never sent goes out once its send lease runs out, by the other replica;
+7. claims-svc's, then remit-svc's PostgreSQL database taken away mid-workload (every connection cut, new ones refused)
    while work for it waits on the broker. The shared local server is never stopped: the crash of a whole server is
    test_server_restart.py's, on a private server.
 Long variant (``CLAIMFLOW_LONG_TESTS=1``): a bigger workload in waves, a worker (or all three) killed after each wave,
@@ -32,7 +34,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import pytest_asyncio
@@ -45,11 +47,14 @@ from claimflow_kit.directory import Role
 from claimflow_kit.outbox import kafka_headers
 from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import DatabaseFactory, eventually
-from claims_svc.adapters.tables import Claim
+from claims_svc.adapters.tables import Claim, ClaimSubmission
+from claims_svc.api.routes import PIPELINE_KEY
+from claims_svc.service.pipeline import ClaimPipeline
 from remit_svc.adapters.tables import MailboxCursor, OpenClaim, RemittanceFile
 
 from .chaos import (
     PROCESS_WORKERS,
+    ApiProcess,
     ChaosStack,
     FaultReport,
     chaos_stack,
@@ -124,6 +129,65 @@ async def test_a_worker_killed_mid_workload_loses_and_repeats_nothing(chaos: Cha
     await workload.post(chaos)  # the rest arrives while the worker is dead: the API still takes it
     await chaos.start_worker(service)
     await check_invariants(chaos, workload, report)
+
+
+async def test_a_claims_api_replica_killed_while_submitting_sends_each_claim_once(chaos: ChaosStack) -> None:
+    workload = await new_workload(chaos, 16, seed=7)
+    report = FaultReport("API replica crash: claims-svc")
+    replica = ApiProcess("claims-svc", chaos.settings["claims-svc"], chaos.workers["claims-svc"].log_path.parent)
+    in_process = cast(ClaimPipeline, chaos.stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
+    replica.start()
+    try:
+        await replica.ready()
+        async with chaos.sandbox_client() as sandbox:
+            scenario = (await sandbox.get("/v1/scenario")).json()
+            slow = {**scenario, "default": {**scenario["default"], "submission_delay_seconds": 1.0}}
+            assert (await sandbox.put("/v1/scenario", json=slow)).status_code == 200
+            try:
+                # The in-process pipeline waits, so the replica takes the first claims; it dies while the
+                # clearinghouse takes its file (1 s), leaving them "submitting" under its send lease.
+                async with in_process._submit_lock:
+                    await workload.post(chaos, 10)
+
+                    async def in_flight() -> bool:
+                        async with chaos.database("claims-svc").transaction() as session:
+                            waiting = await session.exec(
+                                select(func.count())
+                                .select_from(Claim)
+                                .where(Claim.tenant_id == workload.tenant.id, Claim.status == "submitting")
+                            )
+                            return waiting.one() > 0
+
+                    await eventually(in_flight, within=60, interval=0.02)
+                    replica.kill()
+                    report.faults.append("kill -9 a claims-svc API replica while it sends an interchange")
+                async with chaos.database("claims-svc").transaction() as session:
+                    orphaned = (
+                        await session.exec(
+                            select(ClaimSubmission.id).where(
+                                ClaimSubmission.tenant_id == workload.tenant.id, ClaimSubmission.status == "sending"
+                            )
+                        )
+                    ).all()
+                assert orphaned, "the replica died with an interchange on its way"
+            finally:
+                assert (await sandbox.put("/v1/scenario", json=scenario)).status_code == 200
+        await workload.post(chaos)  # the rest goes out through the surviving replica
+        await check_invariants(chaos, workload, report)
+    finally:
+        replica.stop()
+    async with chaos.database("claims-svc").transaction() as session:
+        sent = (
+            await session.exec(
+                select(ClaimSubmission.id, ClaimSubmission.claim_ids, ClaimSubmission.status).where(
+                    ClaimSubmission.tenant_id == workload.tenant.id
+                )
+            )
+        ).all()
+    interchanges = Counter(claim for _, claim_ids, _ in sent for claim in claim_ids)
+    assert [claim for claim, n in interchanges.items() if n > 1] == [], "a claim in two interchanges"
+    assert {status for _, _, status in sent} == {"sent"}, "every interchange went out"
+    assert set(orphaned) <= {submission for submission, _, _ in sent}, "the dead replica's file went out as stored"
 
 
 async def sent_events(chaos: ChaosStack, service: str, *, tenant: str | None = None, event_type: str = "") -> int:

@@ -48,6 +48,9 @@ class ClaimsSettings(ServiceSettings):
     claims_batch_size: int = Field(default=500, ge=1, le=5000)
     # How often the background pipeline looks for drafts to scrub and acknowledgments to read.
     claims_pipeline_idle_seconds: float = Field(default=5.0, gt=0)
+    # How long a replica holds the send of an interchange: one still "sending" after that lost its sender (a crash)
+    # and is sent again by whichever replica takes it. Longer than the clearinghouse connector may take to answer.
+    claims_resend_after_seconds: float = Field(default=120.0, gt=0)
 
     # Claim status follow-up: a 276 after this many days without a 277CA or 835 (the ops view's "stuck" threshold
     # too), again every retry_days; after max_inquiries without an 835 (or at once when the payer has no record

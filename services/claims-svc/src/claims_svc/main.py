@@ -40,6 +40,7 @@ async def _start(context: ServiceContext) -> None:
             else None
         ),
         batch_size=settings.claims_batch_size,
+        resend_after=timedelta(seconds=settings.claims_resend_after_seconds),
     )
     connectors = ConnectorRouter(settings.connector_routing)
     context.closers.append(connectors.aclose)
