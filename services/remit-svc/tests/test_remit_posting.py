@@ -620,6 +620,33 @@ def _one_claim_era(trace: str, control: str, paid: str, claim: list[str]) -> str
     return interchange([*header(paid, trace), *claim], control)
 
 
+async def patient_balance(stack: Stack, tenant: TenantFixture, patient_id: str) -> str:
+    """What the patient's guarantor owes, as remit-svc answers it ("unknown" before it knows the patient)."""
+    response = await stack.client("remit-svc").get(
+        f"/v1/patients/{patient_id}/balance", headers=tenant.headers(Role.BILLER)
+    )
+    return str(response.json()["balance"]) if response.status_code == 200 else "unknown"
+
+
+async def pay_primary_leaving_coinsurance(stack: Stack, tenant: TenantFixture, pcn: str, control: str) -> None:
+    """The primary's 835 on a 100.00 claim: paid 60.00, CO-45 20.00, coinsurance 20.00 left to the patient."""
+    paid = await upload(stack, tenant, _one_claim_era(f"EFT{control}", control, "60.00", [
+        f"CLP*{pcn}*1*100.00*60.00*20.00*12*PAY{control}*11*1", patient("PRIMA"),
+        "SVC*HC:99213*100.00*60.00**1", "DTM*472*20261102", "CAS*CO*45*20.00", "CAS*PR*2*20.00", f"REF*6R*{pcn}-1",
+    ]))  # fmt: skip
+    assert paid.status_code == 201, paid.text
+
+
+async def pay_secondary_leaving_coinsurance(stack: Stack, tenant: TenantFixture, pcn: str, control: str) -> Any:
+    """The secondary's 835 on it: 18.00 paid, OA-23 80.00 (what the primary settled), 2.00 coinsurance left."""
+    paid = await upload(stack, tenant, _one_claim_era(f"EFT{control}", control, "18.00", [
+        f"CLP*{pcn}*2*100.00*18.00*2.00*12*PAY{control}*11*1", patient("PRIMA"),
+        "SVC*HC:99213*100.00*18.00**1", "DTM*472*20261102", "CAS*OA*23*80.00", "CAS*PR*2*2.00", f"REF*6R*{pcn}-1",
+    ]))  # fmt: skip
+    assert paid.status_code == 201, paid.text
+    return paid.json()
+
+
 @pytest.mark.integration
 async def test_a_secondary_claim_takes_over_the_patient_balance_and_leaves_what_its_payer_did_not_pay(
     stack: Stack,
@@ -632,22 +659,15 @@ async def test_a_secondary_claim_takes_over_the_patient_balance_and_leaves_what_
     primary_pcn, secondary_pcn = f"CFP{suffix}".upper(), f"CFS{suffix}".upper()
     ids = await submit_claims(stack, tenant, suffix, {primary_pcn: [("99213", "", Decimal("100.00"))]})
     primary_id, patient_id = ids[primary_pcn], f"pat_{primary_pcn.lower()}"
-    remit = stack.client("remit-svc")
 
     async def balance() -> str:
-        response = await remit.get(f"/v1/patients/{patient_id}/balance", headers=tenant.headers(Role.BILLER))
-        return str(response.json()["balance"]) if response.status_code == 200 else "unknown"
+        return await patient_balance(stack, tenant, patient_id)
 
     async def balance_is(amount: str) -> bool:
         return await balance() == amount
 
     await eventually(lambda: balance_is("0.00"))
-    first = await upload(stack, tenant, _one_claim_era(f"EFTP{suffix}", "000007001", "60.00", [
-        f"CLP*{primary_pcn}*1*100.00*60.00*20.00*12*PAYP{suffix}*11*1", patient("PRIMA"),
-        "SVC*HC:99213*100.00*60.00**1", "DTM*472*20261102", "CAS*CO*45*20.00", "CAS*PR*2*20.00",
-        f"REF*6R*{primary_pcn}-1",
-    ]))  # fmt: skip
-    assert first.status_code == 201, first.text
+    await pay_primary_leaving_coinsurance(stack, tenant, primary_pcn, "000007001")
     assert await balance() == "20.00"
 
     secondary_id = f"clm_{suffix}_secondary"
@@ -674,13 +694,8 @@ async def test_a_secondary_claim_takes_over_the_patient_balance_and_leaves_what_
         "billed to the next payer",
     )
 
-    second = await upload(stack, tenant, _one_claim_era(f"EFTS{suffix}", "000007002", "18.00", [
-        f"CLP*{secondary_pcn}*2*100.00*18.00*2.00*12*PAYS{suffix}*11*1", patient("PRIMA"),
-        "SVC*HC:99213*100.00*18.00**1", "DTM*472*20261102", "CAS*OA*23*80.00", "CAS*PR*2*2.00",
-        f"REF*6R*{secondary_pcn}-1",
-    ]))  # fmt: skip
-    assert second.status_code == 201, second.text
-    assert second.json()["remittances"][0]["status"] == "posted"
+    second = await pay_secondary_leaving_coinsurance(stack, tenant, secondary_pcn, "000007002")
+    assert second["remittances"][0]["status"] == "posted"
     assert await balance() == "2.00"
 
     primary, secondary = await ledger(stack, tenant, primary_id), await ledger(stack, tenant, secondary_id)
@@ -821,6 +836,69 @@ async def test_lines_corrected_on_a_claim_of_their_own_leave_the_original_and_th
     await assert_ledger_balances(stack, tenant.id)
 
 
+async def publish(stack: Stack, tenant: TenantFixture, *events: Any, correlation_id: str) -> None:
+    """Stage events as claims-svc publishes them (its outbox, one transaction)."""
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    async with context.database.transaction() as session:
+        for event in events:
+            context.outbox.add(session, event, tenant_id=tenant.id, correlation_id=correlation_id)
+
+
+async def indexed(stack: Stack, tenant: TenantFixture, *claim_ids: str) -> bool:
+    """Whether remit-svc has indexed every one of these claims."""
+    for claim_id in claim_ids:
+        response = await stack.client("remit-svc").get(
+            f"/v1/claims/{claim_id}/ledger", headers=tenant.headers(Role.BILLER)
+        )
+        if response.status_code != 200:
+            return False
+    return True
+
+
+async def settled_ledger(stack: Stack, tenant: TenantFixture, claim_id: str) -> dict[str, Any]:
+    """The claim's ledger once it owes nothing (waits for it)."""
+
+    async def owes_nothing() -> dict[str, Any] | None:
+        body = await ledger(stack, tenant, claim_id)
+        return body if body["outstanding"] == "0.00" else None
+
+    return await eventually(owes_nothing, within=15.0)
+
+
+def one_line_claim(
+    tenant: TenantFixture,
+    claim_id: str,
+    pcn: str,
+    *,
+    patient_id: str,
+    frequency: str = "1",
+    payer_id: str = "60054",
+    **extra: Any,
+) -> ClaimSubmitted:
+    """claim-submitted of a 100.00 office visit (99213) on DOS."""
+    return ClaimSubmitted(
+        claim_id=claim_id, encounter_ids=(f"enc_{claim_id}",), practice_id=tenant.practice_id,
+        patient_id=patient_id, payer_id=payer_id, patient_control_number=pcn,
+        claim_frequency_code=frequency, total_charge=Decimal("100.00"),
+        lines=(ClaimLineSubmitted(line_item_control_number=f"{pcn}-1", procedure_code="99213", units=Decimal(1),
+                                  charge=Decimal("100.00"), service_date=DOS),),
+        interchange_control_number="000000126", submitted_at=datetime(2026, 11, 20, tzinfo=UTC), **extra,
+    )  # fmt: skip
+
+
+def correction(claim_id: str, original_id: str, frequency: str, reason: str) -> ClaimResubmitted:
+    """claim-resubmitted: ``claim_id`` corrects ``original_id``."""
+    return ClaimResubmitted(
+        claim_id=claim_id, original_claim_id=original_id, claim_frequency_code=frequency, reason=reason,
+        resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def charges_in(body: dict[str, Any]) -> Decimal:
+    """The charges a claim's ledger carries."""
+    return Decimal(body["balances"].get("charges", "0"))
+
+
 @pytest.mark.integration
 async def test_a_rejected_claim_sent_again_as_new_leaves_ar_and_its_charge_is_booked_once(stack: Stack) -> None:
     """The clearinghouse rejected claim S (it never reached the payer); the corrected claim R goes out as a new
@@ -830,58 +908,19 @@ async def test_a_rejected_claim_sent_again_as_new_leaves_ar_and_its_charge_is_bo
     pcn, new_pcn = f"CFJ{suffix}".upper(), f"CFR{suffix}".upper()
     original_id = (await submit_claims(stack, tenant, suffix, {pcn: [("99213", "", Decimal("100.00"))]}))[pcn]
     new_id = f"clm_{suffix}_again"
-    context: ServiceContext = stack.apps["claims-svc"].state.services
+    await eventually(lambda: indexed(stack, tenant, original_id))  # days before the rejection, in real life
+    rejected = ClaimRejected(
+        claim_id=original_id, patient_control_number=pcn, payer_id="60054", source=AcknowledgmentSource.CLAIM_ACK,
+        reasons=(RejectionReason(code="A7:21", description="missing member id"),),
+        rejected_at=datetime(2026, 11, 20, tzinfo=UTC),
+    )  # fmt: skip
+    resubmission = correction(new_id, original_id, "1", "member id from the card")
+    again = one_line_claim(tenant, new_id, new_pcn, patient_id=f"pat_{pcn.lower()}")
+    await publish(stack, tenant, rejected, resubmission, again, correlation_id=f"corr-{original_id}")
+    await eventually(lambda: indexed(stack, tenant, original_id, new_id))
 
-    async def indexed(*claim_ids: str) -> bool:
-        for claim_id in claim_ids:
-            response = await stack.client("remit-svc").get(
-                f"/v1/claims/{claim_id}/ledger", headers=tenant.headers(Role.BILLER)
-            )
-            if response.status_code != 200:
-                return False
-        return True
-
-    await eventually(lambda: indexed(original_id))  # days before the rejection, in real life
-    async with context.database.transaction() as session:
-        context.outbox.add(
-            session,
-            ClaimRejected(
-                claim_id=original_id, patient_control_number=pcn, payer_id="60054",
-                source=AcknowledgmentSource.CLAIM_ACK,
-                reasons=(RejectionReason(code="A7:21", description="missing member id"),),
-                rejected_at=datetime(2026, 11, 20, tzinfo=UTC),
-            ),
-            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
-        )  # fmt: skip
-        context.outbox.add(
-            session,
-            ClaimResubmitted(
-                claim_id=new_id, original_claim_id=original_id, claim_frequency_code="1",
-                reason="member id from the card", resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
-            ),
-            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
-        )  # fmt: skip
-        context.outbox.add(
-            session,
-            ClaimSubmitted(
-                claim_id=new_id, encounter_ids=(f"enc_{suffix}_{pcn}",), practice_id=tenant.practice_id,
-                patient_id=f"pat_{pcn.lower()}", payer_id="60054", patient_control_number=new_pcn,
-                claim_frequency_code="1", total_charge=Decimal("100.00"),
-                lines=(ClaimLineSubmitted(line_item_control_number=f"{new_pcn}-1", procedure_code="99213",
-                                          units=Decimal(1), charge=Decimal("100.00"), service_date=DOS),),
-                interchange_control_number="000000126", submitted_at=datetime(2026, 11, 21, tzinfo=UTC),
-            ),
-            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
-        )  # fmt: skip
-
-    await eventually(lambda: indexed(original_id, new_id))
-
-    async def closed() -> dict[str, Any] | None:
-        body = await ledger(stack, tenant, original_id)
-        return body if body["outstanding"] == "0.00" else None
-
-    original = await eventually(closed, within=10.0)
-    assert Decimal(original["balances"].get("charges", "0")) == 0, "the charge now lives on the new claim"
+    original = await settled_ledger(stack, tenant, original_id)
+    assert charges_in(original) == 0, "the charge now lives on the new claim"
     new = await ledger(stack, tenant, new_id)
     assert (new["outstanding"], new["balances"]["insurance_ar"]) == ("100.00", "100.00")
     await assert_ledger_balances(stack, tenant.id)
@@ -902,69 +941,39 @@ async def test_a_replaced_secondary_claim_hands_the_patient_balance_to_its_repla
         primary_pcn
     ]
     patient_id = f"pat_{primary_pcn.lower()}"
-    remit = stack.client("remit-svc")
-    context: ServiceContext = stack.apps["claims-svc"].state.services
 
     async def balance() -> str:
-        response = await remit.get(f"/v1/patients/{patient_id}/balance", headers=tenant.headers(Role.BILLER))
-        return str(response.json()["balance"]) if response.status_code == 200 else "unknown"
+        return await patient_balance(stack, tenant, patient_id)
 
     async def balance_is(amount: str) -> bool:
         return await balance() == amount
 
-    async def publish(*events: Any) -> None:
-        async with context.database.transaction() as session:
-            for event in events:
-                context.outbox.add(session, event, tenant_id=tenant.id, correlation_id=f"corr-{primary_id}")
-
     def secondary(claim_id: str, pcn: str, frequency: str) -> ClaimSubmitted:
-        return ClaimSubmitted(
-            claim_id=claim_id, encounter_ids=(f"enc_{suffix}_{primary_pcn}",), practice_id=tenant.practice_id,
-            patient_id=patient_id, payer_id="87726", payer_sequence=PayerSequence.SECONDARY,
-            prior_claim_id=primary_id, patient_control_number=pcn, claim_frequency_code=frequency,
-            payer_claim_control_number="SEC123" if frequency == "7" else None, total_charge=Decimal("100.00"),
-            lines=(ClaimLineSubmitted(line_item_control_number=f"{pcn}-1", procedure_code="99213",
-                                      units=Decimal(1), charge=Decimal("100.00"), service_date=DOS),),
-            interchange_control_number="000000127", submitted_at=datetime(2026, 11, 20, tzinfo=UTC),
+        return one_line_claim(
+            tenant, claim_id, pcn, patient_id=patient_id, frequency=frequency, payer_id="87726",
+            payer_sequence=PayerSequence.SECONDARY, prior_claim_id=primary_id,
+            payer_claim_control_number="SEC123" if frequency == "7" else None,
         )  # fmt: skip
 
-    async def charges_of(claim_id: str) -> Decimal:
-        return Decimal((await ledger(stack, tenant, claim_id))["balances"].get("charges", "0"))
-
+    correlation = f"corr-{primary_id}"
     await eventually(lambda: balance_is("0.00"))
-    paid = await upload(stack, tenant, _one_claim_era(f"EFTQ{suffix}", "000007201", "60.00", [
-        f"CLP*{primary_pcn}*1*100.00*60.00*20.00*12*PAYQ{suffix}*11*1", patient("QUEBEC"),
-        "SVC*HC:99213*100.00*60.00**1", "DTM*472*20261102", "CAS*CO*45*20.00", "CAS*PR*2*20.00",
-        f"REF*6R*{primary_pcn}-1",
-    ]))  # fmt: skip
-    assert paid.status_code == 201, paid.text
+    await pay_primary_leaving_coinsurance(stack, tenant, primary_pcn, "000007201")
     assert await balance() == "20.00"
     first_id, second_id = f"clm_{suffix}_sec1", f"clm_{suffix}_sec2"
-    await publish(secondary(first_id, first_pcn, "1"))
+    await publish(stack, tenant, secondary(first_id, first_pcn, "1"), correlation_id=correlation)
     await eventually(lambda: balance_is("0.00"))  # S is billed for the coinsurance
 
     replacement = secondary(second_id, second_pcn, "7")
-    resubmission = ClaimResubmitted(
-        claim_id=second_id, original_claim_id=first_id, claim_frequency_code="7",
-        reason="secondary member id corrected", resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
-    )  # fmt: skip
-
-    async def indexed(claim_id: str) -> bool:
-        response = await remit.get(f"/v1/claims/{claim_id}/ledger", headers=tenant.headers(Role.BILLER))
-        return response.status_code == 200
-
-    async def superseded() -> bool:
-        return bool((await ledger(stack, tenant, first_id))["outstanding"] == "0.00")
-
+    resubmission = correction(second_id, first_id, "7", "secondary member id corrected")
     if first == "the replacement":
-        await publish(replacement)
-        await eventually(lambda: indexed(second_id))
-        await publish(resubmission)
+        await publish(stack, tenant, replacement, correlation_id=correlation)
+        await eventually(lambda: indexed(stack, tenant, second_id))
+        await publish(stack, tenant, resubmission, correlation_id=correlation)
     else:
-        await publish(resubmission)
-        await eventually(superseded)
-        await publish(replacement)
-        await eventually(lambda: indexed(second_id))
+        await publish(stack, tenant, resubmission, correlation_id=correlation)
+        await settled_ledger(stack, tenant, first_id)
+        await publish(stack, tenant, replacement, correlation_id=correlation)
+        await eventually(lambda: indexed(stack, tenant, second_id))
 
     async def handed_over() -> dict[str, Any] | None:  # R writes off only what the primary settled (80.00)
         body = await ledger(stack, tenant, second_id)
@@ -972,19 +981,13 @@ async def test_a_replaced_secondary_claim_hands_the_patient_balance_to_its_repla
 
     taken = await eventually(handed_over, within=15.0)
     assert (taken["balances"]["insurance_ar"], taken["outstanding"]) == ("100.00", "100.00")
-    replaced = await ledger(stack, tenant, first_id)
-    assert replaced["outstanding"] == "0.00"
+    replaced = await settled_ledger(stack, tenant, first_id)
     assert Decimal(replaced["balances"]["insurance_ar"]) == 0
     assert await balance() == "0.00", "the patient owes nothing while the secondary payer is billed"
-    assert [await charges_of(first_id), await charges_of(second_id)] == [0, 0], "the charge stays with the primary"
-    assert await charges_of(primary_id) != 0
+    assert [charges_in(replaced), charges_in(taken)] == [0, 0], "the charge stays with the primary"
+    assert charges_in(await ledger(stack, tenant, primary_id)) != 0
 
-    settled = await upload(stack, tenant, _one_claim_era(f"EFTR{suffix}", "000007202", "18.00", [
-        f"CLP*{second_pcn}*2*100.00*18.00*2.00*12*PAYR{suffix}*11*1", patient("QUEBEC"),
-        "SVC*HC:99213*100.00*18.00**1", "DTM*472*20261102", "CAS*OA*23*80.00", "CAS*PR*2*2.00",
-        f"REF*6R*{second_pcn}-1",
-    ]))  # fmt: skip
-    assert settled.status_code == 201, settled.text
+    await pay_secondary_leaving_coinsurance(stack, tenant, second_pcn, "000007202")
     assert await balance() == "2.00"
     assert (await ledger(stack, tenant, second_id))["outstanding"] == "2.00"
     assert (await ledger(stack, tenant, first_id))["outstanding"] == "0.00"
@@ -999,16 +1002,8 @@ async def test_a_correction_read_before_the_claim_it_corrects_is_applied_when_th
     suffix = uuid.uuid4().hex[:8]
     pcn = f"CFE{suffix}".upper()
     original_id, new_id = f"clm_{suffix}_{pcn.lower()}", f"clm_{suffix}_replacement"
-    context: ServiceContext = stack.apps["claims-svc"].state.services
-    async with context.database.transaction() as session:
-        context.outbox.add(
-            session,
-            ClaimResubmitted(
-                claim_id=new_id, original_claim_id=original_id, claim_frequency_code="7",
-                reason="level of service corrected", resubmitted_at=datetime(2026, 11, 21, tzinfo=UTC),
-            ),
-            tenant_id=tenant.id, correlation_id=f"corr-{original_id}",
-        )  # fmt: skip
+    replacement = correction(new_id, original_id, "7", "level of service corrected")
+    await publish(stack, tenant, replacement, correlation_id=f"corr-{original_id}")
     database = stack.database("remit-svc")
     try:
 
@@ -1022,19 +1017,10 @@ async def test_a_correction_read_before_the_claim_it_corrects_is_applied_when_th
                 return len(rows.all()) == 1
 
         await eventually(waiting)
-        assert (await submit_claims(stack, tenant, suffix, {pcn: [("99213", "", Decimal("100.00"))]}))[
-            pcn
-        ] == original_id
-
-        async def superseded() -> dict[str, Any] | None:
-            response = await stack.client("remit-svc").get(
-                f"/v1/claims/{original_id}/ledger", headers=tenant.headers(Role.BILLER)
-            )
-            body: dict[str, Any] = response.json()
-            return body if response.status_code == 200 and body["outstanding"] == "0.00" else None
-
-        closed = await eventually(superseded)
-        assert Decimal(closed["balances"].get("charges", "0")) == 0
+        submitted = await submit_claims(stack, tenant, suffix, {pcn: [("99213", "", Decimal("100.00"))]})
+        assert submitted[pcn] == original_id
+        await eventually(lambda: indexed(stack, tenant, original_id))
+        assert charges_in(await settled_ledger(stack, tenant, original_id)) == 0
         assert not await waiting(), "applied once, then forgotten"
     finally:
         await database.dispose()
