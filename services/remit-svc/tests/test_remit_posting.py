@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -1003,9 +1003,17 @@ async def test_a_correction_read_before_the_claim_it_corrects_is_applied_when_th
     pcn = f"CFE{suffix}".upper()
     original_id, new_id = f"clm_{suffix}_{pcn.lower()}", f"clm_{suffix}_replacement"
     replacement = correction(new_id, original_id, "7", "level of service corrected")
-    await publish(stack, tenant, replacement, correlation_id=f"corr-{original_id}")
     database = stack.database("remit-svc")
     try:
+        async with database.transaction() as session:  # one of a held claim, never submitted, kept for 100 days
+            stale = correction("clm_held_again", "clm_held", "1", "held claim fixed")
+            session.add(
+                EarlyCorrection(
+                    tenant_id=tenant.id, original_claim_id="clm_held", claim_id=stale.claim_id,
+                    event=stale.model_dump(mode="json"), created_at=datetime.now(UTC) - timedelta(days=100),
+                )
+            )  # fmt: skip
+        await publish(stack, tenant, replacement, correlation_id=f"corr-{original_id}")
 
         async def waiting() -> bool:
             async with database.transaction() as session:
@@ -1017,6 +1025,13 @@ async def test_a_correction_read_before_the_claim_it_corrects_is_applied_when_th
                 return len(rows.all()) == 1
 
         await eventually(waiting)
+        async with database.transaction() as session:
+            kept = (
+                await session.exec(
+                    select(EarlyCorrection.original_claim_id).where(EarlyCorrection.tenant_id == tenant.id)
+                )
+            ).all()
+        assert kept == [original_id], "a correction waiting longer than any catch-up is dropped"
         submitted = await submit_claims(stack, tenant, suffix, {pcn: [("99213", "", Decimal("100.00"))]})
         assert submitted[pcn] == original_id
         await eventually(lambda: indexed(stack, tenant, original_id))

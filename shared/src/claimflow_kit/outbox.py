@@ -247,8 +247,8 @@ class OutboxRelay:
                         logger.exception("outbox relay cycle failed")
                     backoff, failing = min(backoff * 2, 5.0), True
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(backoff):
-                        await wake.wait()
+                    async with asyncio.timeout(backoff):  # after a failure, commits do not cut the backoff short
+                        await (stop.wait() if failing else wake.wait())
         finally:
             forward_stop.cancel()
             if watch is not None:

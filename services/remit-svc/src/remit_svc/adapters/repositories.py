@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,6 +91,9 @@ class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
         self.add(account)
 
 
+EARLY_CORRECTION_DAYS = 90  # far longer than any catch-up after an outage
+
+
 class EarlyCorrectionRepository:
     """Corrections of one tenant read before the claim they correct."""
 
@@ -99,7 +102,14 @@ class EarlyCorrectionRepository:
         self.tenant_id = tenant_id
 
     async def keep(self, event: ClaimResubmitted) -> None:
-        """Keep a correction until its original claim arrives."""
+        """Keep a correction until its original claim arrives. One of a claim that was never submitted (a held claim
+        sent again as new) waits for nothing: corrections kept longer than ``EARLY_CORRECTION_DAYS`` are dropped."""
+        await self.session.exec(
+            delete(EarlyCorrection).where(
+                col(EarlyCorrection.tenant_id) == self.tenant_id,
+                col(EarlyCorrection.created_at) < datetime.now(UTC) - timedelta(days=EARLY_CORRECTION_DAYS),
+            )
+        )
         self.session.add(
             EarlyCorrection(
                 tenant_id=self.tenant_id,
