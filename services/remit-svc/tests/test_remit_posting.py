@@ -628,23 +628,30 @@ async def patient_balance(stack: Stack, tenant: TenantFixture, patient_id: str) 
     return str(response.json()["balance"]) if response.status_code == 200 else "unknown"
 
 
-async def pay_primary_leaving_coinsurance(stack: Stack, tenant: TenantFixture, pcn: str, control: str) -> None:
-    """The primary's 835 on a 100.00 claim: paid 60.00, CO-45 20.00, coinsurance 20.00 left to the patient."""
-    paid = await upload(stack, tenant, _one_claim_era(f"EFT{control}", control, "60.00", [
-        f"CLP*{pcn}*1*100.00*60.00*20.00*12*PAY{control}*11*1", patient("PRIMA"),
-        "SVC*HC:99213*100.00*60.00**1", "DTM*472*20261102", "CAS*CO*45*20.00", "CAS*PR*2*20.00", f"REF*6R*{pcn}-1",
+async def pay_leaving_coinsurance(
+    stack: Stack, tenant: TenantFixture, pcn: str, control: str, *, paid: str, coinsurance: str, status: str, cas: str
+) -> Any:
+    """An 835 on a 100.00 claim (99213): ``paid``, the adjustment ``cas``, and ``coinsurance`` left to the patient."""
+    answer = await upload(stack, tenant, _one_claim_era(f"EFT{control}", control, paid, [
+        f"CLP*{pcn}*{status}*100.00*{paid}*{coinsurance}*12*PAY{control}*11*1", patient("PRIMA"),
+        f"SVC*HC:99213*100.00*{paid}**1", "DTM*472*20261102", cas, f"CAS*PR*2*{coinsurance}", f"REF*6R*{pcn}-1",
     ]))  # fmt: skip
-    assert paid.status_code == 201, paid.text
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def pay_primary_leaving_coinsurance(stack: Stack, tenant: TenantFixture, pcn: str, control: str) -> None:
+    """The primary's 835: paid 60.00, CO-45 20.00, coinsurance 20.00 left to the patient."""
+    await pay_leaving_coinsurance(
+        stack, tenant, pcn, control, paid="60.00", coinsurance="20.00", status="1", cas="CAS*CO*45*20.00"
+    )
 
 
 async def pay_secondary_leaving_coinsurance(stack: Stack, tenant: TenantFixture, pcn: str, control: str) -> Any:
     """The secondary's 835 on it: 18.00 paid, OA-23 80.00 (what the primary settled), 2.00 coinsurance left."""
-    paid = await upload(stack, tenant, _one_claim_era(f"EFT{control}", control, "18.00", [
-        f"CLP*{pcn}*2*100.00*18.00*2.00*12*PAY{control}*11*1", patient("PRIMA"),
-        "SVC*HC:99213*100.00*18.00**1", "DTM*472*20261102", "CAS*OA*23*80.00", "CAS*PR*2*2.00", f"REF*6R*{pcn}-1",
-    ]))  # fmt: skip
-    assert paid.status_code == 201, paid.text
-    return paid.json()
+    return await pay_leaving_coinsurance(
+        stack, tenant, pcn, control, paid="18.00", coinsurance="2.00", status="2", cas="CAS*OA*23*80.00"
+    )
 
 
 @pytest.mark.integration

@@ -433,9 +433,12 @@ async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_witho
     def count(_connection: object) -> None:
         began.append(_connection)
 
+    async def looked_once() -> bool | None:
+        return True if relay.looks else None
+
     try:
         async with running(relay):
-            await asyncio.sleep(0.3)  # settles: its first looks find the earlier commits
+            await eventually(looked_once)  # its first look found the earlier commits; from now on it idles
             event.listen(kit_db.engine.sync_engine, "begin", count)
             try:
                 await asyncio.sleep(1.0)  # the window measured, not a wait for an event

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_events import ClaimResubmitted
 from claimflow_kit.repository import TenantRepository
+from claimflow_kit.tables import utcnow
 from remit_svc.adapters.tables import (
     ClaimPaymentRecord,
     Deposit,
@@ -87,7 +88,7 @@ class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
             return
         account.first_name, account.last_name, account.address = first_name, last_name, address
         account.as_of = as_of
-        account.updated_at = datetime.now(UTC)
+        account.updated_at = utcnow()
         self.add(account)
 
 
@@ -107,7 +108,7 @@ class EarlyCorrectionRepository:
         await self.session.exec(
             delete(EarlyCorrection).where(
                 col(EarlyCorrection.tenant_id) == self.tenant_id,
-                col(EarlyCorrection.created_at) < datetime.now(UTC) - timedelta(days=EARLY_CORRECTION_DAYS),
+                col(EarlyCorrection.created_at) < utcnow() - timedelta(days=EARLY_CORRECTION_DAYS),
             )
         )
         self.session.add(
