@@ -578,3 +578,72 @@ async def test_a_primary_reversal_holds_the_secondary_and_its_corrected_payment_
     assert await paid_by_primary(replacement["id"]) == "75.00"
     notes = (await claims.get(f"/v1/claims/{secondary['id']}/timeline", headers=biller)).json()
     assert any("reversed its payment after this claim was sent" in str(n) for n in notes)
+
+
+async def test_a_secondary_claim_is_corrected_whole_and_never_split(stack: Stack) -> None:
+    """Sandbox Medicare takes corrected lines on a claim of their own, but billed second its claim reports the
+    primary's adjudication of every line (2320, 2430) and the patient balance of one primary claim: a correction of
+    one line replaces the whole claim (frequency 7), and splitting it is refused."""
+    tenant = await stack.create_tenant()
+    other = {"payer_sequence": "secondary", "payer_id": "MCARE", "member_id": "1EG4TE5MK73"}
+    lines = [
+        {"procedure_code": "99213", "units": "1", "diagnosis_pointers": [1, 2], "charge": "125.00"},
+        {"procedure_code": "94640", "units": "1", "diagnosis_pointers": [2], "charge": "60.00"},
+    ]
+    primary = await ready_claim(stack, tenant, other_coverages=[other], lines=lines)
+    pcn, claims, biller = primary["patient_control_number"], stack.client("claims-svc"), tenant.headers(Role.BILLER)
+    adjudicated = [
+        ("1", "99213", "125.00", "80.00", "25.00", "20.00"),
+        ("2", "94640", "60.00", "40.00", "10.00", "10.00"),
+    ]
+    await remit(stack, tenant, primary, PaymentPosted(
+        claim_id=primary["id"], patient_control_number=pcn, payer_id="60054", era_id=f"era_{uuid.uuid4().hex[:12]}",
+        trace_number="EFT300", payer_claim_control_number="PCC-MSP-1", claim_status_code="1",
+        total_charge=Decimal("185.00"), paid_amount=Decimal("120.00"), patient_responsibility=Decimal("30.00"),
+        adjustments=tuple(
+            Adjustment(group_code=group, carc=carc, amount=Decimal(amount), line_item_control_number=f"{pcn}-{n}")
+            for n, _, _, _, contractual, coinsurance in adjudicated
+            for group, carc, amount in ((CO, "45", contractual), (PR, "2", coinsurance))
+        ),
+        lines=tuple(
+            LineAdjudication(line_item_control_number=f"{pcn}-{n}", procedure_code=code, charge=Decimal(charge),
+                             paid_amount=Decimal(paid))
+            for n, code, charge, paid, _, _ in adjudicated
+        ),
+        adjudicated_on=date(2026, 11, 20), posted_at=datetime.now(UTC),
+    ))  # fmt: skip
+
+    async def secondary() -> dict[str, Any] | None:
+        listed = await json_list(claims, f"/v1/claims?encounter_id={primary['encounter_id']}", biller)
+        drafted = [c for c in listed if c["payer_sequence"] == "secondary" and c["status"] in ("ready", "held")]
+        return drafted[0] if drafted else None
+
+    drafted = await eventually(secondary)
+    assert drafted["status"] == "ready", drafted["findings"]
+    split = await claims.post(f"/v1/claims/{drafted['id']}/split", json={"line_numbers": [2]}, headers=biller)
+    assert split.status_code == 409, split.text
+    assert "only primary claims are split" in split.json()["detail"]
+
+    database = stack.database("claims-svc")  # Medicare took the claim in (its 277CA) under MCR-1
+    try:
+        async with database.transaction() as session:
+            row = await session.get(Claim, drafted["id"])
+            assert row is not None
+            row.status, row.payer_claim_number = "accepted", "MCR-1"
+            session.add(row)
+    finally:
+        await database.dispose()
+    line_2 = {**lines[1], "line_number": 2, "modifiers": ["59"]}
+    request = {"kind": "replacement", "reason": "distinct service", "line_numbers": [2], "service_lines": [line_2]}
+    response = await claims.post(f"/v1/claims/{drafted['id']}/corrections", json=request, headers=biller)
+    assert response.status_code == 201, response.text
+    new = response.json()
+    assert (new["frequency_code"], new["payer_claim_number"], new["corrected_lines"], new["total_charge"]) == (
+        "7",
+        "MCR-1",
+        [],
+        "185.00",
+    )
+    assert [line["modifiers"] for line in new["service_lines"]] == [[], ["59"]]
+    scrubbed = await claim_in(stack, tenant, new["id"], {"ready", "held"})
+    assert scrubbed["status"] == "ready", "the primary's adjudication still balances every line"

@@ -42,6 +42,7 @@ def check_combination(claims: Sequence[Claim]) -> None:
             raise Conflict(f"claim {claim.id} is {claim.status}; only claims not yet sent can be combined")
         if claim.correction or claim.frequency_code != "1":
             raise Conflict(f"claim {claim.id} is a correction; combine original claims only")
+        _primary_only(claim, "combined")
         if claim.claim_kind == "institutional" and _bill_classification(claim) in _INPATIENT:
             raise InvalidInput(f"claim {claim.id} is an inpatient stay: it is billed by admission, not combined")
     for name in _SAME:
@@ -55,6 +56,16 @@ def check_combination(claims: Sequence[Claim]) -> None:
         raise InvalidInput(
             "the claims differ in their UB-04 header (type of bill, admission type or source, patient status or "
             "attending provider): they cannot be one claim"
+        )
+
+
+def _primary_only(claim: Claim, done: str) -> None:
+    """A next-payer claim reports the earlier payers' adjudication of each of its lines (2320/2430), and its
+    patient balance came from one prior claim: its lines are combined or split on the primary claims only."""
+    if claim.payer_sequence != "primary":
+        raise Conflict(
+            f"claim {claim.id} is a {claim.payer_sequence} claim: it carries the earlier payer's adjudication line by "
+            f"line, so only primary claims are {done}"
         )
 
 
@@ -150,6 +161,7 @@ async def split_claim(session: AsyncSession, principal: Principal, claim_id: str
         raise Conflict(f"claim {claim.id} is {claim.status}; only claims not yet sent can be split")
     if claim.correction or claim.frequency_code != "1":
         raise Conflict(f"claim {claim.id} is a correction; split original claims only")
+    _primary_only(claim, "split")
     try:
         (kept_dx, kept), (moved_dx, moved) = split(claim.diagnosis_codes, service_lines(claim), line_numbers)
     except CannotCombine as exc:

@@ -931,7 +931,11 @@ async def start_correction(
     if request.line_numbers:
         rules = payers.get(original.payer_id or "")
         frequency, diagnoses, lines, corrected_lines = await _line_correction(
-            session, original, request, takes_corrected_lines=rules is not None and rules.corrected_lines
+            session,
+            original,
+            request,
+            # a next-payer claim goes whole: its earlier payers' adjudication (2320, 2430) balances the whole claim
+            takes_corrected_lines=rules is not None and rules.corrected_lines and original.payer_sequence == "primary",
         )
     elif request.kind == "replacement":
         await _no_lines_corrected_apart(session, original)
@@ -1017,8 +1021,9 @@ async def _line_correction(
 
     A payer that takes line-level corrections gets a new original claim (frequency 1) with only the corrected
     lines and the diagnoses they point at: the lines it paid stand, and nothing it already decided is sent again.
-    Any other payer gets the whole claim replaced (frequency 7) with those lines changed. Correcting all the lines
-    is a whole-claim replacement either way.
+    Any other payer, and any payer billed as secondary or tertiary (the earlier payers' adjudication reported
+    with the claim accounts for all its lines), gets the whole claim replaced (frequency 7) with those lines
+    changed. Correcting all the lines is a whole-claim replacement either way.
     """
     if request.kind != "replacement":
         raise InvalidInput("only a replacement names the lines it corrects")
