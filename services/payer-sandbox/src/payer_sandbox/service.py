@@ -293,13 +293,10 @@ class Sandbox:
             acknowledgments = build_999(result, rule_errors)
             interchange = result.interchanges[0].header
             submitter, usage = interchange.sender_id, interchange.usage_indicator
-            self.mailbox.put(
-                tenant_id,
-                ResponseKind.ACK_999,
-                f"{submission_id}.999.x12",
-                self.now,
-                self._write(acknowledgments, submitter, usage),
-            )
+            # Everything is built before anything is kept: a file that fails half-way leaves no 999 in the mailbox
+            # and no claim queued, so sending it again is answered as a first submission.
+            files = [(ResponseKind.ACK_999, f"{submission_id}.999.x12", self._write(acknowledgments, submitter, usage))]
+            queued: list[_PendingClaim] = []
             accepted = rejected = 0
             claim_acks = []
             status_requests = []
@@ -312,7 +309,7 @@ class Sandbox:
                         status_requests.append(transaction)
                     if not isinstance(transaction, Claim837P | Claim837I):
                         continue
-                    outcomes = self._front_end(tenant_id, submitter, usage, transaction)
+                    outcomes = self._front_end(tenant_id, submitter, usage, transaction, queued)
                     accepted += sum(1 for o in outcomes if o.accepted)
                     rejected += sum(1 for o in outcomes if not o.accepted)
                     batch = AcknowledgedBatch(
@@ -324,21 +321,16 @@ class Sandbox:
                     )
                     claim_acks.append(build_277ca(batch, outcomes))
             if claim_acks:
-                self.mailbox.put(
-                    tenant_id,
-                    ResponseKind.CLAIM_ACK_277CA,
-                    f"{submission_id}.277ca.x12",
-                    self.now,
-                    self._write(claim_acks, submitter, usage),
-                )
+                files.append((ResponseKind.CLAIM_ACK_277CA, f"{submission_id}.277ca.x12",
+                              self._write(claim_acks, submitter, usage)))  # fmt: skip
             if status_requests:
-                self.mailbox.put(
-                    tenant_id,
-                    ResponseKind.CLAIM_STATUS_277,
-                    f"{submission_id}.277.x12",
-                    self.now,
-                    self._write(self._answer_276(tenant_id, status_requests), submitter, usage),
-                )
+                answers = self._answer_276(tenant_id, status_requests)
+                files.append((ResponseKind.CLAIM_STATUS_277, f"{submission_id}.277.x12",
+                              self._write(answers, submitter, usage)))  # fmt: skip
+            self._pending += queued
+            self._accepted += queued
+            for kind, name, content in files:
+                self.mailbox.put(tenant_id, kind, name, self.now, content)
             receipt = SubmissionResult(
                 submission_id=submission_id,
                 filename=filename,
@@ -351,8 +343,15 @@ class Sandbox:
             return receipt
 
     def _front_end(
-        self, tenant_id: str, submitter: str, usage: str, transaction: Claim837P | Claim837I
+        self,
+        tenant_id: str,
+        submitter: str,
+        usage: str,
+        transaction: Claim837P | Claim837I,
+        queued: list[_PendingClaim],
     ) -> list[ClaimOutcome]:
+        """Each claim's front-end edits; the accepted ones go to ``queued`` (for adjudication once the whole file
+        is read)."""
         contexts = (
             list(iter_professional_claims(transaction))
             if isinstance(transaction, Claim837P)
@@ -369,9 +368,7 @@ class Sandbox:
             number = f"{payer.payer_id}{self.today:%y%m%d}{self._next('claim'):06d}"
             days = self.scenario.for_payer(payer.payer_id).adjudication_days
             due = self.today + timedelta(days=payer.adjudication_days if days is None else days)
-            pending = _PendingClaim(tenant_id, submitter, usage, claim, claim.member, number, self.today, due)
-            self._pending.append(pending)
-            self._accepted.append(pending)
+            queued.append(_PendingClaim(tenant_id, submitter, usage, claim, claim.member, number, self.today, due))
             outcomes.append(ClaimOutcome(claim, number))
         return outcomes
 

@@ -125,6 +125,26 @@ async def test_resubmitting_the_same_file_returns_the_same_receipt(sandbox: Sand
     assert changed.status_code == 409
 
 
+async def test_a_file_whose_answer_cannot_be_written_is_refused_whole_and_leaves_nothing_behind(
+    sandbox: SandboxClient,
+) -> None:
+    """A file with ``|`` as its element separator can carry ``*`` in a name; the 277CA (written with ``*``) cannot
+    echo it, so the file is refused (400) — and neither its 999 nor a queued claim is kept: the corrected file is
+    answered as the first one."""
+    body = to_x12([claim_837p([claim("PCNSEP", ("99213", "150.00"))])]).replace(b"*", b"|")
+    unwritable = body.replace(b"|QC|1|LOPEZ", b"|QC|1|LO*PEZ").replace(b"|IL|1|LOPEZ", b"|IL|1|LO*PEZ")
+    refused = await sandbox.http.post(
+        "/v1/submissions", params={"tenant": "tenant-a"}, content=unwritable, headers={"X-Filename": "sep.837"}
+    )
+    assert refused.status_code == 400, refused.text
+    assert "cannot be written" in refused.json()["detail"]
+    assert (await sandbox.http.get("/v1/mailbox", params={"tenant": "tenant-a"})).json() == {"items": []}
+    receipt = await sandbox.submit_bytes(body, "sep.837")
+    assert (receipt["acknowledgment"], receipt["claims_accepted"]) == ("A", 1)
+    assert len(await sandbox.files("999")) == 1
+    assert list(await sandbox.acknowledged()) == ["PCNSEP"]
+
+
 async def test_tenants_see_only_their_own_mailbox(sandbox: SandboxClient) -> None:
     await sandbox.submit([claim("PCNA", ("99213", "150.00"))], tenant="tenant-a")
     listing = await sandbox.http.get("/v1/mailbox", params={"tenant": "tenant-b"})
