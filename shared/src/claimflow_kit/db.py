@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -162,6 +163,70 @@ class ChangeWatch:
             self._last = None
 
 
+OUTBOX_CHANNEL = "claimflow_outbox"
+"""PostgreSQL notification channel of a database's outbox: a transaction that staged events notifies it."""
+
+
+class OutboxNotices:
+    """Tells an outbox relay whether any process committed events to a PostgreSQL database since its last look.
+
+    A connection of its own LISTENs on ``OUTBOX_CHANNEL``, which a transaction that staged events NOTIFYs as it
+    commits when no relay runs in its own process (an API process; ``Database.transaction``). PostgreSQL delivers
+    a notice only on commit. An idle relay then needs no claim transaction to find nothing. The notices do not wake
+    the relay: it still looks at its poll interval, so under load events of many commits still go out in one
+    batch. While the connection is down (the server restarting), ``changed`` answers True at every look, and
+    the connection is opened again in the background.
+    """
+
+    _RETRY_SECONDS = 1.0
+
+    def __init__(self, url: str) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._connection: Any = None
+        self._changed = True  # nothing heard before the first LISTEN: the first look is a full one
+        self._task = asyncio.get_running_loop().create_task(self._listen())
+
+    @property
+    def listening(self) -> bool:
+        """Whether notices are being received now."""
+        return self._connection is not None and not self._connection.is_closed()
+
+    def changed(self) -> bool:
+        """True when events were committed since the previous call, or could have been without a notice (not
+        listening now, or at some time since the previous call)."""
+        if not self.listening:
+            self._changed = True
+            return True
+        changed, self._changed = self._changed, False
+        return changed
+
+    async def _listen(self) -> None:
+        while True:
+            if not self.listening:
+                connection = None
+                try:
+                    connection = await asyncio.wait_for(asyncpg.connect(self._dsn), timeout=5.0)
+                    await connection.add_listener(OUTBOX_CHANNEL, self._heard)
+                    self._connection, connection = connection, None
+                    self._changed = True  # events may have been written while nobody listened
+                except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    logger.warning("outbox notices unavailable: %s", type(exc).__name__)
+                finally:
+                    if connection is not None:  # cancelled (or failed) between connecting and listening
+                        connection.terminate()
+            await asyncio.sleep(self._RETRY_SECONDS)
+
+    def _heard(self, *_: object) -> None:
+        self._changed = True
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._task.cancel()
+        if self._connection is not None:
+            self._connection.terminate()
+            self._connection = None
+
+
 class WalCheckpointer:
     """Copies a SQLite database's write-ahead log into the database file from a short-lived thread of its own.
 
@@ -221,14 +286,20 @@ class Database:
         self._path = path
         # Set when a transaction of this process that staged outbox events commits: the relay publishes at once.
         self.outbox_written = asyncio.Event()
+        # Whether an outbox relay runs on this database in this process (a worker): then its commits wake it here,
+        # and no other process needs to be told (PostgreSQL NOTIFY costs a statement and a lock at commit).
+        self.relay_running = False
 
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
 
-    def change_watch(self) -> ChangeWatch | None:
-        """A watch on commits to this database by any process (SQLite files); None where there is none."""
+    def change_watch(self) -> ChangeWatch | OutboxNotices | None:
+        """A watch on commits to this database by any process (SQLite files, PostgreSQL notices); None where there
+        is none. Called from a running event loop."""
+        if self.dialect == "postgresql":
+            return OutboxNotices(self.url)
         return ChangeWatch(self._path) if self._path and self._path != ":memory:" else None
 
     @asynccontextmanager
@@ -237,6 +308,8 @@ class Database:
         if self._sqlite_turn is None:
             async with self.sessions() as session, session.begin():
                 yield session
+                if session.info.get(OUTBOX_STAGED) and not self.relay_running:  # heard by the workers' relays
+                    await (await session.connection()).exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
             if session.info.get(OUTBOX_STAGED):
                 self.outbox_written.set()
             return

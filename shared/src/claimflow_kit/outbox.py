@@ -39,7 +39,7 @@ from claimflow_kit.tables import OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
-_FULL_LOOK_SECONDS = 1.0  # an idle relay on SQLite claims at least this often, changed or not
+_FULL_LOOK_SECONDS = 1.0  # an idle relay claims at least this often, changed or not
 
 
 def kafka_headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
@@ -181,7 +181,8 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._probe: AIOKafkaConsumer | None = None
         self.replays = 0
-        self.looks = 0  # claims of unsent events tried (an idle relay on SQLite skips most)
+        self.looks = 0  # claims of unsent events tried
+        self.skipped = 0  # looks skipped: nothing was committed since the last one
 
     async def start(self) -> None:
         """Connect the producer and check whether the broker lost what was sent before."""
@@ -208,18 +209,20 @@ class OutboxRelay:
         """Publish until ``stop`` is set; survives broker outages by retrying with backoff.
 
         The relay publishes at once when a transaction of its own process staged events, and otherwise looks every
-        ``outbox_poll_interval_seconds`` for events other processes wrote. On SQLite a look first asks whether
-        anything was committed at all since the last one (``ChangeWatch``), so an idle relay costs next to nothing;
-        every ``_FULL_LOOK_SECONDS`` it claims regardless (an expired lease frees rows without any commit).
+        ``outbox_poll_interval_seconds`` for events other processes wrote. A look first asks whether anything was
+        committed since the last one (SQLite: ``ChangeWatch``; PostgreSQL: ``OutboxNotices``), so an idle relay
+        costs next to nothing; every ``_FULL_LOOK_SECONDS`` it claims regardless (an expired lease frees rows
+        without any commit).
         """
         loop = asyncio.get_running_loop()
         wake = self.database.outbox_written
         forward_stop = asyncio.create_task(self._wake_on(stop, wake))
         watch = self.database.change_watch()
+        self.database.relay_running = True
         backoff = self.settings.outbox_poll_interval_seconds
         next_epoch_check = loop.time() + self.settings.broker_check_interval_seconds
         next_full_look = 0.0
-        failing = False
+        failing = more = False
         try:
             while not stop.is_set():
                 woken = wake.is_set()
@@ -228,14 +231,18 @@ class OutboxRelay:
                     if loop.time() >= next_epoch_check:
                         await self.check_broker_epoch()
                         next_epoch_check = loop.time() + self.settings.broker_check_interval_seconds
-                    look = woken or failing or watch is None or watch.changed() or loop.time() >= next_full_look
+                    changed = watch is None or watch.changed()  # asked every time: a woken look answers it too
+                    look = woken or failing or more or changed or loop.time() >= next_full_look
                     sent = await self.publish_batch() if look else 0
                     if look:
                         self.looks += 1
                         next_full_look = loop.time() + _FULL_LOOK_SECONDS
+                    else:
+                        self.skipped += 1
                     backoff = self.settings.outbox_poll_interval_seconds
                     failing = False
-                    if sent >= self.settings.outbox_batch_size:
+                    more = sent >= self.settings.outbox_batch_size  # a full batch: there may be more right away
+                    if more:
                         continue
                 except (KafkaError, OSError, TimeoutError) as exc:
                     logger.warning("outbox relay cannot reach the broker: %s", type(exc).__name__)
@@ -251,6 +258,7 @@ class OutboxRelay:
                         await (stop.wait() if failing else wake.wait())
         finally:
             forward_stop.cancel()
+            self.database.relay_running = False
             if watch is not None:
                 watch.close()
 

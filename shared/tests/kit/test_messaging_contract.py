@@ -16,6 +16,7 @@ from sqlalchemy import event, func, text, update
 from sqlmodel import col, select
 
 from claimflow_events import EncounterReceived, Topic, default_catalog
+from claimflow_kit import outbox as outbox_module
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.consumer import ConsumerRunner, EventContext, Subscription
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
@@ -400,7 +401,7 @@ async def unsent(database: Database) -> int | None:
 
 
 async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_without_transactions(
-    kit_db: Database, broker: BrokerHandle
+    kit_db: Database, broker: BrokerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Polling every 30 s: only the wake-up on commit can publish the staged event within the test's deadline.
     settings = kit_settings(kit_db, broker, outbox_poll_interval_seconds=30.0)
@@ -423,8 +424,10 @@ async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_witho
     finally:
         await relay.stop()
 
-    # Looking every 20 ms with nothing to send: on SQLite a look asks the file whether anything was committed, so
-    # the idle relay runs at most one transaction a second (a full look) instead of fifty.
+    # Looking every 20 ms with nothing to send: a look asks whether anything was committed (SQLite: the file's
+    # data version; PostgreSQL: notices heard), so the idle relay runs no transaction instead of fifty a second.
+    # Full looks (claims whatever the answer) only every minute: another process's events are found by asking.
+    monkeypatch.setattr(outbox_module, "_FULL_LOOK_SECONDS", 60.0)
     settings = kit_settings(kit_db, broker, outbox_poll_interval_seconds=0.02)
     relay = OutboxRelay(settings, kit_db)
     await relay.start()
@@ -457,10 +460,90 @@ async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_witho
             await eventually(caught_up, within=10.0)
     finally:
         await relay.stop()
-    if kit_db.dialect == "sqlite":
-        assert len(began) <= 3, f"{len(began)} transactions in a second of idling"
-    else:  # PostgreSQL has no such look: the relay claims at every poll
-        assert len(began) >= 10
+    assert len(began) <= 3, f"{len(began)} transactions in a second of idling"
+
+
+async def test_a_relay_drains_a_backlog_larger_than_its_batch_without_waiting_between_batches(
+    kit_db: Database, broker: BrokerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten events in one transaction, batches of two: a full batch is followed at once by the next one, not by the
+    next poll (30 s), wake-up or full look (a minute). Sending marks rows, which is no new event to be told of."""
+    monkeypatch.setattr(outbox_module, "_FULL_LOOK_SECONDS", 60.0)
+    settings = kit_settings(kit_db, broker, outbox_poll_interval_seconds=30.0, outbox_batch_size=2)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(settings, kit_db)
+    await relay.start()
+    try:
+        async with running(relay):
+
+            async def looked() -> bool | None:
+                return True if relay.looks else None
+
+            await eventually(looked)
+            async with kit_db.transaction() as session:
+                outbox = Outbox(default_catalog(), settings.source)
+                for n in range(10):
+                    outbox.add(session, encounter_event(tenant, f"backlog-{n}"), tenant_id=tenant, correlation_id="c")
+
+            async def published() -> bool | None:
+                return True if await unsent(kit_db) is None else None
+
+            await eventually(published, within=10.0)
+    finally:
+        await relay.stop()
+
+
+async def test_a_relay_whose_notice_connection_is_cut_still_publishes_and_listens_again(
+    kit_db: Database, broker: BrokerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the server ends the relay's LISTEN connection (a restart, an administrator). Until it listens
+    again every look claims; once it does, another process's events are found by the notice (full looks, which
+    would find them anyway, only every minute here)."""
+    if kit_db.dialect != "postgresql":
+        pytest.skip("notices are PostgreSQL's")
+    monkeypatch.setattr(outbox_module, "_FULL_LOOK_SECONDS", 60.0)
+    settings = kit_settings(kit_db, broker, outbox_poll_interval_seconds=0.05)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(settings, kit_db)
+    other = Database(kit_db.url, pool_size=1)
+    await relay.start()
+    try:
+        async with running(relay):
+
+            async def listeners() -> list[int]:
+                async with kit_db.transaction() as session:
+                    connection = await session.connection()
+                    rows = await connection.exec_driver_sql(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                    )
+                    return [int(pid) for (pid,) in rows.all()]
+
+            (first,) = await eventually(listeners)
+            async with kit_db.transaction() as session:
+                await (await session.connection()).exec_driver_sql(f"SELECT pg_terminate_backend({first})")
+            await stage(other, settings, tenant, "while-deaf")
+
+            async def listening_again() -> list[int] | None:
+                pids = await listeners()
+                return pids if pids and first not in pids else None
+
+            await eventually(listening_again, within=10.0)
+
+            async def published() -> bool | None:
+                return True if await unsent(kit_db) is None else None
+
+            await eventually(published, within=10.0)
+            skipped = relay.skipped
+
+            async def idling() -> bool | None:  # what it missed is looked at, and it listens again
+                return True if relay.skipped > skipped else None
+
+            await eventually(idling)
+            await stage(other, settings, tenant, "heard")
+            await eventually(published, within=10.0)
+    finally:
+        await relay.stop()
+        await other.dispose()
 
 
 def test_a_change_watch_sees_commits_of_other_connections_only_when_they_happen(tmp_path: Path) -> None:
