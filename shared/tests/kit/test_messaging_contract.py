@@ -400,6 +400,15 @@ async def unsent(database: Database) -> int | None:
     return None if waiting == 0 else waiting
 
 
+async def first_look(relay: OutboxRelay) -> None:
+    """Wait until a running relay has made its first look."""
+
+    async def looked() -> bool | None:
+        return True if relay.looks else None
+
+    await eventually(looked)
+
+
 async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_without_transactions(
     kit_db: Database, broker: BrokerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -410,11 +419,7 @@ async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_witho
     await relay.start()
     try:
         async with running(relay):
-
-            async def looked() -> bool | None:
-                return True if relay.looks else None
-
-            await eventually(looked)  # its first look is done; now it waits for up to 30 s
+            await first_look(relay)  # now it waits for up to 30 s
             await stage(kit_db, settings, tenant)
 
             async def published() -> bool | None:
@@ -436,12 +441,9 @@ async def test_a_relay_publishes_what_its_process_staged_at_once_and_idles_witho
     def count(_connection: object) -> None:
         began.append(_connection)
 
-    async def looked_once() -> bool | None:
-        return True if relay.looks else None
-
     try:
         async with running(relay):
-            await eventually(looked_once)  # its first look found the earlier commits; from now on it idles
+            await first_look(relay)  # its first look found the earlier commits; from now on it idles
             event.listen(kit_db.engine.sync_engine, "begin", count)
             try:
                 await asyncio.sleep(1.0)  # the window measured, not a wait for an event
@@ -475,11 +477,7 @@ async def test_a_relay_drains_a_backlog_larger_than_its_batch_without_waiting_be
     await relay.start()
     try:
         async with running(relay):
-
-            async def looked() -> bool | None:
-                return True if relay.looks else None
-
-            await eventually(looked)
+            await first_look(relay)
             async with kit_db.transaction() as session:
                 outbox = Outbox(default_catalog(), settings.source)
                 for n in range(10):

@@ -120,6 +120,19 @@ async def claim_in(stack: Stack, tenant: TenantFixture, claim_id: str, statuses:
     return await eventually(reached)
 
 
+async def taken_in(stack: Stack, claim_id: str, payer_claim_number: str) -> None:
+    """The payer took the claim in (its 277CA) under ``payer_claim_number``."""
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            row = await session.get(Claim, claim_id)
+            assert row is not None
+            row.status, row.payer_claim_number = "accepted", payer_claim_number
+            session.add(row)
+    finally:
+        await database.dispose()
+
+
 async def test_denials_become_one_work_item_each_and_are_worked_from_the_queue(stack: Stack) -> None:
     tenant = await stack.create_tenant()
     claim = await ready_claim(stack, tenant)
@@ -558,15 +571,7 @@ async def test_a_primary_reversal_holds_the_secondary_and_its_corrected_payment_
     assert rebuilt["id"] == secondary["id"]
     assert await paid_by_primary(secondary["id"]) == "70.00"
 
-    database = stack.database("claims-svc")  # the secondary payer took the claim in (its 277CA) under PCC-HMO-1
-    try:
-        async with database.transaction() as session:
-            row = await session.get(Claim, secondary["id"])
-            assert row is not None
-            row.status, row.payer_claim_number = "accepted", "PCC-HMO-1"
-            session.add(row)
-    finally:
-        await database.dispose()
+    await taken_in(stack, secondary["id"], "PCC-HMO-1")  # the secondary payer's 277CA
     await remit(stack, tenant, primary, payment("70.00", "30.00", reversal=True, number="PCC-COB-2"))
     await remit(stack, tenant, primary, payment("75.00", "25.00", number="PCC-COB-3"))
     replacement = await secondary_in({"draft", "held", "ready"})
@@ -624,15 +629,7 @@ async def test_a_secondary_claim_is_corrected_whole_and_never_split(stack: Stack
     assert split.status_code == 409, split.text
     assert "only primary claims are split" in split.json()["detail"]
 
-    database = stack.database("claims-svc")  # Medicare took the claim in (its 277CA) under MCR-1
-    try:
-        async with database.transaction() as session:
-            row = await session.get(Claim, drafted["id"])
-            assert row is not None
-            row.status, row.payer_claim_number = "accepted", "MCR-1"
-            session.add(row)
-    finally:
-        await database.dispose()
+    await taken_in(stack, drafted["id"], "MCR-1")  # Medicare's 277CA
     line_2 = {**lines[1], "line_number": 2, "modifiers": ["59"]}
     request = {"kind": "replacement", "reason": "distinct service", "line_numbers": [2], "service_lines": [line_2]}
     response = await claims.post(f"/v1/claims/{drafted['id']}/corrections", json=request, headers=biller)
