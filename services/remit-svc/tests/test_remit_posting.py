@@ -11,6 +11,7 @@ Claims billed (patient control number, line item control number, procedure, char
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -18,20 +19,24 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow.testing import Stack, TenantFixture
 from claimflow_events import ClaimLineSubmitted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
-from claimflow_events.payloads import AcknowledgmentSource, RejectionReason
+from claimflow_events.payloads import AcknowledgmentSource, EventPayload, RejectionReason
 from claimflow_events.types import PayerSequence
 from claimflow_kit.app import ServiceContext
+from claimflow_kit.consumer import EventContext
+from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import eventually
 from claimflow_x12 import parse
 from claimflow_x12.guides.remittance_835 import Remittance835
-from remit_svc.adapters.tables import EarlyCorrection, LedgerEntry, Remittance
+from remit_svc.adapters.tables import EarlyCorrection, LedgerEntry, OpenClaim, Remittance
+from remit_svc.consumers.handlers import on_claim_resubmitted, on_claim_submitted
 from remit_svc.domain.era import Era, era_from_835
 from remit_svc.domain.ledger import (
     Account,
@@ -298,6 +303,36 @@ def test_provider_adjustments_and_payment_total() -> None:
 # --- end to end: claim-submitted over the broker, 835 upload, ledger, events ----------------------------------
 
 
+def claim_submitted(
+    tenant: TenantFixture, suffix: str, pcn: str, lines: list[tuple[str, str, Decimal]]
+) -> ClaimSubmitted:
+    """claim-submitted of a primary claim with ``lines`` (code, modifier, charge), id ``clm_{suffix}_{pcn}``."""
+    return ClaimSubmitted(
+        claim_id=f"clm_{suffix}_{pcn.lower()}",
+        encounter_ids=(f"enc_{suffix}_{pcn}",),
+        practice_id=tenant.practice_id,
+        patient_id=f"pat_{pcn.lower()}",
+        payer_id="60054",
+        patient_control_number=pcn,
+        claim_frequency_code="1",
+        total_charge=sum((charge for _, _, charge in lines), Decimal(0)),
+        lines=tuple(
+            ClaimLineSubmitted(
+                line_item_control_number=f"{pcn}-{n}",
+                procedure_code=code,
+                modifiers=tuple(m for m in [modifier] if m),
+                units=Decimal(1),
+                charge=charge,
+                service_date=DOS,
+            )
+            for n, (code, modifier, charge) in enumerate(lines, start=1)
+        ),
+        interchange_control_number="000000123",
+        submitted_at=datetime(2026, 11, 3, tzinfo=UTC),
+        rendering_provider_npi="1234567893",
+    )
+
+
 async def submit_claims(
     stack: Stack, tenant: TenantFixture, suffix: str, billed: dict[str, list[tuple[str, str, Decimal]]] | None = None
 ) -> dict[str, str]:
@@ -306,33 +341,9 @@ async def submit_claims(
     ids: dict[str, str] = {}
     async with context.database.transaction() as session:
         for pcn, lines in (billed or BILLED).items():
-            claim_id = f"clm_{suffix}_{pcn.lower()}"
-            ids[pcn] = claim_id
-            event = ClaimSubmitted(
-                claim_id=claim_id,
-                encounter_ids=(f"enc_{suffix}_{pcn}",),
-                practice_id=tenant.practice_id,
-                patient_id=f"pat_{pcn.lower()}",
-                payer_id="60054",
-                patient_control_number=pcn,
-                claim_frequency_code="1",
-                total_charge=sum((charge for _, _, charge in lines), Decimal(0)),
-                lines=tuple(
-                    ClaimLineSubmitted(
-                        line_item_control_number=f"{pcn}-{n}",
-                        procedure_code=code,
-                        modifiers=tuple(m for m in [modifier] if m),
-                        units=Decimal(1),
-                        charge=charge,
-                        service_date=DOS,
-                    )
-                    for n, (code, modifier, charge) in enumerate(lines, start=1)
-                ),
-                interchange_control_number="000000123",
-                submitted_at=datetime(2026, 11, 3, tzinfo=UTC),
-                rendering_provider_npi="1234567893",
-            )
-            context.outbox.add(session, event, tenant_id=tenant.id, correlation_id=f"corr-{claim_id}")
+            event = claim_submitted(tenant, suffix, pcn, lines)
+            ids[pcn] = event.claim_id
+            context.outbox.add(session, event, tenant_id=tenant.id, correlation_id=f"corr-{event.claim_id}")
     return ids
 
 
@@ -567,6 +578,65 @@ async def test_835_upload_posts_every_scenario_and_the_ledger_balances(stack: St
     elsewhere = await upload(stack, stranger, ERA_1)
     assert elsewhere.status_code == 201
     assert elsewhere.json()["remittances"][0]["unmatched"] == 6, "another tenant's claims never match"
+
+
+def handling(stack: Stack, session: AsyncSession, tenant: TenantFixture, event: EventPayload) -> EventContext:
+    """What remit-svc's worker hands a handler for ``event`` (from claims-svc) inside ``session``'s transaction."""
+    context: ServiceContext = stack.apps["remit-svc"].state.services
+    envelope = context.outbox.catalog.envelope(event, tenant_id=tenant.id, source="claims-svc", correlation_id="c")
+    return EventContext(session, envelope, context.outbox, "remit-test")
+
+
+async def waits_or_is_done(database: Database, task: asyncio.Task[Any]) -> bool:
+    """Whether ``task`` has finished or a transaction on ``database``'s server waits for an advisory lock."""
+    async with database.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        )
+    return task.done() or bool(waiting)
+
+
+@pytest.mark.integration
+async def test_a_payment_posted_while_its_claim_arrives_is_not_left_in_the_work_queue(stack: Stack) -> None:
+    """The worker handles claim-submitted in a transaction that has not committed yet when an upload posts the
+    claim's payment. On PostgreSQL (READ COMMITTED) each used to read before the other committed: the posting found
+    no claim, the worker no waiting payment, and the payment waited in the work queue for a claim already there."""
+    remit = stack.database("remit-svc")
+    if remit.dialect != "postgresql":
+        await remit.dispose()
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot overlap")
+    tenant = await stack.create_tenant()
+    event = claim_submitted(tenant, uuid.uuid4().hex[:8], "CFJ001", [("99213", "", Decimal("100.00"))])
+    era = interchange(
+        [
+            *header("90.00", f"EFT{uuid.uuid4().hex[:8]}"),
+            "CLP*CFJ001*1*100.00*90.00**12*PAYJ1*11*1",
+            patient("JULIET"),
+            "SVC*HC:99213*100.00*90.00**1",
+            "DTM*472*20261102",
+            "CAS*CO*45*10.00",
+            "REF*6R*CFJ001-1",
+        ],
+        "000000905",
+    )
+    try:
+        async with remit.transaction() as session:
+            await on_claim_submitted(handling(stack, session, tenant, event), event)
+            posting = asyncio.create_task(upload(stack, tenant, era))
+            await eventually(lambda: waits_or_is_done(remit, posting))
+        answer = await posting
+    finally:
+        await remit.dispose()
+    assert answer.status_code == 201, answer.text
+    (report,) = answer.json()["remittances"]
+    assert (report["posted"], report["unmatched"]) == (1, 0), report
+    claim_ledger = await ledger(stack, tenant, event.claim_id)
+    assert claim_ledger["outstanding"] == "0.00"
+    assert (claim_ledger["balances"]["payer_cash"], claim_ledger["balances"]["contractual_adjustment"]) == (
+        "90.00",
+        "10.00",
+    )
+    await assert_ledger_balances(stack, tenant.id)
 
 
 @pytest.mark.integration
@@ -1046,4 +1116,42 @@ async def test_a_correction_read_before_the_claim_it_corrects_is_applied_when_th
         assert not await waiting(), "applied once, then forgotten"
     finally:
         await database.dispose()
+    await assert_ledger_balances(stack, tenant.id)
+
+
+@pytest.mark.integration
+async def test_a_correction_handled_while_its_claim_arrives_is_applied_at_once(stack: Stack) -> None:
+    """Two worker processes (the claims' partitions split between them): one handles S's claim-submitted, the other
+    S's replacement before that commits. The replacement used to find no S and wait for a claim-submitted already
+    handled; it now waits for that transaction, and S leaves AR at once."""
+    remit, other = stack.database("remit-svc"), stack.database("remit-svc")
+    if remit.dialect != "postgresql":
+        await remit.dispose()
+        await other.dispose()
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot overlap")
+    tenant = await stack.create_tenant()
+    suffix = uuid.uuid4().hex[:8]
+    original = claim_submitted(tenant, suffix, f"CFK{suffix}".upper(), [("99213", "", Decimal("100.00"))])
+    replacement = correction(f"clm_{suffix}_replacement", original.claim_id, "7", "level of service corrected")
+
+    async def resubmitted() -> None:
+        async with other.transaction() as session:
+            await on_claim_resubmitted(handling(stack, session, tenant, replacement), replacement)
+
+    try:
+        async with remit.transaction() as session:
+            await on_claim_submitted(handling(stack, session, tenant, original), original)
+            correcting = asyncio.create_task(resubmitted())
+            await eventually(lambda: waits_or_is_done(remit, correcting))
+        await correcting
+        async with remit.transaction() as session:
+            claim = await session.get(OpenClaim, original.claim_id)
+            waiting = (await session.exec(select(EarlyCorrection).where(EarlyCorrection.tenant_id == tenant.id))).all()
+    finally:
+        await remit.dispose()
+        await other.dispose()
+    assert claim is not None
+    assert claim.status == "replaced"
+    assert waiting == [], "nothing waits for a claim that is there"
+    assert charges_in(await ledger(stack, tenant, original.claim_id)) == 0
     await assert_ledger_balances(stack, tenant.id)

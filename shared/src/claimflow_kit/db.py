@@ -271,6 +271,21 @@ class WalCheckpointer:
             self._running.join()
 
 
+async def hold_lock(session: AsyncSession, name: str, *, shared: bool = False) -> None:
+    """Hold the lock ``name`` until the session's transaction ends, so that transactions which must see each other's
+    writes run one after the other (a write skew under READ COMMITTED otherwise: each reads before the other
+    commits). Shared holders do not wait for one another, only for an exclusive holder and it for them.
+
+    PostgreSQL: a transaction-level advisory lock on the name's 64-bit hash. SQLite: nothing to do, every
+    transaction here starts with ``BEGIN IMMEDIATE`` and so runs alone.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await connection.execute(text(f"SELECT {function}(hashtextextended(:name, 0))"), {"name": name})
+
+
 class Database:
     """One service database: engine, session factory and the transaction scope used by handlers."""
 

@@ -6,6 +6,7 @@ from sqlmodel import col
 
 from claimflow_events import ClaimAccepted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
 from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.db import hold_lock
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import EarlyCorrectionRepository, GuarantorAccountRepository, OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
@@ -14,6 +15,7 @@ from remit_svc.service.posting import (
     RemittancePoster,
     bill_next_payer,
     close_superseded,
+    late_match_lock,
     post_waiting_payments,
     take_over_from_prior,
 )
@@ -97,6 +99,9 @@ async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -
     of the original out of AR."""
     claims = OpenClaimRepository(context.session, context.tenant_id)
     original = await claims.find(col(OpenClaim.id) == event.original_claim_id)
+    if original is None:  # its claim-submitted may be committing right now: wait for it, then look again
+        await hold_lock(context.session, late_match_lock(context.tenant_id))
+        original = await claims.find(col(OpenClaim.id) == event.original_claim_id)
     if original is None:  # its claim-submitted is still on its way: applied when it arrives
         await EarlyCorrectionRepository(context.session, context.tenant_id).keep(event)
         return

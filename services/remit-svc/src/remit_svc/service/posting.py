@@ -32,6 +32,7 @@ from claimflow_events.payloads import EventPayload, LineAdjudication
 from claimflow_events.types import Adjustment, ClaimAdjustmentGroup, PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.bulk import insert_rows
+from claimflow_kit.db import hold_lock
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -521,7 +522,14 @@ class RemittancePoster:
             provider_adjustment_postings(era), tenant_id=tenant_id, journal_id=_journal(),
             effective_date=era.payment_date, payer_id=era.payer_id, remittance_id=remittance.id,
         )  # fmt: skip
-        claims = await self._open_claims(session, tenant_id, [c.patient_control_number for c in era.claims])
+        numbers = [
+            c.patient_control_number for c in era.claims if c.status_code not in (NOT_OUR_CLAIM, PREDETERMINATION)
+        ]
+        claims = await self._open_claims(session, tenant_id, numbers)
+        missing = [number for number in numbers if number not in claims]
+        if missing:  # their claim-submitted may be committing right now: wait for it, then look again
+            await hold_lock(session, late_match_lock(tenant_id))
+            claims.update(await self._open_claims(session, tenant_id, missing))
         records: list[dict[str, Any]] = []
         posted = unmatched = 0
         for index, payment in enumerate(era.claims):
@@ -591,7 +599,7 @@ class RemittancePoster:
     async def match_manually(self, tenant_id: str, payment_id: str, claim_id: str, user: str) -> ClaimPaymentRecord:
         """Post an unmatched claim payment to the claim a biller picked; its lines still have to match."""
         async with self.context.database.transaction() as session:
-            record = await session.get(ClaimPaymentRecord, payment_id)
+            record = await session.get(ClaimPaymentRecord, payment_id, with_for_update=True)
             if record is None or record.tenant_id != tenant_id:
                 raise NotFound("ClaimPayment", payment_id)
             if record.state != "unmatched":
@@ -896,16 +904,30 @@ async def _patient_balance_moved(
     )
 
 
+def late_match_lock(tenant_id: str) -> str:
+    """The lock that orders what arrives before its claim (a payment, a correction) against the claims arriving.
+
+    An ERA posting that finds no claim for a payment, or a correction that finds no original, takes it exclusively
+    before looking again; claim-submitted takes it shared before looking for what waits for its claim. Without it,
+    on PostgreSQL each could read before the other commits, and the payment (or correction) would wait for a claim
+    that is already there.
+    """
+    return f"remit:late-match:{tenant_id}"
+
+
 async def post_waiting_payments(session: AsyncSession, outbox: Outbox, claim: OpenClaim) -> int:
     """Claim payments that arrived before their claim did (an ERA read before claim-submitted was consumed) post
     now; returns how many. One whose lines do not fit stays in the work queue, now naming the claim."""
+    await hold_lock(session, late_match_lock(claim.tenant_id), shared=True)
     waiting = await session.exec(
-        select(ClaimPaymentRecord).where(
+        select(ClaimPaymentRecord)
+        .where(
             ClaimPaymentRecord.tenant_id == claim.tenant_id,
             ClaimPaymentRecord.patient_control_number == claim.patient_control_number,
             ClaimPaymentRecord.state == "unmatched",
             col(ClaimPaymentRecord.claim_id).is_(None),
         )
+        .with_for_update()
     )
     posted = 0
     for record in waiting.all():
