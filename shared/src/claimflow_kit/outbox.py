@@ -5,6 +5,10 @@ it outside any database transaction (a slow or absent broker never blocks API wr
 rows sent with their Kafka partition and offset. A crash between send and mark re-sends the batch once
 the lease expires: consumers' inboxes turn that duplicate into a no-op.
 
+Every worker process of a service runs a relay on the service's database, and they take turns: a relay claims
+only while no other relay holds a live lease on unsent rows. Batches side by side could put one aggregate's
+later event on the broker before its earlier one, and consumers rely on the order of one key's events.
+
 The embedded broker keeps everything in memory. Each relay keeps a marker record in a per-service topic;
 when the marker is gone the broker has restarted and lost its log, so the relay re-publishes every event
 it sent within the replay window (``outbox_replay_window_seconds``).
@@ -24,7 +28,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,7 +37,7 @@ from claimflow_events import STRUCTURED_CONTENT_TYPE, EventCatalog, EventEnvelop
 from claimflow_kit.bulk import insert_rows
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import traceparent_var
-from claimflow_kit.db import OUTBOX_STAGED, Database, is_transient
+from claimflow_kit.db import OUTBOX_STAGED, Database, hold_lock, is_transient
 from claimflow_kit.kafka import all_topic_names, ensure_topics, new_producer
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.tables import OutboxMessage, utcnow
@@ -40,6 +45,7 @@ from claimflow_kit.tables import OutboxMessage, utcnow
 logger = logging.getLogger(__name__)
 
 _FULL_LOOK_SECONDS = 1.0  # an idle relay claims at least this often, changed or not
+OUTBOX_TURN = "claimflow:outbox-turn"  # the lock a relay holds while it claims a batch
 
 
 def kafka_headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
@@ -281,22 +287,30 @@ class OutboxRelay:
         return len(claimed)
 
     async def claim_batch(self) -> list[ClaimedMessage]:
-        """Lease the oldest unsent rows that no live lease holds."""
+        """Lease the oldest unsent rows, unless another relay's live lease holds some (it is sending an earlier
+        batch: this relay waits its turn, so events leave in the order they were written)."""
         now = utcnow()
+        held_elsewhere = and_(
+            col(OutboxMessage.lease_until).is_not(None),
+            col(OutboxMessage.lease_until) >= now,
+            col(OutboxMessage.lease_owner) != self.relay_id,
+        )
         async with self.database.transaction() as session:
+            await hold_lock(session, OUTBOX_TURN)  # one claim at a time (on SQLite every transaction is alone)
             query = (
-                select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.message_key, OutboxMessage.envelope)
-                .where(
-                    col(OutboxMessage.sent_at).is_(None),
-                    or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
+                sa_select(  # five columns: more than sqlmodel's select is typed for
+                    col(OutboxMessage.id),
+                    col(OutboxMessage.topic),
+                    col(OutboxMessage.message_key),
+                    col(OutboxMessage.envelope),
+                    held_elsewhere.label("held_elsewhere"),
                 )
+                .where(col(OutboxMessage.sent_at).is_(None))
                 .order_by(col(OutboxMessage.id))
                 .limit(self.settings.outbox_batch_size)
             )
-            if self.database.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.exec(query)).all()
-            if not rows:
+            rows = (await (await session.connection()).execute(query)).all()
+            if not rows or any(row[4] for row in rows):
                 return []
             ids = [row[0] for row in rows]
             await session.exec(

@@ -491,6 +491,35 @@ async def test_a_relay_drains_a_backlog_larger_than_its_batch_without_waiting_be
         await relay.stop()
 
 
+async def test_relays_of_one_service_take_turns_so_its_events_leave_in_the_order_written(
+    kit_db: Database, broker: BrokerHandle
+) -> None:
+    """Each worker process of a service runs a relay on the service's database. While one holds a live lease (it
+    is sending a batch), the others claim nothing: a batch sent beside it could put an aggregate's later event on
+    the broker before its earlier one. A relay that died holding a lease blocks nobody once the lease expires."""
+    settings = kit_settings(kit_db, broker, outbox_lease_seconds=30.0, outbox_batch_size=2)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    staged = [await stage(kit_db, settings, tenant, f"turn-{n}") for n in range(6)]
+    first, second = OutboxRelay(settings, kit_db), OutboxRelay(settings, kit_db)
+    crashed = OutboxRelay(kit_settings(kit_db, broker, outbox_lease_seconds=0.0, outbox_batch_size=2), kit_db)
+    for relay in (first, second, crashed):
+        await relay.start()
+    try:
+        batch = await first.claim_batch()
+        assert [m.key for m in batch] == staged[:2]
+        assert await second.claim_batch() == [], "its turn comes once the first relay's batch is sent"
+        await first.mark_sent(batch, await first.send(batch))
+        following = await second.claim_batch()
+        assert [m.key for m in following] == staged[2:4]
+        await second.mark_sent(following, await second.send(following))
+        abandoned = await crashed.claim_batch()  # and never sent: its lease (0 s here) has run out
+        assert [m.key for m in abandoned] == staged[4:]
+        assert [m.key for m in await first.claim_batch()] == staged[4:]
+    finally:
+        for relay in (first, second, crashed):
+            await relay.stop()
+
+
 async def test_a_relay_whose_notice_connection_is_cut_still_publishes_and_listens_again(
     kit_db: Database, broker: BrokerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
