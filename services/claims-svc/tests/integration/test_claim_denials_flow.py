@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
@@ -29,6 +30,12 @@ pytestmark = pytest.mark.integration
 HOME = {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "627011234"}
 CO = ClaimAdjustmentGroup.CONTRACTUAL
 PR = ClaimAdjustmentGroup.PATIENT_RESPONSIBILITY
+HMO_SECONDARY = {
+    "payer_sequence": "secondary",
+    "payer_id": "HMO01",
+    "member_id": "H10000002",
+    "group_number": "GRPHMO02",
+}
 
 
 async def ready_claim(stack: Stack, tenant: TenantFixture, **overrides: Any) -> dict[str, Any]:
@@ -517,6 +524,28 @@ async def test_appeal_packets_letters_decisions_and_overturn_rates(stack: Stack)
     assert date.fromisoformat(late_item["appeal_deadline"]) > datetime.now(UTC).date()
 
 
+def cob_payment(
+    primary: dict[str, Any], paid: str, patient: str, *, reversal: bool = False, number: str = "PCC-COB-1"
+) -> PaymentPosted:
+    """The primary payer's payment (or its reversal) of ``primary``'s one 125.00 line: 25.00 contractual."""
+    pcn = primary["patient_control_number"]
+    sign = -1 if reversal else 1
+    line = f"{pcn}-1"
+    return PaymentPosted(
+        claim_id=primary["id"], patient_control_number=pcn, payer_id="60054", era_id=f"era_{uuid.uuid4().hex[:12]}",
+        trace_number="EFT200", payer_claim_control_number=number, claim_status_code="22" if reversal else "1",
+        total_charge=Decimal("125.00") * sign, paid_amount=Decimal(paid) * sign,
+        patient_responsibility=Decimal(patient) * sign,
+        adjustments=(
+            Adjustment(group_code=CO, carc="45", amount=Decimal("25.00") * sign, line_item_control_number=line),
+            Adjustment(group_code=PR, carc="2", amount=Decimal(patient) * sign, line_item_control_number=line),
+        ),
+        lines=(LineAdjudication(line_item_control_number=line, procedure_code="99213",
+                                charge=Decimal("125.00") * sign, paid_amount=Decimal(paid) * sign),),
+        is_reversal=reversal, adjudicated_on=date(2026, 11, 20), posted_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
 async def test_a_primary_reversal_holds_the_secondary_and_its_corrected_payment_rebuilds_or_replaces_it(
     stack: Stack,
 ) -> None:
@@ -524,26 +553,11 @@ async def test_a_primary_reversal_holds_the_secondary_and_its_corrected_payment_
     not sent, waits (the scrubber says why); the primary's corrected payment (70.00) rebuilds it. Once the secondary
     payer has taken the claim in, another re-adjudication of the primary replaces it (frequency 7)."""
     tenant = await stack.create_tenant()
-    other = {"payer_sequence": "secondary", "payer_id": "HMO01", "member_id": "H10000002", "group_number": "GRPHMO02"}
-    primary = await ready_claim(stack, tenant, other_coverages=[other])
-    pcn, claims, biller = primary["patient_control_number"], stack.client("claims-svc"), tenant.headers(Role.BILLER)
+    primary = await ready_claim(stack, tenant, other_coverages=[HMO_SECONDARY])
+    claims, biller = stack.client("claims-svc"), tenant.headers(Role.BILLER)
 
     def payment(paid: str, patient: str, *, reversal: bool = False, number: str = "PCC-COB-1") -> PaymentPosted:
-        sign = -1 if reversal else 1
-        line = f"{pcn}-1"
-        return PaymentPosted(
-            claim_id=primary["id"], patient_control_number=pcn, payer_id="60054", era_id=f"era_{uuid.uuid4().hex[:12]}",
-            trace_number="EFT200", payer_claim_control_number=number, claim_status_code="22" if reversal else "1",
-            total_charge=Decimal("125.00") * sign, paid_amount=Decimal(paid) * sign,
-            patient_responsibility=Decimal(patient) * sign,
-            adjustments=(
-                Adjustment(group_code=CO, carc="45", amount=Decimal("25.00") * sign, line_item_control_number=line),
-                Adjustment(group_code=PR, carc="2", amount=Decimal(patient) * sign, line_item_control_number=line),
-            ),
-            lines=(LineAdjudication(line_item_control_number=line, procedure_code="99213",
-                                    charge=Decimal("125.00") * sign, paid_amount=Decimal(paid) * sign),),
-            is_reversal=reversal, adjudicated_on=date(2026, 11, 20), posted_at=datetime.now(UTC),
-        )  # fmt: skip
+        return cob_payment(primary, paid, patient, reversal=reversal, number=number)
 
     async def secondary_in(statuses: set[str]) -> dict[str, Any]:
         async def found() -> dict[str, Any] | None:
@@ -583,6 +597,60 @@ async def test_a_primary_reversal_holds_the_secondary_and_its_corrected_payment_
     assert await paid_by_primary(replacement["id"]) == "75.00"
     notes = (await claims.get(f"/v1/claims/{secondary['id']}/timeline", headers=biller)).json()
     assert any("reversed its payment after this claim was sent" in str(n) for n in notes)
+
+
+async def test_a_primary_reversal_handled_while_the_secondary_is_being_sent_leaves_it_sending(stack: Stack) -> None:
+    """The pipeline moves the ready secondary to "submitting" (its 837 is being stored and sent) while the worker
+    handles the primary's reversal. The worker used to read the claim as ready and write "draft" over "submitting":
+    the 837 still went out, the claim was never recorded as submitted, and it would be scrubbed and sent again."""
+    database = stack.database("claims-svc")
+    if database.dialect != "postgresql":
+        await database.dispose()
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot overlap")
+    tenant = await stack.create_tenant()
+    primary = await ready_claim(stack, tenant, other_coverages=[HMO_SECONDARY])
+    claims, biller = stack.client("claims-svc"), tenant.headers(Role.BILLER)
+    await remit(stack, tenant, primary, cob_payment(primary, "80.00", "20.00"))
+
+    async def drafted() -> dict[str, Any] | None:
+        listed = await json_list(claims, f"/v1/claims?encounter_id={primary['encounter_id']}", biller)
+        found = [c for c in listed if c["payer_sequence"] == "secondary" and c["status"] in ("ready", "held")]
+        return found[0] if found else None
+
+    secondary = await eventually(drafted)
+    assert secondary["status"] == "ready", secondary["findings"]
+
+    async def waiting_for_a_lock() -> bool:
+        async with database.engine.connect() as connection:
+            waiting = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return bool(waiting)
+
+    try:
+        async with database.transaction() as session:  # the pipeline storing the secondary's interchange
+            row = await session.get(Claim, secondary["id"])
+            assert row is not None
+            row.status = "submitting"
+            session.add(row)
+            await session.flush()
+            await remit(stack, tenant, primary, cob_payment(primary, "80.00", "20.00", reversal=True))
+            await eventually(waiting_for_a_lock)
+    finally:
+        await database.dispose()
+
+    async def noted() -> list[str] | None:
+        timeline = (await claims.get(f"/v1/claims/{secondary['id']}/timeline", headers=biller)).json()
+        notes = [str(entry) for entry in timeline if "reversed its payment" in str(entry)]
+        return notes or None
+
+    (note,) = await eventually(noted)
+    assert "after this claim was sent" in note
+    detail = (await claims.get(f"/v1/claims/{secondary['id']}", headers=biller)).json()
+    assert detail["status"] == "submitting", "still the pipeline's to record as submitted"
 
 
 async def test_a_secondary_claim_is_corrected_whole_and_never_split(stack: Stack) -> None:

@@ -8,7 +8,9 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
+import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
@@ -18,7 +20,8 @@ from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import Pyx12Check, eventually
 from claimflow_x12 import parse, validate
-from claims_svc.adapters.tables import ClaimSubmission
+from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
+from claims_svc.adapters.tables import Claim, ClaimSubmission
 from claims_svc.api.routes import PIPELINE_KEY
 from claims_svc.service.pipeline import ClaimPipeline
 
@@ -650,3 +653,67 @@ async def test_two_replicas_resending_a_waiting_interchange_send_it_once(
     submitted = await claim_status(stack, tenant, claim["id"], {"submitted", "accepted"})
     assert submitted["submission_id"] == stored.id
     assert sends == [stored.payer_id], "one replica sends the interchange, the others leave it"
+
+
+async def test_a_277ca_read_while_the_claims_payment_is_posted_leaves_it_paid(stack: Stack) -> None:
+    """The payer's acceptance and its 835 can come close together. The pipeline reads the 277CA while the worker's
+    transaction marks the claim paid: the acceptance must not turn a paid claim back into an accepted one (nor be
+    published a second time, as two replicas reading the same 277CA would)."""
+    pipeline = cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
+    tenant = await stack.create_tenant()
+    claim = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    assert claim["status"] == "ready", claim["findings"]
+    assert (await submit(stack, tenant, [claim["id"]], f"race-{uuid.uuid4().hex}")).status_code == 201
+    await claim_status(stack, tenant, claim["id"], {"accepted"})
+    acknowledgment = await sandbox_277ca(stack, tenant, claim["patient_control_number"])
+
+    database = stack.database("claims-svc")
+    if database.dialect != "postgresql":
+        await database.dispose()
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot overlap")
+
+    async def waits_or_is_done(task: asyncio.Task[int]) -> bool:
+        async with database.engine.connect() as connection:
+            waiting = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return task.done() or bool(waiting)
+
+    try:
+        async with database.transaction() as session:  # as if the 277CA had not been read yet
+            row = await session.get(Claim, claim["id"])
+            assert row is not None
+            row.status = "submitted"
+            session.add(row)
+        async with database.transaction() as session:  # the worker posting the payment, not committed yet
+            row = await session.get(Claim, claim["id"])
+            assert row is not None
+            row.status = "paid"
+            session.add(row)
+            await session.flush()
+            reading = asyncio.create_task(pipeline._apply_277ca(tenant.id, acknowledgment))
+            await eventually(lambda: waits_or_is_done(reading))
+        assert await reading == 0, "the claim is no longer waiting for an acknowledgment"
+    finally:
+        await database.dispose()
+    assert (await claim_status(stack, tenant, claim["id"], {"paid", "accepted"}))["status"] == "paid"
+    assert (await outbox_types(stack, claim["id"])).count("claimflow.claim-accepted") == 1
+
+
+async def sandbox_277ca(stack: Stack, tenant: TenantFixture, patient_control_number: str) -> ClaimAcknowledgment277CA:
+    """The 277CA the payer-sandbox released to the tenant for the claim."""
+    async with httpx.AsyncClient(base_url=stack.sandbox_url or "") as sandbox:
+        page = (await sandbox.get("/v1/mailbox", params={"tenant": tenant.id})).json()
+        for item in page["items"]:
+            if item["kind"] != "277CA":
+                continue
+            content = (await sandbox.get(f"/v1/mailbox/{item['id']}", params={"tenant": tenant.id})).content
+            for transaction in parse(content).transactions:
+                if isinstance(transaction, ClaimAcknowledgment277CA) and any(
+                    a.patient_control_number == patient_control_number for a in iter_acknowledged_claims(transaction)
+                ):
+                    return transaction
+    raise AssertionError(f"no 277CA for {patient_control_number}")

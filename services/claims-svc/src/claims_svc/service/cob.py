@@ -101,9 +101,13 @@ async def after_payment(
 
 
 async def _next_payer_claim(session: AsyncSession, tenant_id: str, prior: Claim) -> Claim | None:
-    """The live claim billed to the payer after ``prior`` (the latest correction of it, not a void), if any."""
+    """The live claim billed to the payer after ``prior`` (the latest correction of it, not a void), if any; locked,
+    so a claim the pipeline is sending right now is seen as sent, not put back to draft under it."""
     found = await ClaimRepository(session, tenant_id).list(
-        col(Claim.prior_claim_id) == prior.id, col(Claim.corrected_by).is_(None), col(Claim.frequency_code) != "8"
+        col(Claim.prior_claim_id) == prior.id,
+        col(Claim.corrected_by).is_(None),
+        col(Claim.frequency_code) != "8",
+        for_update=True,
     )
     return max(found, key=lambda c: c.correction, default=None)
 

@@ -749,12 +749,14 @@ class ClaimPipeline:
             async with self.context.database.transaction() as session:
                 claims = (
                     await session.exec(
-                        select(Claim).where(
+                        select(Claim)
+                        .where(
                             Claim.tenant_id == tenant_id,
                             Claim.group_control_number == str(int(group)),
                             Claim.transaction_control_number == response.response_header.control_number,
                             Claim.status == ClaimStatus.SUBMITTED,
                         )
+                        .with_for_update()  # a payment posted meanwhile (or another replica's answer) wins
                     )
                 ).all()
                 for claim in claims:
@@ -770,11 +772,13 @@ class ClaimPipeline:
             async with self.context.database.transaction() as session:
                 claim = (
                     await session.exec(
-                        select(Claim).where(
+                        select(Claim)
+                        .where(
                             Claim.tenant_id == tenant_id,
                             Claim.patient_control_number == acknowledged.patient_control_number,
                             Claim.status == ClaimStatus.SUBMITTED,
                         )
+                        .with_for_update()  # a payment posted meanwhile (or another replica's answer) wins
                     )
                 ).first()
                 if claim is None:
