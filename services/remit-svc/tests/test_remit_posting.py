@@ -588,10 +588,12 @@ def handling(stack: Stack, session: AsyncSession, tenant: TenantFixture, event: 
 
 
 async def waits_or_is_done(database: Database, task: asyncio.Task[Any]) -> bool:
-    """Whether ``task`` has finished or a transaction on ``database``'s server waits for an advisory lock."""
+    """Whether ``task`` has finished or a session of ``database`` waits for a lock (PostgreSQL)."""
     async with database.engine.connect() as connection:
         waiting = await connection.scalar(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
         )
     return task.done() or bool(waiting)
 
@@ -1154,4 +1156,51 @@ async def test_a_correction_handled_while_its_claim_arrives_is_applied_at_once(s
     assert claim.status == "replaced"
     assert waiting == [], "nothing waits for a claim that is there"
     assert charges_in(await ledger(stack, tenant, original.claim_id)) == 0
+    await assert_ledger_balances(stack, tenant.id)
+
+
+@pytest.mark.integration
+async def test_a_payment_posted_while_its_claim_is_replaced_leaves_nothing_open_on_it(stack: Stack) -> None:
+    """The worker handles S's replacement in a transaction that has not committed yet when an upload posts S's
+    payment. The posting used to read S as still billed: it took the payment off S's insurance AR, which the
+    replacement had already closed (S left owing -90.00 and paid again), and wrote "paid" over "replaced"."""
+    remit = stack.database("remit-svc")
+    if remit.dialect != "postgresql":
+        await remit.dispose()
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot overlap")
+    tenant = await stack.create_tenant()
+    suffix = uuid.uuid4().hex[:8]
+    pcn = f"CFL{suffix}".upper()
+    original_id = (await submit_claims(stack, tenant, suffix, {pcn: [("99213", "", Decimal("100.00"))]}))[pcn]
+    await eventually(lambda: indexed(stack, tenant, original_id))
+    replacement = correction(f"clm_{suffix}_replacement", original_id, "7", "level of service corrected")
+    era = interchange(
+        [
+            *header("90.00", f"EFT{suffix}"),
+            f"CLP*{pcn}*1*100.00*90.00**12*PAYL1*11*1",
+            patient("LIMA"),
+            "SVC*HC:99213*100.00*90.00**1",
+            "DTM*472*20261102",
+            "CAS*CO*45*10.00",
+            f"REF*6R*{pcn}-1",
+        ],
+        "000000906",
+    )
+    try:
+        async with remit.transaction() as session:
+            await on_claim_resubmitted(handling(stack, session, tenant, replacement), replacement)
+            posting = asyncio.create_task(upload(stack, tenant, era))
+            await eventually(lambda: waits_or_is_done(remit, posting))
+        answer = await posting
+        async with remit.transaction() as session:
+            claim = await session.get(OpenClaim, original_id)
+    finally:
+        await remit.dispose()
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["remittances"][0]["posted"] == 1
+    assert claim is not None
+    assert claim.status == "replaced"
+    balances = (await ledger(stack, tenant, original_id))["balances"]
+    assert Decimal(balances.get("insurance_ar", "0")) == 0, balances
+    assert (balances["payer_cash"], balances["contractual_adjustment"]) == ("90.00", "10.00")
     await assert_ledger_balances(stack, tenant.id)

@@ -98,10 +98,11 @@ async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -
     new claim for that payer already open takes it over). A claim of corrected lines only takes just those lines
     of the original out of AR."""
     claims = OpenClaimRepository(context.session, context.tenant_id)
-    original = await claims.find(col(OpenClaim.id) == event.original_claim_id)
+    # Locked: a payment being posted to the original commits first, and is then closed with it (or waits for this).
+    original = await claims.find(col(OpenClaim.id) == event.original_claim_id, for_update=True)
     if original is None:  # its claim-submitted may be committing right now: wait for it, then look again
         await hold_lock(context.session, late_match_lock(context.tenant_id))
-        original = await claims.find(col(OpenClaim.id) == event.original_claim_id)
+        original = await claims.find(col(OpenClaim.id) == event.original_claim_id, for_update=True)
     if original is None:  # its claim-submitted is still on its way: applied when it arrives
         await EarlyCorrectionRepository(context.session, context.tenant_id).keep(event)
         return

@@ -582,14 +582,19 @@ class RemittancePoster:
 
     @staticmethod
     async def _open_claims(session: AsyncSession, tenant_id: str, numbers: list[str]) -> dict[str, OpenClaim]:
+        """The claims of these patient control numbers, locked (in id order) until the posting commits: a
+        correction or an acknowledgment handled meanwhile waits for it, and the posting sees one that committed."""
         found: dict[str, OpenClaim] = {}
         unique = sorted(set(numbers))
         for start in range(0, len(unique), 500):
             rows = await session.exec(
-                select(OpenClaim).where(
+                select(OpenClaim)
+                .where(
                     OpenClaim.tenant_id == tenant_id,
                     col(OpenClaim.patient_control_number).in_(unique[start : start + 500]),
                 )
+                .order_by(col(OpenClaim.id))
+                .with_for_update()
             )
             found.update({c.patient_control_number: c for c in rows.all()})
         return found
