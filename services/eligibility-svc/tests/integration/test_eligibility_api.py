@@ -422,6 +422,69 @@ def fhir_request(request_id: str, *, dependent: bool = False) -> dict[str, Any]:
     }
 
 
+async def test_the_front_desk_answers_a_pre_check_that_waits_for_its_inquiry(stack: Stack) -> None:
+    """A patient never checked before: the encounter's pre-check waits for the front desk (events carry no
+    demographics). A real-time check naming the encounter answers that check (it used to be refused: one check per
+    encounter), and coding-svc learns the encounter's coverage. Another patient's inquiry cannot answer it."""
+    tenant = await stack.create_tenant()
+    ehr_patient = f"P-NEW-{uuid.uuid4().hex[:6]}"
+    patient = {"ehr_patient_id": ehr_patient, "first_name": "Maria", "last_name": "Lopez", "birth_date": "1984-03-09"}
+    body = encounter_body(tenant, patient={**patient, "sex": "F", "member_id": "W123456789"})
+    posted = await stack.client("coding-svc").post(
+        "/v1/encounters", json=body, headers=tenant.headers(Role.EHR_INTEGRATION)
+    )
+    assert posted.status_code == 201, posted.text
+    encounter = posted.json()
+    eligibility, biller = stack.client("eligibility-svc"), tenant.headers(Role.BILLER)
+
+    async def checks_of_encounter() -> list[dict[str, Any]] | None:
+        found = await eligibility.get(f"/v1/eligibility-checks?encounter_id={encounter['id']}", headers=biller)
+        listed: list[dict[str, Any]] = found.json()
+        return listed or None
+
+    (waiting,) = await eventually(checks_of_encounter)
+    assert waiting["status"] == "needs-inquiry"
+    queue = (await eligibility.get("/v1/eligibility-checks?status=needs-inquiry", headers=biller)).json()
+    assert [c["id"] for c in queue] == [waiting["id"]], "the front desk's work queue"
+
+    inquiry = check_body(
+        tenant, MARIA, ehr_patient_id=ehr_patient, encounter_id=encounter["id"], date_of_service=body["date_of_service"]
+    )
+    stranger = await post_check(stack, tenant, {**inquiry, "ehr_patient_id": "P-SOMEONE-ELSE"})
+    assert stranger.status_code == 400, stranger.text
+    assert "another patient's" in stranger.json()["detail"]
+
+    answered = await post_check(stack, tenant, inquiry)
+    assert answered.status_code == 201, answered.text
+    assert (answered.json()["id"], answered.json()["origin"], answered.json()["status"]) == (
+        waiting["id"],
+        "pre-check",
+        "active",
+    )
+    (stored,) = await checks_of_encounter() or []
+    assert (stored["status"], stored["plan_name"]) == ("active", "SANDBOX GOLD PPO")
+    assert [e.event_type for e in await events_for(stack, waiting["id"])] == ["claimflow.eligibility-checked"]
+
+    async def encounter_knows() -> dict[str, Any] | None:
+        found = await stack.client("coding-svc").get(
+            f"/v1/encounters/{encounter['id']}", headers=tenant.headers(Role.EHR_INTEGRATION)
+        )
+        known: dict[str, Any] = found.json()
+        return known if known["eligibility_status"] == "active" else None
+
+    await eventually(encounter_knows)
+    again = await post_check(stack, tenant, inquiry, "?refresh=true")
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == waiting["id"], "still the encounter's one check, with the newest answer"
+    assert again.json()["attempts"] >= 2
+    async with scenario(stack, "60054", unable_to_respond=True):  # a failed exchange never replaces the answer
+        failed = await post_check(stack, tenant, inquiry, "?refresh=true")
+    assert failed.status_code == 504, failed.text
+    (kept,) = await checks_of_encounter() or []
+    assert (kept["id"], kept["status"]) == (waiting["id"], "active")
+    assert (await eligibility.get("/v1/eligibility-checks?status=needs-inquiry", headers=biller)).json() == []
+
+
 async def test_fhir_r4_coverage_eligibility_round_trip(stack: Stack) -> None:
     from fhir.resources.R4B.coverageeligibilityresponse import CoverageEligibilityResponse
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, update
+from sqlmodel import col
 
 from claimflow_kit.bulk import insert_rows
+from claimflow_kit.errors import InvalidInput
 from claimflow_kit.repository import TenantRepository
 from eligibility_svc.adapters.tables import CoverageCheck
 
@@ -27,3 +29,36 @@ class CoverageCheckRepository(TenantRepository[CoverageCheck]):
         table: Table = CoverageCheck.__table__  # type: ignore[attr-defined]
         row: dict[str, Any] = {column.key: getattr(check, column.key) for column in table.columns}
         await insert_rows(self.session, table, [row])
+
+    async def adopt(self, check: CoverageCheck, *, answered: bool) -> bool:
+        """Whether a real-time check answers a check already there, and if so take over its identity.
+
+        One naming an encounter that has a check (its pre-check waiting for the front desk's inquiry, or one
+        answered earlier) answers that check in place: an encounter has one check, and the newest answer is the one
+        its claim goes by. The check keeps its id, origin and creation time and counts every attempt. A failed
+        exchange (``answered`` False) never replaces an answer: it is kept on its own, without the encounter.
+        """
+        if check.encounter_id is None:
+            return False
+        existing = await self.find(col(CoverageCheck.encounter_id) == check.encounter_id, for_update=True)
+        if existing is None:
+            return False
+        if existing.patient_id != check.patient_id:
+            raise InvalidInput(f"encounter {check.encounter_id} is another patient's: its check is for that patient")
+        if not answered and existing.result is not None:
+            check.encounter_id = None
+            return False
+        check.id, check.origin, check.created_at = existing.id, existing.origin, existing.created_at
+        check.attempts += existing.attempts
+        check.batch_id = existing.batch_id
+        self.session.expunge(existing)
+        return True
+
+    async def write(self, check: CoverageCheck, *, adopted: bool) -> None:
+        """Insert the check, or (``adopted``) write it over the check it took over."""
+        if not adopted:
+            await self.insert(check)
+            return
+        table: Table = CoverageCheck.__table__  # type: ignore[attr-defined]
+        values = {column.key: getattr(check, column.key) for column in table.columns if column.key != "id"}
+        await self.session.exec(update(CoverageCheck).where(col(CoverageCheck.id) == check.id).values(**values))

@@ -150,14 +150,20 @@ async def list_checks(
     principal: Annotated[Principal, require_roles(*READERS)],
     encounter_id: Annotated[str | None, Query(max_length=40)] = None,
     patient_id: Annotated[str | None, Query(max_length=40, description="History of one patient")] = None,
+    check_status: Annotated[
+        str | None,
+        Query(alias="status", max_length=16, description="e.g. needs-inquiry: pre-checks waiting for the front desk"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[EligibilityCheckOut]:
-    """The tenant's coverage checks, newest first; filter by encounter or patient (history)."""
+    """The tenant's coverage checks, newest first; filter by encounter, patient (history) or status."""
     conditions = []
     if encounter_id:
         conditions.append(col(CoverageCheck.encounter_id) == encounter_id)
     if patient_id:
         conditions.append(col(CoverageCheck.patient_id) == patient_id)
+    if check_status:
+        conditions.append(col(CoverageCheck.status) == check_status)
     checks = await CoverageCheckRepository(session, principal.tenant_id).list(*conditions, limit=limit)
     for check in checks:
         audit(session, principal, AuditAction.READ, "EligibilityCheck", check.id, patient_id=check.patient_id)

@@ -144,7 +144,8 @@ async def check_now(
     key = cache_key(principal.tenant_id, query)
     if not refresh and policy.cache_minutes > 0:
         cached = await fresh_result(context.database, principal.tenant_id, key, timedelta(minutes=policy.cache_minutes))
-        if cached is not None:
+        # Naming an encounter asks for that encounter's answer: another check's cached one would leave it unanswered.
+        if cached is not None and body.encounter_id in (None, cached.encounter_id):
             async with context.database.transaction() as session:
                 audit(session, principal, AuditAction.READ, "EligibilityCheck", cached.id, patient_id=cached.patient_id)
             return CheckAnswer(cached, True)
@@ -154,14 +155,17 @@ async def check_now(
     except (PayerTimeout, ConnectorError, PayerInvalidAnswer) as exc:
         apply_failure(check, "timeout" if isinstance(exc, PayerTimeout) else "error", exc.error_code, exc.detail)
         async with context.database.transaction() as session:
-            await CoverageCheckRepository(session, principal.tenant_id).insert(check)
+            checks = CoverageCheckRepository(session, principal.tenant_id)
+            await checks.write(check, adopted=await checks.adopt(check, answered=False))
         if isinstance(exc, PayerTimeout):
             raise PayerTimeout(exc.detail, extra={"check_id": check.id}) from None
         raise
-    # Three single-row inserts, no ORM unit of work: this transaction is most of a check's own cost.
+    # Three single-row writes, no ORM unit of work: this transaction is most of a check's own cost.
     async with context.database.transaction() as session:
+        checks = CoverageCheckRepository(session, principal.tenant_id)
+        adopted = await checks.adopt(check, answered=True)
         event = apply_outcome(check, outcome)
-        await CoverageCheckRepository(session, principal.tenant_id).insert(check)
+        await checks.write(check, adopted=adopted)
         correlation_id = correlation_id_var.get() or check.id
         await context.outbox.add_many(session, [(event, correlation_id)], tenant_id=principal.tenant_id)
         await audit_many(session, principal, AuditAction.READ, "EligibilityCheck", [(check.id, check.patient_id)])
