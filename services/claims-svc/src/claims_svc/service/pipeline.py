@@ -50,7 +50,7 @@ from claimflow_kit.tables import utcnow
 from claimflow_x12 import parse
 from claimflow_x12.envelope import ControlNumberAllocator, allocate_envelope
 from claimflow_x12.guides.ack_999 import Acknowledgment999
-from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
+from claimflow_x12.guides.claim_ack_277ca import AcknowledgedClaim, ClaimAcknowledgment277CA, iter_acknowledged_claims
 from claimflow_x12.writer import write_interchange
 from claims_svc.adapters.tables import Claim, ClaimSubmission, FeeScheduleEntry, MailboxCursor
 from claims_svc.domain.assembly import split
@@ -285,49 +285,52 @@ class ClaimPipeline:
         return found
 
     async def scrub_drafts(self, limit: int = 200) -> int:
-        """Scrub drafts: clean ones become ``ready``, the others ``held`` with their findings."""
+        """Scrub drafts in one transaction: clean ones become ``ready``, the others ``held`` with their findings.
+
+        One transaction for the batch, not one per claim: on SQLite each transaction waits its turn for the one
+        writer (the worker writes to the same file), and at 100 encounters a second the per-claim turns, not the
+        scrubbing, made drafts wait seconds. Replicas skip the drafts another one is scrubbing (PostgreSQL).
+        """
         async with self.context.database.transaction() as session:
-            drafts = list(
-                (
-                    await session.exec(
-                        select(Claim)
-                        .where(Claim.status == ClaimStatus.DRAFT)
-                        .order_by(col(Claim.created_at))
-                        .limit(limit)
-                    )
-                ).all()
-            )
-        for claim in drafts:
-            await self.rescrub(claim.tenant_id, claim.id)
+            query = select(Claim).where(Claim.status == ClaimStatus.DRAFT).order_by(col(Claim.created_at)).limit(limit)
+            if self.context.database.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            drafts = list((await session.exec(query)).all())
+            for claim in drafts:
+                await self._scrub(session, claim)
         return len(drafts)
 
     async def rescrub(self, tenant_id: str, claim_id: str) -> Claim:
         """Run the scrubber on one draft or held claim and store the outcome."""
         async with self.context.database.transaction() as session:
-            claim = await session.get(Claim, claim_id)
+            claim = await session.get(Claim, claim_id, with_for_update=True)
             if claim is None or claim.tenant_id != tenant_id:
                 raise NotFound("Claim", claim_id)
             if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.HELD):
                 raise Conflict(f"claim {claim_id} is {claim.status}; only draft or held claims are scrubbed")
-            practice = await self._practice(tenant_id, claim.practice_id)
-            if practice is None:
-                findings: list[dict[str, object]] = [
-                    {"code": "PRACTICE_UNKNOWN", "message": "The claim's practice is not in the directory.",
-                     "fix": "Add the practice to the tenant.", "line_number": None}
-                ]  # fmt: skip
-            else:
-                await self._fill_charges(session, claim)
-                domain = to_domain(claim, practice, self.config.payers)
-                duplicate = await self._duplicate_of(session, claim)
-                context = ScrubContext(
-                    today=datetime.now(UTC).date(), payers=self.config.payers, already_submitted=lambda _c: duplicate
-                )
-                findings = [f.as_dict() for f in scrub(domain, context)]
-            claim.findings = findings
-            claim.status = ClaimStatus.HELD if findings else ClaimStatus.READY
-            claim.updated_at = utcnow()
-            session.add(claim)
+            await self._scrub(session, claim)
             return claim
+
+    async def _scrub(self, session: Any, claim: Claim) -> None:
+        """The scrubber's findings on ``claim`` and its new status (held with findings, else ready)."""
+        practice = await self._practice(claim.tenant_id, claim.practice_id)
+        if practice is None:
+            findings: list[dict[str, object]] = [
+                {"code": "PRACTICE_UNKNOWN", "message": "The claim's practice is not in the directory.",
+                 "fix": "Add the practice to the tenant.", "line_number": None}
+            ]  # fmt: skip
+        else:
+            await self._fill_charges(session, claim)
+            domain = to_domain(claim, practice, self.config.payers)
+            duplicate = await self._duplicate_of(session, claim)
+            context = ScrubContext(
+                today=datetime.now(UTC).date(), payers=self.config.payers, already_submitted=lambda _c: duplicate
+            )
+            findings = [f.as_dict() for f in scrub(domain, context)]
+        claim.findings = findings
+        claim.status = ClaimStatus.HELD if findings else ClaimStatus.READY
+        claim.updated_at = utcnow()
+        session.add(claim)
 
     async def _fill_charges(self, session: Any, claim: Claim) -> None:
         """Charges from the practice's fee schedule for lines the EHR sent without one."""
@@ -765,56 +768,66 @@ class ClaimPipeline:
         return decided
 
     async def _apply_277ca(self, tenant_id: str, ack: ClaimAcknowledgment277CA) -> int:
+        """Accept or reject the 277CA's claims that still wait for an answer, in one transaction; returns how many.
+        They are locked: a payment posted meanwhile (or another replica's reading of the same file) wins."""
+        acknowledged = list(iter_acknowledged_claims(ack))
+        numbers = sorted({a.patient_control_number for a in acknowledged})
         decided = 0
-        for acknowledged in iter_acknowledged_claims(ack):
-            statuses = acknowledged.claim.statuses
-            payer_number = next((r.value for r in acknowledged.claim.references if r.qualifier == "1K"), None)
-            async with self.context.database.transaction() as session:
-                claim = (
-                    await session.exec(
-                        select(Claim)
-                        .where(
-                            Claim.tenant_id == tenant_id,
-                            Claim.patient_control_number == acknowledged.patient_control_number,
-                            Claim.status == ClaimStatus.SUBMITTED,
-                        )
-                        .with_for_update()  # a payment posted meanwhile (or another replica's answer) wins
+        async with self.context.database.transaction() as session:
+            waiting: dict[str | None, Claim] = {}
+            for start in range(0, len(numbers), 500):
+                rows = await session.exec(
+                    select(Claim)
+                    .where(
+                        Claim.tenant_id == tenant_id,
+                        col(Claim.patient_control_number).in_(numbers[start : start + 500]),
+                        Claim.status == ClaimStatus.SUBMITTED,
                     )
-                ).first()
+                    .order_by(col(Claim.id))
+                    .with_for_update()
+                )
+                waiting.update({claim.patient_control_number: claim for claim in rows.all()})
+            for answer in acknowledged:
+                claim = waiting.pop(answer.patient_control_number, None)
                 if claim is None:
                     continue
-                now = utcnow()
-                if acknowledged.accepted:
-                    claim.status = ClaimStatus.ACCEPTED
-                    claim.payer_claim_number = payer_number or claim.payer_claim_number
-                    claim.acknowledged_at = now
-                    claim.updated_at = now
-                    session.add(claim)
-                    self.context.outbox.add(
-                        session,
-                        ClaimAccepted(
-                            claim_id=claim.id,
-                            patient_control_number=claim.patient_control_number or claim.id,
-                            payer_id=claim.payer_id or "",
-                            source=AcknowledgmentSource.CLAIM_ACK,
-                            payer_claim_control_number=payer_number,
-                            status_category_codes=tuple(s.category_code for s in statuses),
-                            accepted_at=now,
-                        ),
-                        tenant_id=tenant_id,
-                        correlation_id=claim.correlation_id,
-                    )
-                else:
-                    reasons = [
-                        RejectionReason(
-                            code=":".join(p for p in (s.category_code, s.status_code, s.entity_code) if p),
-                            description=_category_text(s.category_code, s.status_code),
-                        )
-                        for s in statuses
-                    ] or [RejectionReason(code="277CA", description="Rejected by the clearinghouse")]
-                    self._reject(session, claim, AcknowledgmentSource.CLAIM_ACK, reasons)
+                self._acknowledge(session, tenant_id, claim, answer)
                 decided += 1
         return decided
+
+    def _acknowledge(self, session: Any, tenant_id: str, claim: Claim, answer: AcknowledgedClaim) -> None:
+        statuses = answer.claim.statuses
+        if not answer.accepted:
+            reasons = [
+                RejectionReason(
+                    code=":".join(p for p in (s.category_code, s.status_code, s.entity_code) if p),
+                    description=_category_text(s.category_code, s.status_code),
+                )
+                for s in statuses
+            ] or [RejectionReason(code="277CA", description="Rejected by the clearinghouse")]
+            self._reject(session, claim, AcknowledgmentSource.CLAIM_ACK, reasons)
+            return
+        now = utcnow()
+        payer_number = next((r.value for r in answer.claim.references if r.qualifier == "1K"), None)
+        claim.status = ClaimStatus.ACCEPTED
+        claim.payer_claim_number = payer_number or claim.payer_claim_number
+        claim.acknowledged_at = now
+        claim.updated_at = now
+        session.add(claim)
+        self.context.outbox.add(
+            session,
+            ClaimAccepted(
+                claim_id=claim.id,
+                patient_control_number=claim.patient_control_number or claim.id,
+                payer_id=claim.payer_id or "",
+                source=AcknowledgmentSource.CLAIM_ACK,
+                payer_claim_control_number=payer_number,
+                status_category_codes=tuple(s.category_code for s in statuses),
+                accepted_at=now,
+            ),
+            tenant_id=tenant_id,
+            correlation_id=claim.correlation_id,
+        )
 
     def _reject(self, session: Any, claim: Claim, source: AcknowledgmentSource, reasons: list[RejectionReason]) -> None:
         now = utcnow()
