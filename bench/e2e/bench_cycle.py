@@ -35,7 +35,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from claimflow.demo import DayOptions, plan_day
 from claimflow.runtime import EmbeddedRuntime, demo_credentials
 from claimflow.sandbox_config import SANDBOX_PAYERS
-from claimflow_kit.embedded import free_port
+from claimflow.services import SERVICES
+from claimflow_kit.embedded import free_port_block
 
 TUNING = {
     "CLAIMFLOW_CLAIMS_BATCH_WINDOW_SECONDS": "0.5",
@@ -256,7 +257,12 @@ def main() -> None:
     arguments = parser.parse_args()
     os.environ.update(TUNING)
     data_dir = Path(tempfile.mkdtemp(prefix="claimflow-bench-e2e-"))
-    runtime = EmbeddedRuntime(data_dir, port_base=free_port(), broker_port=free_port(), postgres=arguments.postgres)
+    runtime = EmbeddedRuntime(
+        data_dir,
+        port_base=free_port_block(len(SERVICES) + 2),
+        broker_port=free_port_block(1),
+        postgres=arguments.postgres,
+    )
     try:
         runtime.prepare()
         credentials = demo_credentials(runtime)

@@ -16,7 +16,8 @@ from pathlib import Path
 from bench_cycle import TUNING, cpu_seconds, process_cpu
 
 from claimflow.runtime import EmbeddedRuntime
-from claimflow_kit.embedded import free_port
+from claimflow.services import SERVICES
+from claimflow_kit.embedded import free_port_block
 
 
 def postgres_cpu() -> float:
@@ -40,7 +41,12 @@ def main() -> None:
     arguments = parser.parse_args()
     os.environ.update(TUNING)
     data_dir = Path(tempfile.mkdtemp(prefix="claimflow-bench-idle-"))
-    runtime = EmbeddedRuntime(data_dir, port_base=free_port(), broker_port=free_port(), postgres=arguments.postgres)
+    runtime = EmbeddedRuntime(
+        data_dir,
+        port_base=free_port_block(len(SERVICES) + 2),
+        broker_port=free_port_block(1),
+        postgres=arguments.postgres,
+    )
     try:
         runtime.prepare()
         runtime.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -20,30 +19,16 @@ from claimflow.cli import app
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory, split_token
+from claimflow_kit.embedded import free_port_block
 from claimflow_kit.kafka import ensure_topics
 from claimflow_kit.testing import BrokerHandle
 
 pytestmark = pytest.mark.integration
 
 
-def _free_block(size: int) -> int:
-    for _ in range(50):
-        # Below Linux's ephemeral range (32768-60999): the stack's own outgoing connections take ports from that
-        # range while it starts, and one landing in the block would keep an API from binding (exit code 3).
-        base = random.randint(20000, 32000)
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port block")
-
-
 def test_main_job_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     """`claimflow up` (the README's first command) in smoke mode: all services ready, then a clean stop."""
-    base = _free_block(5)
+    base = free_port_block(5)
     result = subprocess.run(
         [
             sys.executable,

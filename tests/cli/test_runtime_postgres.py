@@ -16,9 +16,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from claimflow.runtime import EmbeddedRuntime
 from claimflow.services import SERVICES
+from claimflow_kit.embedded import free_port_block
 from claimflow_kit.testing import DatabaseFactory
-
-from .test_cli import _free_block
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +78,7 @@ async def test_the_main_job_runs_on_postgresql_when_given_a_server(databases: Da
         pytest.skip("no PostgreSQL server available")
     server = databases.server_url
     command = [sys.executable, "-m", "claimflow", "up", "--smoke", "--data-dir", str(tmp_path), "--postgres", server]
-    command += ["--port-base", str(_free_block(5)), "--broker-port", str(_free_block(1))]
+    command += ["--port-base", str(free_port_block(5)), "--broker-port", str(free_port_block(1))]
     try:
         result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=400)
         assert result.returncode == 0, result.stdout + result.stderr

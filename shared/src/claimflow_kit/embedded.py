@@ -8,6 +8,7 @@ cluster with a cluster id of its own, as a wiped Kafka cluster would be. ClaimFl
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
@@ -22,6 +23,23 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def free_port_block(size: int) -> int:
+    """The first of ``size`` consecutive free ports on 127.0.0.1, below Linux's ephemeral range (32768-60999): a
+    stack's own outgoing connections take ports from that range while it starts, and one landing in a block taken
+    from there keeps a service from binding its port."""
+    chooser = random.Random()
+    for _ in range(50):
+        base = chooser.randint(20000, 32000 - size)
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free block of ports below 32000")
 
 
 def tansu_binary() -> str:
