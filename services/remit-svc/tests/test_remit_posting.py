@@ -601,8 +601,9 @@ async def waits_or_is_done(database: Database, task: asyncio.Task[Any]) -> bool:
 @pytest.mark.integration
 async def test_a_payment_posted_while_its_claim_arrives_is_not_left_in_the_work_queue(stack: Stack) -> None:
     """The worker handles claim-submitted in a transaction that has not committed yet when an upload posts the
-    claim's payment. On PostgreSQL (READ COMMITTED) each used to read before the other committed: the posting found
-    no claim, the worker no waiting payment, and the payment waited in the work queue for a claim already there."""
+    claim's payment. On PostgreSQL (READ COMMITTED) each reads before the other commits: the posting finds no claim,
+    the worker no waiting payment. The payment used to wait in the work queue for a claim already there; the
+    mailbox round now posts it."""
     remit = stack.database("remit-svc")
     if remit.dialect != "postgresql":
         await remit.dispose()
@@ -624,20 +625,24 @@ async def test_a_payment_posted_while_its_claim_arrives_is_not_left_in_the_work_
     try:
         async with remit.transaction() as session:
             await on_claim_submitted(handling(stack, session, tenant, event), event)
-            posting = asyncio.create_task(upload(stack, tenant, era))
-            await eventually(lambda: waits_or_is_done(remit, posting))
-        answer = await posting
+            answer = await upload(stack, tenant, era)
     finally:
         await remit.dispose()
     assert answer.status_code == 201, answer.text
     (report,) = answer.json()["remittances"]
-    assert (report["posted"], report["unmatched"]) == (1, 0), report
-    claim_ledger = await ledger(stack, tenant, event.claim_id)
-    assert claim_ledger["outstanding"] == "0.00"
+    assert (report["posted"], report["unmatched"]) == (0, 1), "the claim was not there yet for the posting"
+
+    async def settled() -> dict[str, Any] | None:
+        body = await ledger(stack, tenant, event.claim_id)
+        return body if body["outstanding"] == "0.00" else None
+
+    claim_ledger = await eventually(settled)
     assert (claim_ledger["balances"]["payer_cash"], claim_ledger["balances"]["contractual_adjustment"]) == (
         "90.00",
         "10.00",
     )
+    queue = await stack.client("remit-svc").get("/v1/unmatched-payments", headers=tenant.headers(Role.BILLER))
+    assert queue.json() == []
     await assert_ledger_balances(stack, tenant.id)
 
 
@@ -1122,10 +1127,10 @@ async def test_a_correction_read_before_the_claim_it_corrects_is_applied_when_th
 
 
 @pytest.mark.integration
-async def test_a_correction_handled_while_its_claim_arrives_is_applied_at_once(stack: Stack) -> None:
+async def test_a_correction_handled_while_its_claim_arrives_is_applied(stack: Stack) -> None:
     """Two worker processes (the claims' partitions split between them): one handles S's claim-submitted, the other
-    S's replacement before that commits. The replacement used to find no S and wait for a claim-submitted already
-    handled; it now waits for that transaction, and S leaves AR at once."""
+    S's replacement before that commits. The replacement finds no S and waits for it, while S's handler found no
+    correction waiting: it used to wait for good. The mailbox round now applies it, and S leaves AR."""
     remit, other = stack.database("remit-svc"), stack.database("remit-svc")
     if remit.dialect != "postgresql":
         await remit.dispose()
@@ -1136,25 +1141,21 @@ async def test_a_correction_handled_while_its_claim_arrives_is_applied_at_once(s
     original = claim_submitted(tenant, suffix, f"CFK{suffix}".upper(), [("99213", "", Decimal("100.00"))])
     replacement = correction(f"clm_{suffix}_replacement", original.claim_id, "7", "level of service corrected")
 
-    async def resubmitted() -> None:
-        async with other.transaction() as session:
-            await on_claim_resubmitted(handling(stack, session, tenant, replacement), replacement)
+    async def replaced() -> bool:
+        async with remit.transaction() as session:
+            claim = await session.get(OpenClaim, original.claim_id)
+            waiting = (await session.exec(select(EarlyCorrection).where(EarlyCorrection.tenant_id == tenant.id))).all()
+        return claim is not None and claim.status == "replaced" and not waiting
 
     try:
         async with remit.transaction() as session:
             await on_claim_submitted(handling(stack, session, tenant, original), original)
-            correcting = asyncio.create_task(resubmitted())
-            await eventually(lambda: waits_or_is_done(remit, correcting))
-        await correcting
-        async with remit.transaction() as session:
-            claim = await session.get(OpenClaim, original.claim_id)
-            waiting = (await session.exec(select(EarlyCorrection).where(EarlyCorrection.tenant_id == tenant.id))).all()
+            async with other.transaction() as elsewhere:
+                await on_claim_resubmitted(handling(stack, elsewhere, tenant, replacement), replacement)
+        await eventually(replaced)
     finally:
         await remit.dispose()
         await other.dispose()
-    assert claim is not None
-    assert claim.status == "replaced"
-    assert waiting == [], "nothing waits for a claim that is there"
     assert charges_in(await ledger(stack, tenant, original.claim_id)) == 0
     await assert_ledger_balances(stack, tenant.id)
 

@@ -271,19 +271,17 @@ class WalCheckpointer:
             self._running.join()
 
 
-async def hold_lock(session: AsyncSession, name: str, *, shared: bool = False) -> None:
-    """Hold the lock ``name`` until the session's transaction ends, so that transactions which must see each other's
-    writes run one after the other (a write skew under READ COMMITTED otherwise: each reads before the other
-    commits). Shared holders do not wait for one another, only for an exclusive holder and it for them.
+async def hold_lock(session: AsyncSession, name: str) -> None:
+    """Hold the lock ``name`` until the session's transaction ends: transactions taking it run one at a time.
 
-    PostgreSQL: a transaction-level advisory lock on the name's 64-bit hash. SQLite: nothing to do, every
-    transaction here starts with ``BEGIN IMMEDIATE`` and so runs alone.
+    PostgreSQL: a transaction-level advisory lock on the name's 64-bit hash; take it before any row lock, or two
+    transactions can each wait for the other. SQLite: nothing to do, every transaction here starts with ``BEGIN
+    IMMEDIATE`` and so runs alone.
     """
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
         return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    await connection.execute(text(f"SELECT {function}(hashtextextended(:name, 0))"), {"name": name})
+    await connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
 
 
 class Database:

@@ -130,6 +130,7 @@ class EarlyCorrectionRepository:
                     EarlyCorrection.original_claim_id == original_claim_id,
                 )
                 .order_by(col(EarlyCorrection.id))
+                .with_for_update()  # the mailbox round's settling takes them too: one of the two applies each
             )
         ).all()
         for row in rows:

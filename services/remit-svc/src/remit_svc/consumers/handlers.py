@@ -6,18 +6,14 @@ from sqlmodel import col
 
 from claimflow_events import ClaimAccepted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
 from claimflow_kit.consumer import EventContext, Subscription
-from claimflow_kit.db import hold_lock
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import EarlyCorrectionRepository, GuarantorAccountRepository, OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
 from remit_svc.service.posting import (
-    SUPERSEDED,
     RemittancePoster,
     bill_next_payer,
-    close_superseded,
-    late_match_lock,
     post_waiting_payments,
-    take_over_from_prior,
+    supersede,
 )
 
 
@@ -71,7 +67,7 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
         context.session.add_all(RemittancePoster.open_claim_postings(claim))
     await post_waiting_payments(context.session, context.outbox, claim)
     for correction in await EarlyCorrectionRepository(context.session, context.tenant_id).take(claim.id):
-        await _supersede(context, repository, claim, correction)
+        await supersede(context.session, context.outbox, context.tenant_id, claim, correction)
 
 
 async def _acknowledged(context: EventContext, claim_id: str, answer: str) -> None:
@@ -100,36 +96,10 @@ async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -
     claims = OpenClaimRepository(context.session, context.tenant_id)
     # Locked: a payment being posted to the original commits first, and is then closed with it (or waits for this).
     original = await claims.find(col(OpenClaim.id) == event.original_claim_id, for_update=True)
-    if original is None:  # its claim-submitted may be committing right now: wait for it, then look again
-        await hold_lock(context.session, late_match_lock(context.tenant_id))
-        original = await claims.find(col(OpenClaim.id) == event.original_claim_id, for_update=True)
     if original is None:  # its claim-submitted is still on its way: applied when it arrives
         await EarlyCorrectionRepository(context.session, context.tenant_id).keep(event)
         return
-    await _supersede(context, claims, original, event)
-
-
-async def _supersede(
-    context: EventContext, claims: OpenClaimRepository, original: OpenClaim, event: ClaimResubmitted
-) -> None:
-    if original.status in SUPERSEDED:
-        return
-    effective = event.resubmitted_at.date()
-    if event.corrected_lines:
-        await close_superseded(context.session, original, effective, lines=event.corrected_lines)
-        return
-    original.status = {"7": "replaced", "8": "voided"}.get(event.claim_frequency_code, "resubmitted")
-    original.updated_at = utcnow()
-    context.session.add(original)
-    await close_superseded(context.session, original, effective, outbox=context.outbox)
-    successor = await claims.find(col(OpenClaim.id) == event.claim_id)
-    if (
-        original.prior_claim_id is not None
-        and successor is not None
-        and successor.prior_claim_id == original.prior_claim_id
-        and successor.status not in SUPERSEDED
-    ):
-        await take_over_from_prior(context.session, context.outbox, successor, effective)
+    await supersede(context.session, context.outbox, context.tenant_id, original, event)
 
 
 def subscriptions() -> list[Subscription]:

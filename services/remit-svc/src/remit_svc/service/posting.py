@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, Table, func, literal
+from sqlalchemy import String, Table, and_, func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,12 +27,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from claimflow_connect.errors import ConnectorError
 from claimflow_connect.models import ResponseKind
 from claimflow_connect.routing import ConnectorRouter
-from claimflow_events import ClaimDenied, PatientBalanceUpdated, PaymentPosted
+from claimflow_events import ClaimDenied, ClaimResubmitted, PatientBalanceUpdated, PaymentPosted
 from claimflow_events.payloads import EventPayload, LineAdjudication
 from claimflow_events.types import Adjustment, ClaimAdjustmentGroup, PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.bulk import insert_rows
-from claimflow_kit.db import hold_lock
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -42,6 +41,7 @@ from claimflow_x12.parser import ParsedTransaction
 from claimflow_x12.validate import validate_transaction
 from remit_svc.adapters.tables import (
     ClaimPaymentRecord,
+    EarlyCorrection,
     LedgerEntry,
     MailboxCursor,
     OpenClaim,
@@ -526,10 +526,6 @@ class RemittancePoster:
             c.patient_control_number for c in era.claims if c.status_code not in (NOT_OUR_CLAIM, PREDETERMINATION)
         ]
         claims = await self._open_claims(session, tenant_id, numbers)
-        missing = [number for number in numbers if number not in claims]
-        if missing:  # their claim-submitted may be committing right now: wait for it, then look again
-            await hold_lock(session, late_match_lock(tenant_id))
-            claims.update(await self._open_claims(session, tenant_id, missing))
         records: list[dict[str, Any]] = []
         posted = unmatched = 0
         for index, payment in enumerate(era.claims):
@@ -674,11 +670,62 @@ class RemittancePoster:
             return 0
         return sum(1 for r in report.remittances if r.status == "posted")
 
+    async def settle_late_arrivals(self, limit: int = 200) -> int:
+        """Post the payments, and apply the corrections, that wait for a claim which has arrived since; returns how
+        many. claim-submitted's handler takes them when it arrives, but on PostgreSQL a posting (or a correction)
+        committing while that handler runs is seen by neither side: each read before the other committed. The
+        mailbox round settles those within a round."""
+        settled = 0
+        async with self.context.database.transaction() as session:
+            waiting = await session.exec(
+                select(ClaimPaymentRecord, OpenClaim)
+                .join(
+                    OpenClaim,
+                    and_(
+                        col(OpenClaim.tenant_id) == col(ClaimPaymentRecord.tenant_id),
+                        col(OpenClaim.patient_control_number) == col(ClaimPaymentRecord.patient_control_number),
+                    ),
+                )
+                .where(ClaimPaymentRecord.state == "unmatched", col(ClaimPaymentRecord.claim_id).is_(None))
+                .order_by(col(ClaimPaymentRecord.id))
+                .limit(limit)
+                .with_for_update()
+            )
+            for record, claim in waiting.all():
+                if record.state != "unmatched" or record.claim_id is not None:  # two claims share the number
+                    continue
+                try:
+                    await apply_unmatched(session, self.context.outbox, record, claim, "late-match")
+                except InvalidInput as exc:
+                    record.claim_id, record.unmatched_reason = claim.id, exc.detail
+                    session.add(record)
+                settled += 1
+            early = await session.exec(
+                select(EarlyCorrection, OpenClaim)
+                .join(
+                    OpenClaim,
+                    and_(
+                        col(OpenClaim.tenant_id) == col(EarlyCorrection.tenant_id),
+                        col(OpenClaim.id) == col(EarlyCorrection.original_claim_id),
+                    ),
+                )
+                .order_by(col(EarlyCorrection.id))
+                .limit(limit)
+                .with_for_update()
+            )
+            for correction, original in early.all():
+                await session.delete(correction)
+                event = ClaimResubmitted.model_validate(correction.event)
+                await supersede(session, self.context.outbox, original.tenant_id, original, event)
+                settled += 1
+        return settled
+
     async def run_forever(self, idle_seconds: float) -> None:
-        """Keep reading mailboxes (errors are logged and the round retried)."""
+        """Keep reading mailboxes and settling what waited for its claim (errors are logged, the round retried)."""
         while True:
             try:
                 await self.poll_mailboxes()
+                await self.settle_late_arrivals()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -909,21 +956,9 @@ async def _patient_balance_moved(
     )
 
 
-def late_match_lock(tenant_id: str) -> str:
-    """The lock that orders what arrives before its claim (a payment, a correction) against the claims arriving.
-
-    An ERA posting that finds no claim for a payment, or a correction that finds no original, takes it exclusively
-    before looking again; claim-submitted takes it shared before looking for what waits for its claim. Without it,
-    on PostgreSQL each could read before the other commits, and the payment (or correction) would wait for a claim
-    that is already there.
-    """
-    return f"remit:late-match:{tenant_id}"
-
-
 async def post_waiting_payments(session: AsyncSession, outbox: Outbox, claim: OpenClaim) -> int:
     """Claim payments that arrived before their claim did (an ERA read before claim-submitted was consumed) post
     now; returns how many. One whose lines do not fit stays in the work queue, now naming the claim."""
-    await hold_lock(session, late_match_lock(claim.tenant_id), shared=True)
     waiting = await session.exec(
         select(ClaimPaymentRecord)
         .where(
@@ -944,3 +979,33 @@ async def post_waiting_payments(session: AsyncSession, outbox: Outbox, claim: Op
             record.unmatched_reason = exc.detail
             session.add(record)
     return posted
+
+
+SUPERSEDING = {"7": "replaced", "8": "voided"}  # claim frequency → the original's status (else "resubmitted")
+
+
+async def supersede(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, original: OpenClaim, event: ClaimResubmitted
+) -> None:
+    """``event``'s claim supersedes ``original``: it leaves AR (the new claim carries the charges; a next-payer claim
+    gives its prior claim's balance back, and a new claim for that payer already open takes it over). A claim of
+    corrected lines only takes just those lines of the original out of AR."""
+    if original.status in SUPERSEDED:
+        return
+    effective = event.resubmitted_at.date()
+    if event.corrected_lines:
+        await close_superseded(session, original, effective, lines=event.corrected_lines)
+        return
+    original.status = SUPERSEDING.get(event.claim_frequency_code, "resubmitted")
+    original.updated_at = utcnow()
+    session.add(original)
+    await close_superseded(session, original, effective, outbox=outbox)
+    successor = await session.get(OpenClaim, event.claim_id)
+    if (
+        original.prior_claim_id is not None
+        and successor is not None
+        and successor.tenant_id == tenant_id
+        and successor.prior_claim_id == original.prior_claim_id
+        and successor.status not in SUPERSEDED
+    ):
+        await take_over_from_prior(session, outbox, successor, effective)
