@@ -176,7 +176,8 @@ def percentile(values: list[float], share: float) -> float:
 async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: float, seconds: float) -> int:
     """Post encounters at ``rate`` for ``seconds`` while the payer clock runs; wait for every payment."""
     base = {name: f"http://127.0.0.1:{port}" for name, port in runtime.ports.items()}
-    async with httpx.AsyncClient(timeout=30) as client:
+    # No pool timeout: past saturation the posts queue for a connection, and the queue is what is measured.
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, pool=None)) as client:
         sandbox = base["payer-sandbox"]
         scenario = (await client.get(f"{sandbox}/v1/scenario")).json()
         scenario["default"] = {**scenario["default"], "adjudication_days": 0, "denial_rate": 0.0}
@@ -196,9 +197,12 @@ async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: flo
         stop = asyncio.Event()
 
         async def clock() -> None:
-            while not stop.is_set():
-                await client.post(f"{sandbox}/v1/clock/advance", json={"days": 0})
-                await asyncio.sleep(1.0)
+            # A client of its own: when the services fall behind, the encounters' posts take every connection of
+            # the shared one, and the payers' check run must not wait for them.
+            async with httpx.AsyncClient(timeout=60) as payer_clock:
+                while not stop.is_set():
+                    await payer_clock.post(f"{sandbox}/v1/clock/advance", json={"days": 0})
+                    await asyncio.sleep(1.0)
 
         ticker = asyncio.create_task(clock())
         started = time.monotonic()

@@ -32,6 +32,7 @@ from claimflow_events.payloads import EventPayload, LineAdjudication
 from claimflow_events.types import Adjustment, ClaimAdjustmentGroup, PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.bulk import insert_rows
+from claimflow_kit.db import is_transient
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -728,8 +729,11 @@ class RemittancePoster:
                 await self.settle_late_arrivals()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("remittance mailbox round failed; retrying")
+            except Exception as exc:
+                if is_transient(exc):  # the database is away, or a deadlock with the worker: the next round redoes it
+                    logger.warning("remittance mailbox round interrupted (%s); retrying", type(exc).__name__)
+                else:
+                    logger.exception("remittance mailbox round failed; retrying")
             await asyncio.sleep(idle_seconds)
 
 
