@@ -104,7 +104,11 @@ class ClaimPaymentRecord(RemitTable, table=True):
     """One 835 claim payment and what became of it: posted, waiting for a match, or informational."""
 
     __tablename__ = "claim_payment"
-    __table_args__ = (Index("ix_claim_payment_state", "tenant_id", "state"),)
+    __table_args__ = (
+        Index("ix_claim_payment_state", "tenant_id", "state"),
+        # Every mailbox round looks, across tenants, for payments still waiting for a claim (few among many).
+        Index("ix_claim_payment_waiting", "state", "claim_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(max_length=64)

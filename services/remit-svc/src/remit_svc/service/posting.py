@@ -695,11 +695,7 @@ class RemittancePoster:
             for record, claim in waiting.all():
                 if record.state != "unmatched" or record.claim_id is not None:  # two claims share the number
                     continue
-                try:
-                    await apply_unmatched(session, self.context.outbox, record, claim, "late-match")
-                except InvalidInput as exc:
-                    record.claim_id, record.unmatched_reason = claim.id, exc.detail
-                    session.add(record)
+                await late_match(session, self.context.outbox, record, claim)
                 settled += 1
             early = await session.exec(
                 select(EarlyCorrection, OpenClaim)
@@ -975,14 +971,21 @@ async def post_waiting_payments(session: AsyncSession, outbox: Outbox, claim: Op
     )
     posted = 0
     for record in waiting.all():
-        try:
-            await apply_unmatched(session, outbox, record, claim, "late-match")
-            posted += 1
-        except InvalidInput as exc:
-            record.claim_id = claim.id
-            record.unmatched_reason = exc.detail
-            session.add(record)
+        posted += await late_match(session, outbox, record, claim)
     return posted
+
+
+async def late_match(session: AsyncSession, outbox: Outbox, record: ClaimPaymentRecord, claim: OpenClaim) -> bool:
+    """Post a payment that waited for ``claim``; False when its lines do not fit (it stays in the work queue, now
+    naming the claim)."""
+    try:
+        await apply_unmatched(session, outbox, record, claim, "late-match")
+    except InvalidInput as exc:
+        record.claim_id = claim.id
+        record.unmatched_reason = exc.detail
+        session.add(record)
+        return False
+    return True
 
 
 SUPERSEDING = {"7": "replaced", "8": "voided"}  # claim frequency → the original's status (else "resubmitted")
