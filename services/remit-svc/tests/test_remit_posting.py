@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,7 +32,7 @@ from claimflow_kit.consumer import EventContext
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
-from claimflow_kit.testing import eventually
+from claimflow_kit.testing import eventually, waiting_for_a_lock
 from claimflow_x12 import parse
 from claimflow_x12.guides.remittance_835 import Remittance835
 from remit_svc.adapters.tables import EarlyCorrection, LedgerEntry, OpenClaim, Remittance
@@ -589,13 +589,7 @@ def handling(stack: Stack, session: AsyncSession, tenant: TenantFixture, event: 
 
 async def waits_or_is_done(database: Database, task: asyncio.Task[Any]) -> bool:
     """Whether ``task`` has finished or a session of ``database`` waits for a lock (PostgreSQL)."""
-    async with database.engine.connect() as connection:
-        waiting = await connection.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    return task.done() or bool(waiting)
+    return task.done() or await waiting_for_a_lock(database)
 
 
 @pytest.mark.integration

@@ -26,8 +26,10 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from claimflow_kit.db import Database
 from claimflow_kit.embedded import EmbeddedBroker
 
 T = TypeVar("T")
@@ -45,6 +47,18 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float 
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
+
+
+async def waiting_for_a_lock(database: Database) -> bool:
+    """Whether a session of ``database`` (PostgreSQL) waits for a lock: the sign that a transaction a test started
+    meanwhile has reached the row or lock the test's open transaction holds."""
+    async with database.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
 
 
 @functools.cache

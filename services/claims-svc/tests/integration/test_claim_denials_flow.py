@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
@@ -22,7 +21,7 @@ from claimflow_kit.directory import Role
 from claimflow_kit.kafka import new_producer
 from claimflow_kit.outbox import kafka_headers
 from claimflow_kit.tables import OutboxMessage
-from claimflow_kit.testing import eventually
+from claimflow_kit.testing import eventually, waiting_for_a_lock
 from claims_svc.adapters.tables import Claim
 
 pytestmark = pytest.mark.integration
@@ -620,16 +619,6 @@ async def test_a_primary_reversal_handled_while_the_secondary_is_being_sent_leav
     secondary = await eventually(drafted)
     assert secondary["status"] == "ready", secondary["findings"]
 
-    async def waiting_for_a_lock() -> bool:
-        async with database.engine.connect() as connection:
-            waiting = await connection.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-        return bool(waiting)
-
     try:
         async with database.transaction() as session:  # the pipeline storing the secondary's interchange
             row = await session.get(Claim, secondary["id"])
@@ -638,7 +627,7 @@ async def test_a_primary_reversal_handled_while_the_secondary_is_being_sent_leav
             session.add(row)
             await session.flush()
             await remit(stack, tenant, primary, cob_payment(primary, "80.00", "20.00", reversal=True))
-            await eventually(waiting_for_a_lock)
+            await eventually(lambda: waiting_for_a_lock(database))
     finally:
         await database.dispose()
 

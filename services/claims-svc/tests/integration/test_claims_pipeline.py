@@ -10,15 +10,15 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
 from claimflow_connect.base import Connector
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
+from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
-from claimflow_kit.testing import Pyx12Check, eventually
+from claimflow_kit.testing import Pyx12Check, eventually, waiting_for_a_lock
 from claimflow_x12 import parse, validate
 from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
 from claims_svc.adapters.tables import Claim, ClaimSubmission
@@ -672,16 +672,6 @@ async def test_a_277ca_read_while_the_claims_payment_is_posted_leaves_it_paid(st
         await database.dispose()
         pytest.skip("SQLite runs one write transaction at a time: the two cannot overlap")
 
-    async def waits_or_is_done(task: asyncio.Task[int]) -> bool:
-        async with database.engine.connect() as connection:
-            waiting = await connection.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-        return task.done() or bool(waiting)
-
     try:
         async with database.transaction() as session:  # as if the 277CA had not been read yet
             row = await session.get(Claim, claim["id"])
@@ -695,7 +685,7 @@ async def test_a_277ca_read_while_the_claims_payment_is_posted_leaves_it_paid(st
             session.add(row)
             await session.flush()
             reading = asyncio.create_task(pipeline._apply_277ca(tenant.id, acknowledgment))
-            await eventually(lambda: waits_or_is_done(reading))
+            await eventually(lambda: _waits_or_is_done(database, reading))
         assert await reading == 0, "the claim is no longer waiting for an acknowledgment"
     finally:
         await database.dispose()
@@ -717,3 +707,7 @@ async def sandbox_277ca(stack: Stack, tenant: TenantFixture, patient_control_num
                 ):
                     return transaction
     raise AssertionError(f"no 277CA for {patient_control_number}")
+
+
+async def _waits_or_is_done(database: Database, task: asyncio.Task[int]) -> bool:
+    return task.done() or await waiting_for_a_lock(database)
