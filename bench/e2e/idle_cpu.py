@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
-from bench_cycle import TUNING, cpu_seconds, process_cpu
-
-from claimflow.runtime import EmbeddedRuntime
-from claimflow.services import SERVICES
-from claimflow_kit.embedded import free_port_block
+from bench_cycle import cpu_seconds, process_cpu, tuned_runtime
 
 
 def postgres_cpu() -> float:
@@ -39,14 +34,7 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="run every service on this PostgreSQL server")
     parser.add_argument("--seconds", type=float, default=20.0)
     arguments = parser.parse_args()
-    os.environ.update(TUNING)
-    data_dir = Path(tempfile.mkdtemp(prefix="claimflow-bench-idle-"))
-    runtime = EmbeddedRuntime(
-        data_dir,
-        port_base=free_port_block(len(SERVICES) + 2),
-        broker_port=free_port_block(1),
-        postgres=arguments.postgres,
-    )
+    runtime = tuned_runtime("claimflow-bench-idle-", arguments.postgres)
     try:
         runtime.prepare()
         runtime.start()
