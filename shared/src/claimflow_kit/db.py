@@ -69,7 +69,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     upgrade to a writer while another process writes; ``BEGIN IMMEDIATE`` takes the write lock up front so
     the busy timeout applies and the API and worker processes of one service can share the file.
 
-    Connections are ``sqlite_driver.OneHopConnection``: aiosqlite with one trip to its thread per statement.
+    Connections are ``sqlite_driver.OneHopConnection``: aiosqlite that goes to its thread only for what may wait
+    for a lock (a ``BEGIN IMMEDIATE`` that finds the write lock taken waits there, up to the 30 s busy timeout).
     SQLite's automatic checkpoint is off: it runs inside the COMMIT that crosses 1,000 WAL pages, copying them into
     the database file and syncing it while that transaction's caller (and every transaction queued behind it)
     waits. ``Database`` checkpoints in a thread of its own instead (``WalCheckpointer``).
@@ -94,7 +95,6 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.execute("PRAGMA journal_size_limit=67108864")  # a log grown by bulk work shrinks back to 64 MiB
             cursor.close()
