@@ -23,7 +23,7 @@ from claimflow_x12 import parse, validate
 from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
 from claims_svc.adapters.tables import Claim, ClaimSubmission
 from claims_svc.api.routes import PIPELINE_KEY
-from claims_svc.service.pipeline import ClaimPipeline
+from claims_svc.service.pipeline import ClaimPipeline, StillSending
 
 pytestmark = pytest.mark.integration
 
@@ -691,6 +691,41 @@ async def test_a_277ca_read_while_the_claims_payment_is_posted_leaves_it_paid(st
         await database.dispose()
     assert (await claim_status(stack, tenant, claim["id"], {"paid", "accepted"}))["status"] == "paid"
     assert (await outbox_types(stack, claim["id"])).count("claimflow.claim-accepted") == 1
+
+
+async def test_a_277ca_naming_a_claim_not_yet_recorded_as_sent_waits_for_it(stack: Stack) -> None:
+    """Scrubbing, sending and reading acknowledgments run side by side, and the clearinghouse can answer before the
+    sender has recorded its claims as sent. A 277CA read then must not skip them (its answer would be lost): it is
+    left unread until they are, and then applied."""
+    pipeline = cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY])
+    tenant = await stack.create_tenant()
+    claim = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    assert claim["status"] == "ready", claim["findings"]
+    assert (await submit(stack, tenant, [claim["id"]], f"early-{uuid.uuid4().hex}")).status_code == 201
+    await claim_status(stack, tenant, claim["id"], {"accepted"})
+    acknowledgment = await sandbox_277ca(stack, tenant, claim["patient_control_number"])
+    database = stack.database("claims-svc")
+
+    async def set_status(status: str) -> None:
+        async with database.transaction() as session:
+            row = await session.get(Claim, claim["id"])
+            assert row is not None
+            row.status = status
+            session.add(row)
+
+    try:
+        await set_status("submitting")  # as if the sender were between the clearinghouse's answer and its commit
+        with pytest.raises(StillSending):
+            await pipeline._apply_277ca(tenant.id, acknowledgment)
+        async with database.transaction() as session:
+            row = await session.get(Claim, claim["id"])
+            assert row is not None
+            assert row.status == "submitting", "nothing was applied to the claim"
+        await set_status("submitted")  # the sender's commit
+        assert await pipeline._apply_277ca(tenant.id, acknowledgment) == 1
+    finally:
+        await database.dispose()
+    assert (await claim_status(stack, tenant, claim["id"], {"accepted"}))["status"] == "accepted"
 
 
 async def sandbox_277ca(stack: Stack, tenant: TenantFixture, patient_control_number: str) -> ClaimAcknowledgment277CA:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -694,7 +694,10 @@ class ClaimPipeline:
                     continue
                 done: list[str] = []
                 for item in items:
-                    decided += await self._apply_response(tenant_id, item)
+                    try:
+                        decided += await self._apply_response(tenant_id, item)
+                    except StillSending:
+                        break  # this mailbox is read again from here next time
                     if item.kind in (ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA):
                         done.append(item.id)
                     async with self.context.database.transaction() as session:
@@ -757,11 +760,12 @@ class ClaimPipeline:
                             Claim.tenant_id == tenant_id,
                             Claim.group_control_number == str(int(group)),
                             Claim.transaction_control_number == response.response_header.control_number,
-                            Claim.status == ClaimStatus.SUBMITTED,
+                            col(Claim.status).in_(_ANSWERABLE),
                         )
                         .with_for_update()  # a payment posted meanwhile (or another replica's answer) wins
                     )
                 ).all()
+                _not_still_sending(claims)
                 for claim in claims:
                     self._reject(session, claim, AcknowledgmentSource.FUNCTIONAL_ACK, reasons)
                     decided += 1
@@ -781,12 +785,13 @@ class ClaimPipeline:
                     .where(
                         Claim.tenant_id == tenant_id,
                         col(Claim.patient_control_number).in_(numbers[start : start + 500]),
-                        Claim.status == ClaimStatus.SUBMITTED,
+                        col(Claim.status).in_(_ANSWERABLE),
                     )
                     .order_by(col(Claim.id))
                     .with_for_update()
                 )
                 waiting.update({claim.patient_control_number: claim for claim in rows.all()})
+            _not_still_sending(waiting.values())
             for answer in acknowledged:
                 claim = waiting.pop(answer.patient_control_number, None)
                 if claim is None:
@@ -861,24 +866,29 @@ class ClaimPipeline:
 
     # --- background loop ---------------------------------------------------------------------------------
 
-    async def run_once(self) -> int:
-        """One round of every step; returns how much work was done."""
-        work = await self.scrub_drafts()
-        work += await self.resend_pending()
-        work += await self.auto_submit()
-        work += await self.poll_acknowledgments()
-        return work
+    async def send_round(self) -> int:
+        """Send what waits to be sent: interchanges not confirmed, then the ready claims past the batch window."""
+        return await self.resend_pending() + await self.auto_submit()
 
     async def run_forever(self, idle_seconds: float) -> None:
-        """Keep the pipeline moving (errors are logged and the round retried)."""
+        """Keep the pipeline moving: scrubbing, sending and reading acknowledgments each run as a loop of their own,
+        so that a slow clearinghouse or a large 277CA never holds up the drafts behind it. A loop goes round again at
+        once while it finds work, else after ``idle_seconds``; its errors are logged and the step retried."""
+        async with asyncio.TaskGroup() as steps:
+            steps.create_task(self._keep_running("scrubbing", self.scrub_drafts, idle_seconds))
+            steps.create_task(self._keep_running("sending", self.send_round, idle_seconds))
+            steps.create_task(self._keep_running("acknowledgments", self.poll_acknowledgments, idle_seconds))
+
+    @staticmethod
+    async def _keep_running(step: str, run: Callable[[], Awaitable[int]], idle_seconds: float) -> None:
         while True:
             try:
-                if await self.run_once() == 0:
+                if await run() == 0:
                     await asyncio.sleep(idle_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("claims pipeline round failed; retrying")
+                logger.exception("claims pipeline step %s failed; retrying", step)
                 await asyncio.sleep(idle_seconds)
 
 
@@ -889,6 +899,21 @@ _CATEGORIES = {
     "A7": "Acknowledgment/rejected for invalid information",
     "A8": "Rejected for relational field in error",
 }
+
+
+_ANSWERABLE = (ClaimStatus.SUBMITTED, ClaimStatus.SUBMITTING)
+"""Claims an acknowledgment may name: sent, or sent and not yet recorded so."""
+
+
+class StillSending(Exception):
+    """An acknowledgment names claims whose interchange has gone out but is not yet recorded as sent (the sender
+    is between the clearinghouse's answer and its commit, or crashed there and will send again): it is read again
+    later, when they are. Applying it now would skip them, and their answer would be lost."""
+
+
+def _not_still_sending(claims: Iterable[Claim]) -> None:
+    if any(claim.status == ClaimStatus.SUBMITTING for claim in claims):
+        raise StillSending
 
 
 def _category_text(category: str, status: str | None) -> str:
