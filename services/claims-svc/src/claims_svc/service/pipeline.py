@@ -26,6 +26,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from claimflow_connect.base import Connector
 from claimflow_connect.errors import ConnectorError
 from claimflow_connect.models import MailboxItem, ResponseKind
 from claimflow_connect.routing import ConnectorRouter
@@ -263,6 +264,9 @@ class ClaimPipeline:
         self.allocator = allocator
         self._practices: dict[tuple[str, str], tuple[float, Practice]] = {}
         self._submit_lock = asyncio.Lock()
+        # Held by a send (from before the interchange goes out to the commit recording its claims as sent) and by
+        # a mailbox read: this process never reads the answer to a send of its own before the send is recorded.
+        self._exchange = asyncio.Lock()
 
     # --- scrubbing ---------------------------------------------------------------------------------------
 
@@ -566,6 +570,10 @@ class ClaimPipeline:
         return submission
 
     async def _send(self, submission_id: str) -> None:
+        async with self._exchange:
+            await self._send_and_record(submission_id)
+
+    async def _send_and_record(self, submission_id: str) -> None:
         async with self.context.database.transaction() as session:
             submission = await session.get(ClaimSubmission, submission_id)
         if submission is None or submission.status != "sending":
@@ -684,31 +692,37 @@ class ClaimPipeline:
         decided = 0
         for tenant_id in sorted(tenants):
             for key, connector in self.connectors.mailboxes(tenant_id):
-                async with self.context.database.transaction() as session:
-                    cursor_row = await session.get(MailboxCursor, (tenant_id, key))
-                after = cursor_row.cursor if cursor_row else None
-                try:
-                    items = await connector.fetch_responses(tenant_id, after)
-                except ConnectorError as exc:
-                    logger.warning("mailbox unavailable: %s", exc.error_code)
-                    continue
-                done: list[str] = []
-                for item in items:
-                    try:
-                        decided += await self._apply_response(tenant_id, item)
-                    except StillSending:
-                        break  # this mailbox is read again from here next time
-                    if item.kind in (ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA):
-                        done.append(item.id)
-                    async with self.context.database.transaction() as session:
-                        row = await session.get(MailboxCursor, (tenant_id, key)) or MailboxCursor(
-                            tenant_id=tenant_id, route=key
-                        )
-                        row.cursor = item.cursor
-                        row.updated_at = utcnow()
-                        session.add(row)
-                if done:
-                    await connector.acknowledge(tenant_id, done)
+                async with self._exchange:
+                    decided += await self._read_mailbox(tenant_id, key, connector)
+        return decided
+
+    async def _read_mailbox(self, tenant_id: str, key: str, connector: Connector) -> int:
+        async with self.context.database.transaction() as session:
+            cursor_row = await session.get(MailboxCursor, (tenant_id, key))
+        after = cursor_row.cursor if cursor_row else None
+        try:
+            items = await connector.fetch_responses(tenant_id, after)
+        except ConnectorError as exc:
+            logger.warning("mailbox unavailable: %s", exc.error_code)
+            return 0
+        decided = 0
+        done: list[str] = []
+        for item in items:
+            try:
+                decided += await self._apply_response(tenant_id, item)
+            except StillSending:  # another replica's send, not recorded yet: read again from here next time
+                break
+            if item.kind in (ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA):
+                done.append(item.id)
+            async with self.context.database.transaction() as session:
+                row = await session.get(MailboxCursor, (tenant_id, key)) or MailboxCursor(
+                    tenant_id=tenant_id, route=key
+                )
+                row.cursor = item.cursor
+                row.updated_at = utcnow()
+                session.add(row)
+        if done:
+            await connector.acknowledge(tenant_id, done)
         return decided
 
     async def _apply_response(self, tenant_id: str, item: MailboxItem) -> int:
@@ -872,8 +886,9 @@ class ClaimPipeline:
 
     async def run_forever(self, idle_seconds: float) -> None:
         """Keep the pipeline moving: scrubbing, sending and reading acknowledgments each run as a loop of their own,
-        so that a slow clearinghouse or a large 277CA never holds up the drafts behind it. A loop goes round again at
-        once while it finds work, else after ``idle_seconds``; its errors are logged and the step retried."""
+        so that a slow clearinghouse or a large 277CA never holds up the drafts behind it. Sends and mailbox reads
+        take turns, so that this process reads no answer to a send it has not recorded yet. A loop goes round again
+        at once while it finds work, else after ``idle_seconds``; its errors are logged and the step retried."""
         async with asyncio.TaskGroup() as steps:
             steps.create_task(self._keep_running("scrubbing", self.scrub_drafts, idle_seconds))
             steps.create_task(self._keep_running("sending", self.send_round, idle_seconds))
@@ -906,9 +921,9 @@ _ANSWERABLE = (ClaimStatus.SUBMITTED, ClaimStatus.SUBMITTING)
 
 
 class StillSending(Exception):
-    """An acknowledgment names claims whose interchange has gone out but is not yet recorded as sent (the sender
-    is between the clearinghouse's answer and its commit, or crashed there and will send again): it is read again
-    later, when they are. Applying it now would skip them, and their answer would be lost."""
+    """An acknowledgment names claims whose interchange has gone out but is not yet recorded as sent (another
+    replica's sender is between the clearinghouse's answer and its commit, or crashed there and will send again):
+    it is read again later, when they are. Applying it now would skip them, and their answer would be lost."""
 
 
 def _not_still_sending(claims: Iterable[Claim]) -> None:
