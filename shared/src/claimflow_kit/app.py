@@ -28,6 +28,7 @@ from claimflow_kit.auth import Authenticator, OpsAccess, token_router
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import child_traceparent, correlation_id_var, tenant_id_var, traceparent_var
 from claimflow_kit.db import Database
+from claimflow_kit.directory import PracticeCache
 from claimflow_kit.http_errors import install_error_handlers
 from claimflow_kit.kafka import broker_reachable
 from claimflow_kit.metrics import Metrics
@@ -58,6 +59,10 @@ class ServiceContext:
     extras: dict[str, object] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    practices: PracticeCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.practices = PracticeCache(self.directory)
 
     def run_in_background(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         """Run a task for the life of the process (cancelled at shutdown)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from claimflow_kit.db import Database
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.tables import UtcDateTime, utcnow
 
@@ -248,3 +250,38 @@ class Directory:
         if not hmac.compare_digest(key.secret_sha256, digest(secret)):
             return None
         return key
+
+
+class PracticeCache:
+    """A tenant's practices from the directory, kept ``ttl`` seconds per tenant. Intake, eligibility checks and the
+    scrubber need them for every encounter, check and claim, and they change rarely; a read of the directory (a
+    database shared by every service) each time cost a transaction per request.
+
+    A practice id not among the kept ones makes a fresh read at once, so a practice just added is found; a practice
+    changed or removed may be seen as it was for up to ``ttl`` seconds.
+    """
+
+    def __init__(self, directory: Database, *, ttl: float = 30.0) -> None:
+        self.directory = directory
+        self.ttl = ttl
+        self._kept: dict[str, tuple[float, list[Practice]]] = {}
+
+    async def practices(self, tenant_id: str) -> list[Practice]:
+        """The tenant's practices (a copy of the kept list)."""
+        kept = self._kept.get(tenant_id)
+        if kept is not None and kept[0] > time.monotonic():
+            return list(kept[1])
+        return list(await self._read(tenant_id))
+
+    async def practice(self, tenant_id: str, practice_id: str) -> Practice | None:
+        """The tenant's practice ``practice_id``; None for an unknown one or another tenant's."""
+        found = next((p for p in await self.practices(tenant_id) if p.id == practice_id), None)
+        if found is None:
+            found = next((p for p in await self._read(tenant_id) if p.id == practice_id), None)
+        return found
+
+    async def _read(self, tenant_id: str) -> list[Practice]:
+        async with self.directory.transaction() as session:
+            practices = await Directory(session).practices(tenant_id)
+        self._kept[tenant_id] = (time.monotonic() + self.ttl, practices)
+        return practices

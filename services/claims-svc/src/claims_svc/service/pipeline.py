@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from claimflow_events import (
 )
 from claimflow_events.payloads import AcknowledgmentSource
 from claimflow_kit.app import ServiceContext
-from claimflow_kit.directory import Directory, Practice
+from claimflow_kit.directory import Practice
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -262,7 +261,6 @@ class ClaimPipeline:
         self.config = config
         self.connectors = connectors
         self.allocator = allocator
-        self._practices: dict[tuple[str, str], tuple[float, Practice]] = {}
         self._submit_lock = asyncio.Lock()
         # Held by a send (from before the interchange goes out to the commit recording its claims as sent) and by
         # a mailbox read: this process never reads the answer to a send of its own before the send is recorded.
@@ -271,15 +269,7 @@ class ClaimPipeline:
     # --- scrubbing ---------------------------------------------------------------------------------------
 
     async def _practice(self, tenant_id: str, practice_id: str) -> Practice | None:
-        hit = self._practices.get((tenant_id, practice_id))  # keyed by tenant: never another tenant's practice
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        async with self.context.directory.transaction() as session:
-            practices = await Directory(session).practices(tenant_id)
-        found = next((p for p in practices if p.id == practice_id), None)
-        if found is not None:
-            self._practices[(tenant_id, practice_id)] = (time.monotonic() + 30.0, found)
-        return found
+        return await self.context.practices.practice(tenant_id, practice_id)
 
     async def practice(self, tenant_id: str, practice_id: str) -> Practice:
         """The tenant's practice from the directory (404 when the tenant has no such practice)."""

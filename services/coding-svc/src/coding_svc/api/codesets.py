@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from claimflow_kit.app import ContextDep, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
-from claimflow_kit.directory import Directory, Role
+from claimflow_kit.directory import Role
 from claimflow_kit.errors import InvalidInput, NotFound
 from coding_svc.adapters.repositories import EncounterRepository
 from coding_svc.api.deps import CodeSetsDep
@@ -149,9 +149,7 @@ async def check_encounter(
 
     EHRs call this before sending, coders while correcting; the same edits run at intake.
     """
-    async with context.directory.transaction() as directory_session:
-        practices = await Directory(directory_session).practices(principal.tenant_id)
-    if body.practice_id not in {p.id for p in practices}:
+    if await context.practices.practice(principal.tenant_id, body.practice_id) is None:
         raise NotFound("Practice", body.practice_id)
     edits = code_sets.edits
     findings = edits.evaluate(body)

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
-from claimflow_kit.directory import Directory, Practice, Role
+from claimflow_kit.directory import Role
 from claimflow_kit.errors import NotFound
 from claimflow_kit.repository import MAX_OFFSET
 from coding_svc.adapters.fhir import encounter_from_bundle
@@ -63,20 +63,15 @@ async def post_fhir_bundle(
     principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION)],
 ) -> EncounterOut:
     """Receive an encounter as a FHIR R4 Bundle; the practice is found by the serviceProvider's NPI."""
-    practices = await _practices(context, principal)
+    practices = await context.practices.practices(principal.tenant_id)
     document = encounter_from_bundle(bundle, {p.npi: p.id for p in practices})
     return await _receive(document, response, session, context, principal)
-
-
-async def _practices(context: ServiceContext, principal: Principal) -> list[Practice]:
-    async with context.directory.transaction() as directory_session:
-        return await Directory(directory_session).practices(principal.tenant_id)
 
 
 async def _receive(
     body: EncounterIn, response: Response, session: AsyncSession, context: ServiceContext, principal: Principal
 ) -> EncounterOut:
-    if body.practice_id not in {p.id for p in await _practices(context, principal)}:
+    if await context.practices.practice(principal.tenant_id, body.practice_id) is None:
         raise NotFound("Practice", body.practice_id)
     encounter, created = await receive_encounter(session, context.outbox, principal, body, edits(context))
     if not created:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from claimflow_kit.app import ServiceContext
 from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
-from claimflow_kit.directory import Directory, Practice
+from claimflow_kit.directory import Practice
 from claimflow_kit.errors import InvalidInput, NotFound
 from claimflow_kit.identifiers import patient_reference
 from eligibility_svc.adapters.repositories import CoverageCheckRepository
@@ -60,29 +59,17 @@ def _person(person: PersonIn | None) -> Person | None:
     return Person(person.first_name, person.last_name, person.birth_date, person.sex, person.member_id)
 
 
-_PRACTICES_KEY = "eligibility_practices"
-_PRACTICES_SECONDS = 30.0  # a practice added in the directory is seen within this long
-
-
 async def tenant_practices(context: ServiceContext, tenant_id: str) -> list[Practice]:
-    """The tenant's practices (cached briefly: every check needs them, they change rarely)."""
-    cache = context.extras.setdefault(_PRACTICES_KEY, {})
-    assert isinstance(cache, dict)
-    hit = cache.get(tenant_id)
-    if hit is not None and hit[0] > time.monotonic():
-        return list(hit[1])
-    async with context.directory.transaction() as session:
-        practices = list(await Directory(session).practices(tenant_id))
-    cache[tenant_id] = (time.monotonic() + _PRACTICES_SECONDS, practices)
-    return practices
+    """The tenant's practices (kept briefly: every check needs them, they change rarely)."""
+    return await context.practices.practices(tenant_id)
 
 
 async def tenant_practice(context: ServiceContext, tenant_id: str, practice_id: str) -> Practice:
     """The tenant's practice (404 for another tenant's or an unknown one)."""
-    for practice in await tenant_practices(context, tenant_id):
-        if practice.id == practice_id:
-            return practice
-    raise NotFound("Practice", practice_id)
+    practice = await context.practices.practice(tenant_id, practice_id)
+    if practice is None:
+        raise NotFound("Practice", practice_id)
+    return practice
 
 
 def build_query(body: EligibilityCheckIn, practice: Practice) -> EligibilityQuery:
