@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from claimflow_kit.auth import Principal
 from claimflow_kit.bulk import insert_rows
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.db import Database, WalCheckpointer
-from claimflow_kit.directory import Role
+from claimflow_kit.directory import Directory, PracticeCache, Role
 from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.tables import AuditLogEntry
 from claimflow_kit.testing import DatabaseFactory
@@ -142,3 +143,71 @@ async def test_sqlite_statements_return_rows_counts_and_errors_as_through_sqlalc
         assert count == 6
     finally:
         await database.dispose()
+
+
+async def test_a_sqlite_transaction_waits_for_another_connections_write_lock_without_holding_the_event_loop(
+    databases: DatabaseFactory,
+) -> None:
+    """Statements inside a write transaction run on the event loop's thread; only ``BEGIN IMMEDIATE`` may wait
+    for the lock, and it must wait (not fail at once with "database is locked") while the loop goes on."""
+    url = await databases.create("lock-wait", "sqlite")
+    database = Database(url, pool_size=1)
+    path = make_url(url).database
+    assert path is not None
+    try:
+        async with database.transaction() as session:
+            await (await session.connection()).run_sync(NOTES.metadata.create_all)
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:  # another process's writer
+            other.execute("BEGIN IMMEDIATE")
+
+            async def write() -> None:
+                async with database.transaction() as session:
+                    await (await session.connection()).execute(NOTES.insert().values(tenant_id="t-1", text="waited"))
+
+            writing = asyncio.create_task(write())
+            ticks = 0
+            while ticks < 20:  # the loop keeps running while the write waits for the lock
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not writing.done(), "the write waits for the other connection's lock"
+            other.execute("COMMIT")
+            await asyncio.wait_for(writing, timeout=30)
+        async with database.transaction() as session:
+            rows = (await (await session.connection()).execute(text("SELECT text FROM test_note"))).all()
+        assert [row[0] for row in rows] == ["waited"]
+    finally:
+        await database.dispose()
+
+
+async def test_the_practice_cache_finds_a_practice_added_after_it_read_the_tenant(
+    databases: DatabaseFactory, backend: str
+) -> None:
+    url = await databases.create("directory", backend)
+    await upgrade_async("claimflow_kit", url, folder="directory_migrations")
+    directory = Database(url, pool_size=1)
+    try:
+        async with directory.transaction() as session:
+            book = Directory(session)
+            await book.create_tenant("t-cache", "Billing company")
+            first = await book.add_practice("t-cache", "First Practice", "1234567893", "123456789")
+            await book.create_tenant("t-other", "Another billing company")
+            theirs = await book.add_practice("t-other", "Their Practice", "1245319599", "987654321")
+        cache = PracticeCache(directory, ttl=3600)
+        assert [p.id for p in await cache.practices("t-cache")] == [first.id]
+        async with directory.transaction() as session:
+            second = await Directory(session).add_practice("t-cache", "Second Practice", "1679576722", "123456780")
+            stored = await session.get(type(first), first.id)
+            assert stored is not None
+            stored.name = "First Practice, renamed"
+            session.add(stored)
+        assert [p.name for p in await cache.practices("t-cache")] == ["First Practice"], "kept for the ttl"
+        found = await cache.practice("t-cache", second.id)
+        assert found is not None, "an id not kept is looked up again at once"
+        assert found.name == "Second Practice"
+        assert sorted(p.name for p in await cache.practices("t-cache")) == [
+            "First Practice, renamed",
+            "Second Practice",
+        ]
+        assert await cache.practice("t-cache", theirs.id) is None, "never another tenant's practice"
+    finally:
+        await directory.dispose()
