@@ -21,6 +21,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def empty_list() -> list[Any]:
+    """``default_factory`` of a table's list column. Not the builtin ``list``: SQLModel fills a new row's defaults
+    through pydantic's ``FieldInfo.get_default``, which inspects the factory's signature on every call, and for a
+    builtin that means parsing its text signature (about 100 µs a field, against 5 for a Python function)."""
+    return []
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC timestamps on every backend (SQLite keeps no offset, so UTC is restored on read)."""
 

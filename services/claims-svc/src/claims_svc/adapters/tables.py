@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueCo
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from claimflow_kit.tables import UtcDateTime, utcnow
+from claimflow_kit.tables import UtcDateTime, empty_list, utcnow
 
 claims_registry = registry()
 
@@ -63,33 +63,35 @@ class Claim(ClaimsTable, table=True):
     payer_claim_number: str | None = Field(default=None, max_length=50)
     prior_authorization: str | None = Field(default=None, max_length=50)
     # Scrubber outcome and submission.
-    findings: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    findings: list[dict[str, object]] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     submission_id: str | None = Field(default=None, index=True, max_length=40)
     interchange_control_number: str | None = Field(default=None, max_length=9)
     group_control_number: str | None = Field(default=None, max_length=9)
     transaction_control_number: str | None = Field(default=None, max_length=9)
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
-    rejection: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rejection: list[dict[str, object]] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
     # Corrections: 0 for the claim built from the encounter, then 1, 2... for each replacement/void/resubmission.
     correction: int = 0
     original_claim_id: str | None = Field(default=None, max_length=40)
     corrected_by: str | None = Field(default=None, max_length=40)
     # A claim of corrected lines only (payers that take them): the original claim's line numbers it carries now.
-    corrected_lines: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    corrected_lines: list[int] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     # Remittance: what the payer paid on the claim so far (reversals subtract).
     paid_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2), nullable=True))
     # Coordination of benefits: which of the patient's plans this claim bills (SBR01), the claim of the payer
     # before it, what the earlier payers adjudicated (2320/2430 of this claim's 837), and a payer's crossover.
     payer_sequence: str = Field(default="primary", max_length=16)
     prior_claim_id: str | None = Field(default=None, max_length=40)
-    prior_adjudications: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prior_adjudications: list[dict[str, object]] = Field(
+        default_factory=empty_list, sa_column=Column(JSON, nullable=False)
+    )
     crossed_over_to: str | None = Field(default=None, max_length=80)
     # Institutional claims (837I): type of bill, admission and discharge codes, attending provider.
     institutional: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Combining: the other encounters this claim bills too, and (on a claim absorbed by another) where it went.
-    combined_encounter_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    combined_encounter_ids: list[str] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     combined_into: str | None = Field(default=None, max_length=40)
     # Splitting: 0 for the claim built from the encounter, 1, 2... for the claims split off it.
     part: int = 0

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueCo
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from claimflow_kit.tables import BigId, UtcDateTime, utcnow
+from claimflow_kit.tables import BigId, UtcDateTime, empty_list, utcnow
 
 remit_registry = registry()
 
@@ -46,7 +46,7 @@ class OpenClaim(RemitTable, table=True):
     rendering_provider_npi: str | None = Field(default=None, max_length=10)
     correlation_id: str = Field(default="", max_length=64)
     service_date: date | None = None
-    lines: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    lines: list[dict[str, str]] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     # open, paid, partially_paid, patient_responsibility, denied, reversed, replaced, voided, resubmitted
     status: str = Field(default="open", max_length=24)
     acknowledgment: str | None = Field(default=None, max_length=16, description="accepted / rejected (first answer).")
@@ -67,7 +67,7 @@ class RemittanceFile(RemitTable, table=True):
     filename: str | None = Field(default=None, max_length=255)
     content: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=16, description="read, or unreadable (errors kept).")
-    errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    errors: list[str] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
