@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -75,6 +76,9 @@ class _HopAlways(sqlite_driver.OneHopConnection):
 
     async def run_on_thread(self, function: Any, *arguments: Any) -> Any:
         return await self._execute(function, self._conn, *arguments)  # type: ignore[no-untyped-call]
+
+    async def rollback(self) -> None:
+        await aiosqlite.Connection.rollback(self)
 
 
 def _setup(engine: Any) -> None:

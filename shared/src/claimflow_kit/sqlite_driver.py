@@ -12,7 +12,8 @@ block the writer, and ``COMMIT`` takes no further lock). So:
 
 - ``BEGIN IMMEDIATE`` is tried at once with no busy timeout; only when the write lock is taken does it hop, to wait
   for the lock on the thread;
-- inside a transaction begun so, statements, the commit and the rollback run at once on the event loop's thread;
+- inside a transaction begun so, statements and the commit run at once on the event loop's thread, and so does
+  every rollback (it waits for no lock; the pool resets each connection it takes back with one);
 - anything else (the pragmas at connect, a statement outside a write transaction) makes one hop, with the cursor
   doing all of a statement's steps there and handing SQLAlchemy the finished result (description, rows, row
   count, last row id). On the thread the busy timeout applies; on the event loop's thread it is 0.
@@ -157,12 +158,10 @@ class OneHopConnection(aiosqlite.Connection):
             await super().commit()
 
     async def rollback(self) -> None:
-        """Roll back; no lock to wait for when the connection holds the write lock, so it runs at once."""
-        if self.holds_write_lock:
-            self._writing = False
-            self._conn.rollback()
-        else:
-            await super().rollback()
+        """Roll back, at once: a rollback waits for no lock, and with no transaction open (the pool resets every
+        connection it takes back this way) it does nothing."""
+        self._writing = False
+        self._conn.rollback()
 
     async def run_on_thread(self, function: Any, *arguments: Any) -> Any:
         """``function(sqlite3 connection, *arguments)`` on the connection's thread, where it may wait for locks as
