@@ -728,6 +728,25 @@ async def test_a_277ca_naming_a_claim_not_yet_recorded_as_sent_waits_for_it(stac
     assert (await claim_status(stack, tenant, claim["id"], {"accepted"}))["status"] == "accepted"
 
 
+async def test_a_second_claim_for_a_visit_already_sent_is_held_as_a_duplicate(stack: Stack) -> None:
+    """The scrubber reads the claims already sent for a round's patients at once; a claim for the same patient,
+    date of service, payer and procedures as one sent is held, one for another date is not."""
+    tenant = await stack.create_tenant()
+    first = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    assert first["status"] == "ready", first["findings"]
+    assert (await submit(stack, tenant, [first["id"]], f"dup-{uuid.uuid4().hex}")).status_code == 201
+    await claim_status(stack, tenant, first["id"], {"submitted", "accepted"})
+
+    again = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})  # another EHR encounter
+    assert again["status"] == "held"
+    assert [f["code"] for f in again["findings"]] == ["DUPLICATE"]
+    assert first["id"] in again["findings"][0]["message"]
+    other_day = await claim_for(
+        stack, tenant, billable_encounter(tenant, date_of_service="2026-11-17"), {"ready", "held"}
+    )
+    assert other_day["status"] == "ready", other_day["findings"]
+
+
 async def sandbox_277ca(stack: Stack, tenant: TenantFixture, patient_control_number: str) -> ClaimAcknowledgment277CA:
     """The 277CA the payer-sandbox released to the tenant for the claim."""
     async with httpx.AsyncClient(base_url=stack.sandbox_url or "") as sandbox:

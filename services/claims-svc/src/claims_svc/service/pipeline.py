@@ -290,8 +290,9 @@ class ClaimPipeline:
             if self.context.database.dialect == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             drafts = list((await session.exec(query)).all())
+            sent = await _sent_alike(session, drafts)
             for claim in drafts:
-                await self._scrub(session, claim)
+                await self._scrub(session, claim, sent)
         return len(drafts)
 
     async def rescrub(self, tenant_id: str, claim_id: str) -> Claim:
@@ -302,10 +303,10 @@ class ClaimPipeline:
                 raise NotFound("Claim", claim_id)
             if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.HELD):
                 raise Conflict(f"claim {claim_id} is {claim.status}; only draft or held claims are scrubbed")
-            await self._scrub(session, claim)
+            await self._scrub(session, claim, await _sent_alike(session, [claim]))
             return claim
 
-    async def _scrub(self, session: Any, claim: Claim) -> None:
+    async def _scrub(self, session: Any, claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> None:
         """The scrubber's findings on ``claim`` and its new status (held with findings, else ready)."""
         practice = await self._practice(claim.tenant_id, claim.practice_id)
         if practice is None:
@@ -316,7 +317,7 @@ class ClaimPipeline:
         else:
             await self._fill_charges(session, claim)
             domain = to_domain(claim, practice, self.config.payers)
-            duplicate = await self._duplicate_of(session, claim)
+            duplicate = _duplicate_of(claim, sent)
             context = ScrubContext(
                 today=datetime.now(UTC).date(), payers=self.config.payers, already_submitted=lambda _c: duplicate
             )
@@ -401,25 +402,6 @@ class ClaimPipeline:
                 row.effective_to = fee.effective_to
                 session.add(row)
         return await self.fee_schedule(tenant_id, practice_id)
-
-    async def _duplicate_of(self, session: Any, claim: Claim) -> str | None:
-        sent = (ClaimStatus.SUBMITTING, ClaimStatus.SUBMITTED, *PAYER_HAS_CLAIM)
-        rows = await session.exec(
-            select(Claim).where(
-                Claim.tenant_id == claim.tenant_id,
-                Claim.patient_id == claim.patient_id,
-                Claim.date_of_service == claim.date_of_service,
-                Claim.payer_id == claim.payer_id,
-                Claim.payer_sequence == claim.payer_sequence,
-                col(Claim.status).in_(sent),
-                Claim.id != claim.id,
-            )
-        )
-        codes = sorted(line.procedure_code for line in service_lines(claim))
-        for other in rows.all():
-            if other.frequency_code == "1" and sorted(line.procedure_code for line in service_lines(other)) == codes:
-                return str(other.id)
-        return None
 
     # --- submission --------------------------------------------------------------------------------------
 
@@ -904,6 +886,52 @@ _CATEGORIES = {
     "A7": "Acknowledgment/rejected for invalid information",
     "A8": "Rejected for relational field in error",
 }
+
+
+_SENT = (ClaimStatus.SUBMITTING, ClaimStatus.SUBMITTED, *PAYER_HAS_CLAIM)
+
+
+_SentKey = tuple[str, str, date, str | None, str]
+
+
+def _sent_key(claim: Claim) -> _SentKey:
+    return (claim.tenant_id, claim.patient_id, claim.date_of_service, claim.payer_id, claim.payer_sequence)
+
+
+async def _sent_alike(session: AsyncSession, claims: Sequence[Claim]) -> dict[_SentKey, list[Claim]]:
+    """Claims already sent for the patients of ``claims`` on their dates of service, by patient, date, payer and
+    payer sequence: the duplicate check's candidates, read in one statement per 500 patients for a round of drafts."""
+    patients = sorted({(claim.tenant_id, claim.patient_id) for claim in claims})
+    dates = sorted({claim.date_of_service for claim in claims})
+    found: dict[_SentKey, list[Claim]] = {}
+    for start in range(0, len(patients), 500):
+        chunk = patients[start : start + 500]
+        rows = await session.exec(
+            select(Claim).where(
+                col(Claim.tenant_id).in_({tenant for tenant, _ in chunk}),
+                col(Claim.patient_id).in_({patient for _, patient in chunk}),
+                col(Claim.date_of_service).in_(dates),
+                col(Claim.status).in_(_SENT),
+            )
+        )
+        for other in rows.all():
+            found.setdefault(_sent_key(other), []).append(other)
+    return found
+
+
+def _duplicate_of(claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> str | None:
+    """The id of a sent original claim for the same patient, date of service, payer and procedures, if any."""
+    if claim.payer_id is None:
+        return None
+    codes = sorted(line.procedure_code for line in service_lines(claim))
+    for other in sent.get(_sent_key(claim), []):
+        if (
+            other.id != claim.id
+            and other.frequency_code == "1"
+            and sorted(line.procedure_code for line in service_lines(other)) == codes
+        ):
+            return str(other.id)
+    return None
 
 
 _ANSWERABLE = (ClaimStatus.SUBMITTED, ClaimStatus.SUBMITTING)
