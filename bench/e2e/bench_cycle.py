@@ -177,8 +177,9 @@ def percentile(values: list[float], share: float) -> float:
 async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: float, seconds: float) -> int:
     """Post encounters at ``rate`` for ``seconds`` while the payer clock runs; wait for every payment."""
     base = {name: f"http://127.0.0.1:{port}" for name, port in runtime.ports.items()}
-    # No pool timeout: past saturation the posts queue for a connection, and the queue is what is measured.
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, pool=None)) as client:
+    # No pool or connect timeout: past saturation the posts queue for a connection (and the API's accept queue
+    # fills), and the queue is what is measured.
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, pool=None, connect=None)) as client:
         sandbox = base["payer-sandbox"]
         scenario = (await client.get(f"{sandbox}/v1/scenario")).json()
         scenario["default"] = {**scenario["default"], "adjudication_days": 0, "denial_rate": 0.0}
