@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
@@ -172,9 +173,27 @@ async def test_a_sqlite_transaction_waits_for_another_connections_write_lock_wit
             assert not writing.done(), "the write waits for the other connection's lock"
             other.execute("COMMIT")
             await asyncio.wait_for(writing, timeout=30)
+
+            # A caller cancelled while its BEGIN waits on the thread leaves no lock behind and the pool usable:
+            # SQLAlchemy closes a connection whose operation was cancelled (the close queues behind the BEGIN),
+            # instead of rolling it back beside the BEGIN, where it would find no transaction yet.
+            other.execute("BEGIN IMMEDIATE")
+            cancelled = asyncio.create_task(write())
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+            cancelled.cancel()
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+            other.execute("ROLLBACK")
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(cancelled, timeout=30)
+            other.execute("PRAGMA busy_timeout=2000")
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the cancelled caller's BEGIN kept the lock
+            other.execute("ROLLBACK")
+            await write()  # and the pooled connection starts a transaction of its own again
         async with database.transaction() as session:
             rows = (await (await session.connection()).execute(text("SELECT text FROM test_note"))).all()
-        assert [row[0] for row in rows] == ["waited"]
+        assert [row[0] for row in rows] == ["waited", "waited"]
     finally:
         await database.dispose()
 
