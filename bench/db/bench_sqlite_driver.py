@@ -25,7 +25,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +96,29 @@ def _setup(engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+async def _timed(
+    transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]], transactions: int, keys: list[str]
+) -> float:
+    """CPU seconds for ``transactions`` handler-sized transactions, each opened by ``transaction()``."""
+    started = time.process_time()
+    for index in range(transactions):
+        async with transaction() as session:
+            await session.get(BenchRow, f"{keys[index - 1]}-0")
+            session.add_all(_rows(keys[index]))
+    return time.process_time() - started
+
+
 async def _async_side(engine: AsyncEngine, transactions: int, keys: list[str]) -> float:
     async with engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all)
     sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-    started = time.process_time()
-    for index in range(transactions):
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[AsyncSession]:
         async with sessions() as session, session.begin():
-            await session.get(BenchRow, f"{keys[index - 1]}-0")
-            session.add_all(_rows(keys[index]))
-    spent = time.process_time() - started
+            yield session
+
+    spent = await _timed(transaction, transactions, keys)
     await engine.dispose()
     return spent
 
@@ -114,12 +128,7 @@ async def claimflow(path: Path, transactions: int, keys: list[str]) -> float:
     database = Database(f"sqlite+aiosqlite:///{path}")
     async with database.engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all)
-    started = time.process_time()
-    for index in range(transactions):
-        async with database.transaction() as session:
-            await session.get(BenchRow, f"{keys[index - 1]}-0")
-            session.add_all(_rows(keys[index]))
-    spent = time.process_time() - started
+    spent = await _timed(database.transaction, transactions, keys)
     await database.dispose()
     return spent
 
