@@ -177,7 +177,9 @@ def percentile(values: list[float], share: float) -> float:
 _IN_FLIGHT = 100  # encounter posts under way at once (httpx's default pool size)
 
 
-async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: float, seconds: float) -> int:
+async def drive(
+    runtime: EmbeddedRuntime, credentials: dict[str, str], rate: float, seconds: float, batch: int = 1
+) -> int:
     """Post encounters at ``rate`` for ``seconds`` while the payer clock runs; wait for every payment."""
     base = {name: f"http://127.0.0.1:{port}" for name, port in runtime.ports.items()}
     # No pool or connect timeout: past saturation the posts queue for a connection, and the queue is what is measured.
@@ -217,27 +219,35 @@ async def drive(runtime: EmbeddedRuntime, credentials: dict[str, str], rate: flo
         # script spent its time doing that and posted nothing for a minute (seen at 150/s: the API sat idle).
         slots = asyncio.Semaphore(_IN_FLIGHT)
 
-        async def post(body: dict[str, Any]) -> httpx.Response:
+        # One encounter per post, or ``batch`` per post to the batch endpoint (an EHR sending its export in parts).
+        path, chunks = "/v1/encounters", [[body] for body in encounters]
+        if batch > 1:
+            path, chunks = "/v1/encounter-batches", [encounters[i : i + batch] for i in range(0, count, batch)]
+
+        async def post(chunk: list[dict[str, Any]]) -> httpx.Response:
+            body = chunk[0] if batch == 1 else {"encounters": chunk}
             async with slots:
                 for _ in range(2):
                     # A kept-alive connection the API closed as it was reused: post again (intake is idempotent on
                     # the EHR's encounter id, so one that got through answers 200).
                     with contextlib.suppress(httpx.TransportError):
-                        return await client.post(f"{base['coding-svc']}/v1/encounters", json=body, headers=headers)
-                return await client.post(f"{base['coding-svc']}/v1/encounters", json=body, headers=headers)
+                        return await client.post(f"{base['coding-svc']}{path}", json=body, headers=headers)
+                return await client.post(f"{base['coding-svc']}{path}", json=body, headers=headers)
 
         ticker = asyncio.create_task(clock())
         started = time.monotonic()
         posts = []
-        for index, body in enumerate(encounters):
-            delay = started + index / rate - time.monotonic()
+        for index, chunk in enumerate(chunks):
+            delay = started + index * len(chunks[0]) / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            posts.append(asyncio.create_task(post(body)))
+            posts.append(asyncio.create_task(post(chunk)))
         answers = await asyncio.gather(*posts)
         refused = [a.text for a in answers if a.status_code not in (200, 201)]
+        if batch > 1:
+            refused += [str(r) for a in answers if a.status_code == 200 for r in a.json()["results"] if r["error"]]
         if refused:
-            raise SystemExit(f"{len(refused)} encounters refused, e.g. {refused[0][:300]}")
+            raise SystemExit(f"{len(refused)} posts refused, e.g. {refused[0][:300]}")
         # Wait for the payments; claims the payer rejects or the scrubber holds never get one, so stop once nothing
         # has moved for 15 s.
         deadline = time.monotonic() + max(120.0, seconds * 4)
@@ -285,6 +295,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="encounters per second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument(
+        "--batch", type=int, default=1, help="encounters per post: above 1, they go to the batch endpoint (max 200)"
+    )
+    parser.add_argument(
         "--postgres",
         metavar="URL",
         help="run every service on this PostgreSQL server (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432) "
@@ -299,7 +312,7 @@ def main() -> None:
         runtime.wait_ready(within=180.0)
         wall = time.monotonic()
         before = process_cpu(runtime)
-        count = asyncio.run(drive(runtime, credentials, arguments.rate, arguments.seconds))
+        count = asyncio.run(drive(runtime, credentials, arguments.rate, arguments.seconds, arguments.batch))
         wall = time.monotonic() - wall
         spent = {label: used - before.get(label, 0.0) for label, used in process_cpu(runtime).items()}
         ceiling = asyncio.run(raw_broker(runtime.broker.bootstrap_servers, 20_000, 1_200))
@@ -315,6 +328,7 @@ def main() -> None:
     print(
         f"{count} encounters at {arguments.rate}/s for {arguments.seconds:.0f} s, embedded stack "
         f"({'SQLite' if arguments.postgres is None else 'PostgreSQL'}), {wall:.0f} s"
+        + (f", posted {arguments.batch} per batch" if arguments.batch > 1 else "")
     )
     rows = [
         ("encounters → paid and posted, sustained", f"{len(paid) / (last - first):.1f} claims/s ({len(paid)}/{count})"),

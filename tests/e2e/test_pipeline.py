@@ -113,6 +113,79 @@ async def test_bad_input_gets_a_clear_error_and_writes_nothing(stack: Stack) -> 
     assert await json_list(coding, "/v1/encounters", headers) == []
 
 
+async def test_a_batch_of_encounters_is_answered_per_encounter_and_refuses_only_the_bad_ones(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    headers = tenant.headers(Role.EHR_INTEGRATION)
+    clean, changed_later = encounter_body(tenant), encounter_body(tenant)
+    batch = [
+        clean,
+        encounter_body(tenant, practice_id="prac_other"),
+        changed_later,
+        encounter_body(tenant, date_of_service_to="2026-10-01"),
+        clean,  # the same encounter again in the same batch: unchanged
+        {**changed_later, "clinical_note": "Addendum: cough for two weeks."},  # changed within the batch: a new version
+    ]
+    answer = await coding.post("/v1/encounter-batches", json={"encounters": batch}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    results = body["results"]
+    assert [r["outcome"] for r in results] == ["created", "refused", "created", "refused", "unchanged", "created"]
+    assert [r["ehr_encounter_id"] for r in results] == [b["ehr_encounter_id"] for b in batch]
+    assert (body["created"], body["unchanged"], body["refused"]) == (3, 1, 2)
+    assert results[1]["error"]["status"] == 404 and results[1]["error"]["error"] == "PracticeNotFound"
+    assert results[3]["error"]["status"] == 400 and "date_of_service_to" in results[3]["error"]["detail"]
+    assert results[4]["encounter_id"] == results[0]["encounter_id"]
+    assert (results[5]["version"], results[0]["status"]) == (2, "coded")
+
+    # Each one as its single post would have left it: the first version of the changed encounter is superseded.
+    single = await coding.post("/v1/encounters", json=clean, headers=headers)
+    assert (single.status_code, single.json()["id"]) == (200, results[0]["encounter_id"])
+    superseded = await coding.get(f"/v1/encounters/{results[2]['encounter_id']}", headers=headers)
+    assert superseded.json()["status"] == "superseded"
+    current = {e["id"] for e in await json_list(coding, "/v1/encounters", headers)}
+    assert current == {results[0]["encounter_id"], results[5]["encounter_id"]}
+
+    # Sent again (a client that timed out and retried): nothing new. (Sent again whole, the batch would make two more
+    # versions of the changed encounter, as posting its two versions again one by one would.)
+    again = await coding.post("/v1/encounter-batches", json={"encounters": batch[:2] + batch[3:]}, headers=headers)
+    assert [r["outcome"] for r in again.json()["results"]] == [
+        "unchanged",
+        "refused",
+        "refused",
+        "unchanged",
+        "unchanged",
+    ]
+
+    wanted = {results[0]["encounter_id"], results[5]["encounter_id"]}
+
+    async def claims() -> set[str] | None:
+        found = await json_list(stack.client("claims-svc"), "/v1/claims", tenant.headers(Role.BILLER))
+        drafted = {c["encounter_id"] for c in found}
+        return drafted if wanted <= drafted else None
+
+    assert await eventually(claims)
+
+
+async def test_a_malformed_document_refuses_the_whole_batch_and_says_which(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    coding = stack.client("coding-svc")
+    headers = tenant.headers(Role.EHR_INTEGRATION)
+    batch = [encounter_body(tenant), encounter_body(tenant, diagnoses=["not-a-code"])]
+    answer = await coding.post("/v1/encounter-batches", json={"encounters": batch}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][:4] == ["body", "encounters", 1, "diagnoses"]
+    too_many = await coding.post(
+        "/v1/encounter-batches", json={"encounters": [encounter_body(tenant)] * 201}, headers=headers
+    )
+    assert too_many.status_code == 422
+    refused = await coding.post(
+        "/v1/encounter-batches", json={"encounters": [encounter_body(tenant)]}, headers=tenant.headers(Role.BILLER)
+    )
+    assert refused.status_code == 403
+    assert await json_list(coding, "/v1/encounters", headers) == []
+
+
 async def test_requests_succeed_while_the_broker_is_down_and_forgotten_events_are_delivered(stack: Stack) -> None:
     if stack.broker.embedded is None:
         pytest.skip("stopping the broker needs the embedded broker")

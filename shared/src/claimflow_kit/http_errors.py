@@ -50,6 +50,14 @@ def error_body(code: str, detail: object) -> dict[str, object]:
     return {"error": code, "detail": detail}
 
 
+def error_document(error: ClaimFlowError) -> dict[str, object]:
+    """The error document of a ClaimFlow error, as its own response or as one item's answer in a batch."""
+    body = error_body(error.error_code, error.detail)
+    if error.extra:
+        body["extra"] = error.extra
+    return body
+
+
 def _is_unique_violation(exc: Exception) -> bool:
     """A unique constraint refused the row (PostgreSQL SQLSTATE 23505; SQLite says so in its message)."""
     if not isinstance(exc, IntegrityError):
@@ -64,10 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ClaimFlowError)
         status = status_for(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        body = error_body(exc.error_code, exc.detail)
-        if exc.extra:
-            body["extra"] = exc.extra
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(error_document(exc), status_code=status, headers=headers)
 
     async def validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -14,13 +14,21 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import NotFound
+from claimflow_kit.http_errors import error_document, status_for
 from claimflow_kit.repository import MAX_OFFSET
 from coding_svc.adapters.fhir import encounter_from_bundle
 from coding_svc.adapters.repositories import EncounterRepository
 from coding_svc.adapters.tables import Encounter
 from coding_svc.api.deps import edits
-from coding_svc.api.schemas import EncounterIn, EncounterOut
-from coding_svc.service.intake import receive_encounter
+from coding_svc.api.schemas import (
+    BatchErrorOut,
+    EncounterBatchIn,
+    EncounterBatchItemOut,
+    EncounterBatchOut,
+    EncounterIn,
+    EncounterOut,
+)
+from coding_svc.service.intake import BatchOutcome, receive_encounter, receive_encounters
 
 router = APIRouter(prefix="/v1", tags=["encounters"])
 
@@ -66,6 +74,56 @@ async def post_fhir_bundle(
     practices = await context.practices.practices(principal.tenant_id)
     document = encounter_from_bundle(bundle, {p.npi: p.id for p in practices})
     return await _receive(document, response, session, context, principal)
+
+
+@router.post(
+    "/encounter-batches",
+    response_model=EncounterBatchOut,
+    responses={422: {"description": "A document of the batch is malformed; none was received."}},
+)
+async def post_encounter_batch(
+    body: EncounterBatchIn,
+    session: SessionDep,
+    context: ContextDep,
+    principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION)],
+) -> EncounterBatchOut:
+    """Receive up to 200 encounters at once, each as ``POST /v1/encounters`` would; one answer per encounter, in order.
+
+    A malformed document refuses the whole batch (422, its position in ``loc``). A document that breaks a business
+    rule or names an unknown practice is refused on its own, with the error a single post would get; the others are
+    received. Idempotent per encounter, like the single post: a batch sent again changes nothing, unless it holds two
+    different versions of one encounter (they are received again in order, as two single posts would be).
+    """
+    tenant_id = principal.tenant_id
+    practice_ids = {
+        p for p in {d.practice_id for d in body.encounters} if await context.practices.practice(tenant_id, p)
+    }
+    outcomes = await receive_encounters(
+        session, context.outbox, principal, body.encounters, edits(context), practice_ids
+    )
+    results = [_batch_item(document, outcome) for document, outcome in zip(body.encounters, outcomes, strict=True)]
+    return EncounterBatchOut(
+        created=sum(r.outcome == "created" for r in results),
+        unchanged=sum(r.outcome == "unchanged" for r in results),
+        refused=sum(r.outcome == "refused" for r in results),
+        results=results,
+    )
+
+
+def _batch_item(document: EncounterIn, outcome: BatchOutcome) -> EncounterBatchItemOut:
+    if outcome.encounter is None:
+        assert outcome.error is not None
+        error = BatchErrorOut.model_validate({"status": status_for(outcome.error), **error_document(outcome.error)})
+        return EncounterBatchItemOut(ehr_encounter_id=document.ehr_encounter_id, outcome="refused", error=error)
+    encounter = outcome.encounter
+    return EncounterBatchItemOut(
+        ehr_encounter_id=document.ehr_encounter_id,
+        outcome="created" if outcome.created else "unchanged",
+        encounter_id=encounter.id,
+        version=encounter.version,
+        patient_id=encounter.patient_id,
+        status=encounter.status,
+    )
 
 
 async def _receive(

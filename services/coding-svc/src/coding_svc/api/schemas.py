@@ -164,3 +164,44 @@ class EncounterOut(BaseModel):
     document: dict[str, object]
     created_at: datetime
     updated_at: datetime
+
+
+MAX_BATCH = 200
+
+
+class EncounterBatchIn(BaseModel):
+    """Encounters sent together, e.g. an EHR's export of a day: received in order, in one transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    encounters: list[EncounterIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchErrorOut(BaseModel):
+    """Why one encounter of a batch was refused: the error a single post of it would get, with its status."""
+
+    status: int
+    error: str
+    detail: object
+    extra: dict[str, object] | None = None
+
+
+class EncounterBatchItemOut(BaseModel):
+    """The answer for one encounter of a batch, at its position; ``encounter_id`` is set unless it was refused."""
+
+    ehr_encounter_id: str
+    outcome: Literal["created", "unchanged", "refused"]
+    encounter_id: str | None = None
+    version: int | None = None
+    patient_id: str | None = None
+    status: str | None = None
+    error: BatchErrorOut | None = None
+
+
+class EncounterBatchOut(BaseModel):
+    """One answer per encounter sent, in the order sent, and the counts."""
+
+    created: int
+    unchanged: int
+    refused: int
+    results: list[EncounterBatchItemOut]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,7 +14,7 @@ from claimflow_events import EncounterReceived
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
-from claimflow_kit.errors import InvalidInput
+from claimflow_kit.errors import ClaimFlowError, InvalidInput, NotFound
 from claimflow_kit.identifiers import patient_reference
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -41,6 +43,13 @@ def _check_coverage_order(document: EncounterIn) -> None:
         raise InvalidInput("a tertiary coverage needs a secondary coverage")
 
 
+def check_document(document: EncounterIn) -> None:
+    """The business rules an encounter document must meet before anything is stored (raises InvalidInput)."""
+    if document.date_of_service_to and document.date_of_service_to < document.date_of_service:
+        raise InvalidInput("date_of_service_to is before date_of_service")
+    _check_coverage_order(document)
+
+
 async def receive_encounter(
     session: AsyncSession, outbox: Outbox, principal: Principal, document: EncounterIn, edits: EditEngine
 ) -> tuple[Encounter, bool]:
@@ -50,9 +59,50 @@ async def receive_encounter(
     EHR encounter id becomes a new version that supersedes the previous one (and its open work item).
     A clean encounter is coded at once; one with errors goes to the coder work queue.
     """
-    if document.date_of_service_to and document.date_of_service_to < document.date_of_service:
-        raise InvalidInput("date_of_service_to is before date_of_service")
-    _check_coverage_order(document)
+    check_document(document)
+    return await _store(session, outbox, principal, document, edits)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one document of a batch: stored (new or unchanged), or refused with the reason."""
+
+    encounter: Encounter | None
+    created: bool
+    error: ClaimFlowError | None
+
+
+async def receive_encounters(
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    documents: Sequence[EncounterIn],
+    edits: EditEngine,
+    practice_ids: Set[str],
+) -> list[BatchOutcome]:
+    """Receive a batch of EHR encounters in the caller's transaction, in order; one outcome per document.
+
+    A document that names a practice not in ``practice_ids`` or breaks a business rule is refused on its own, before
+    anything of it is written; the others are received as ``receive_encounter`` receives one. The same encounter
+    twice in a batch is received twice, in order: unchanged the second time, or a new version if it changed.
+    """
+    outcomes: list[BatchOutcome] = []
+    for document in documents:
+        try:
+            if document.practice_id not in practice_ids:
+                raise NotFound("Practice", document.practice_id)
+            check_document(document)
+        except ClaimFlowError as error:
+            outcomes.append(BatchOutcome(None, False, error))
+            continue
+        encounter, created = await _store(session, outbox, principal, document, edits)
+        outcomes.append(BatchOutcome(encounter, created, None))
+    return outcomes
+
+
+async def _store(
+    session: AsyncSession, outbox: Outbox, principal: Principal, document: EncounterIn, edits: EditEngine
+) -> tuple[Encounter, bool]:
     repository = EncounterRepository(session, principal.tenant_id)
     body = document.model_dump(mode="json")
     # Fields added later are left out while empty, so a document keeps the fingerprint it always had.
