@@ -262,7 +262,7 @@ async def run_late(count: int, era_size: int, kind: str) -> None:
             async with context.database.transaction() as session:
                 for claim in submitted[start : start + 100]:
                     session.add(claim)
-                    session.add_all(RemittancePoster.open_claim_postings(claim))
+                    await RemittancePoster.open_claim_postings(session, claim)
                     posted += await post_waiting_payments(session, context.outbox, claim)
         ours, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         assert posted == count, f"{posted} of {count} waiting payments posted"
@@ -283,7 +283,7 @@ async def run(count: int, era_size: int, kind: str) -> None:
         async with context.database.transaction() as session:
             for claim in submitted:
                 session.add(claim)
-                session.add_all(RemittancePoster.open_claim_postings(claim))
+                await RemittancePoster.open_claim_postings(session, claim)
         if kind == "postgresql":  # a live database has planner statistics (autovacuum); a fresh one has none
             async with context.database.engine.connect() as connection:
                 await connection.execute(text("ANALYZE"))

@@ -7,12 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_kit.auth import Principal
-from claimflow_kit.bulk import insert_rows
+from claimflow_kit.bulk import insert_at_commit
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.tables import AuditLogEntry, utcnow
+
+_AUDIT_LOG: Table = AuditLogEntry.__table__  # type: ignore[attr-defined]
 
 
 class AuditAction(StrEnum):
@@ -34,8 +37,9 @@ def audit(
     patient_id: str | None = None,
     detail: str | None = None,
 ) -> None:
-    """Record who did what to which patient's data; committed with the request's transaction."""
-    session.add(AuditLogEntry(**_entry(principal, action, resource_type, resource_id, patient_id, detail)))
+    """Record who did what to which patient's data; written as the request's transaction commits, with its other
+    entries in one multi-row INSERT."""
+    insert_at_commit(session, _AUDIT_LOG, _entry(principal, action, resource_type, resource_id, patient_id, detail))
 
 
 def _entry(
@@ -71,19 +75,13 @@ async def audit_many(
     *,
     detail: str | None = None,
 ) -> None:
-    """Record ``action`` on each ``(resource id, patient id)`` in one multi-row insert, in the caller's transaction.
-
-    The same entries ``audit`` writes, without an ORM object and unit-of-work flush per entry: for hot paths (a
-    real-time check) and lists (one entry per patient record read).
-    """
-    if not resources:
-        return
+    """Record ``action`` on each ``(resource id, patient id)``, as ``audit`` does (for lists: an entry per patient
+    record read)."""
     now = utcnow()
-    rows = [
-        _entry(principal, action, resource_type, resource_id, patient_id, detail, now)
-        for resource_id, patient_id in resources
-    ]
-    await insert_rows(session, AuditLogEntry.__table__, rows)  # type: ignore[attr-defined]
+    for resource_id, patient_id in resources:
+        insert_at_commit(
+            session, _AUDIT_LOG, _entry(principal, action, resource_type, resource_id, patient_id, detail, now)
+        )
 
 
 APPEND_ONLY_TRIGGERS: dict[str, list[str]] = {

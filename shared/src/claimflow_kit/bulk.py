@@ -85,3 +85,28 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mappin
             {key: row[key] if convert is None else convert(row[key]) for key, convert in converters} for row in rows
         ]
     await connection.exec_driver_sql(sql, params)
+
+
+_AT_COMMIT = "claimflow.rows_at_commit"
+
+
+def insert_at_commit(session: AsyncSession, table: Table, row: Mapping[str, Any]) -> None:
+    """Write ``row`` as the transaction commits, with the other rows staged for ``table`` in one multi-row INSERT.
+
+    For rows the transaction never reads back (events for the outbox, audit entries): SQLite hands back no ids for a
+    multi-row INSERT the ORM could use, so the ORM writes such a row per statement. ``row`` names every column but an
+    autoincrement id; rows are written in the order staged. ``Database.transaction`` calls ``write_staged_rows``.
+    """
+    staged: dict[Table, list[Mapping[str, Any]]] = session.info.setdefault(_AT_COMMIT, {})
+    staged.setdefault(table, []).append(row)
+
+
+async def write_staged_rows(session: AsyncSession) -> None:
+    """INSERT the rows ``insert_at_commit`` staged in this session (a statement per table and run of equal keys)."""
+    staged: dict[Table, list[Mapping[str, Any]]] | None = session.info.pop(_AT_COMMIT, None)
+    for table, rows in (staged or {}).items():
+        start = 0
+        for end in range(1, len(rows) + 1):
+            if end == len(rows) or rows[end].keys() != rows[start].keys():
+                await insert_rows(session, table, rows[start:end])
+                start = end

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_kit import sqlite_driver
+from claimflow_kit.bulk import write_staged_rows
 from claimflow_kit.sqlite_driver import OneHopConnection
 
 logger = logging.getLogger(__name__)
@@ -321,6 +322,7 @@ class Database:
         if self._sqlite_turn is None:
             async with self.sessions() as session, session.begin():
                 yield session
+                await write_staged_rows(session)
                 if session.info.get(OUTBOX_STAGED) and not self.relay_running:  # heard by the workers' relays
                     await (await session.connection()).exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
             if session.info.get(OUTBOX_STAGED):
@@ -331,6 +333,7 @@ class Database:
         try:
             async with self.sessions() as session, session.begin():
                 yield session
+                await write_staged_rows(session)
         finally:
             self._sqlite_turn.release()
         if session.info.get(OUTBOX_STAGED):

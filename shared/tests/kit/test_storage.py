@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal
-from claimflow_kit.bulk import insert_rows
+from claimflow_kit.bulk import insert_at_commit, insert_rows
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.db import Database, WalCheckpointer
 from claimflow_kit.directory import Directory, PracticeCache, Role
@@ -84,6 +84,42 @@ async def test_single_row_inserts_with_different_columns_each_store_their_own(da
         connection = await session.connection()
         rows = (await connection.execute(text("SELECT tenant_id, text FROM test_note ORDER BY id"))).all()
     assert [tuple(row) for row in rows] == [("t-1", "with text"), ("t-2", None), ("t-3", "order of keys")] * 2
+
+
+async def test_rows_staged_for_the_commit_are_written_in_order_with_it_and_not_without_it(database: Database) -> None:
+    async def notes() -> list[tuple[str, str | None]]:
+        async with database.transaction() as session:
+            connection = await session.connection()
+            rows = await connection.execute(text("SELECT tenant_id, text FROM test_note ORDER BY id"))
+            return [(row[0], row[1]) for row in rows]
+
+    async with database.transaction() as session:
+        insert_at_commit(session, NOTES, {"tenant_id": "t-1", "text": "first"})
+        await insert_rows(session, NOTES, [{"tenant_id": "t-0", "text": "written at once"}])
+        insert_at_commit(session, NOTES, {"tenant_id": "t-2", "text": None})
+        insert_at_commit(session, NOTES, {"tenant_id": "t-3"})  # other keys: a statement of its own, still in order
+        insert_at_commit(session, NOTES, {"tenant_id": "t-4", "text": "last"})
+        connection = await session.connection()
+        seen = (await connection.execute(text("SELECT count(*) FROM test_note"))).scalar_one()
+    assert seen == 1  # staged rows are not there before the commit
+    assert await notes() == [
+        ("t-0", "written at once"),
+        ("t-1", "first"),
+        ("t-2", None),
+        ("t-3", None),
+        ("t-4", "last"),
+    ]
+
+    async def failing() -> None:
+        async with database.transaction() as session:
+            insert_at_commit(session, NOTES, {"tenant_id": "t-5", "text": "rolled back"})
+            raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    async with database.transaction() as session:  # a session of the pool after the failure stages nothing old
+        insert_at_commit(session, NOTES, {"tenant_id": "t-6", "text": "next"})
+    assert [tenant for tenant, _ in await notes()] == ["t-0", "t-1", "t-2", "t-3", "t-4", "t-6"]
 
 
 async def test_sqlite_commits_reach_the_database_file_through_the_checkpointer(

@@ -197,6 +197,7 @@ async def record_payment(session: AsyncSession, tenant_id: str, event: PaymentPo
     """Paid, partially paid or denied by the payment's amounts and adjustments; a reversal (CLP02 22) puts the
     claim back where it was before adjudication (accepted when the payer knows its claim number)."""
     claim = await ClaimRepository(session, tenant_id).get(event.claim_id)
+    claim.updated_at = utcnow()  # before the reads below flush the claim: one UPDATE, not a second for this column
     claim.paid_amount = (claim.paid_amount or Decimal(0)) + event.paid_amount
     claim.payer_claim_number = claim.payer_claim_number or event.payer_claim_control_number
     if event.is_reversal or event.claim_status_code == "22":
@@ -208,7 +209,6 @@ async def record_payment(session: AsyncSession, tenant_id: str, event: PaymentPo
         claim.status = _STATUS_OF_PAYMENT[result]
         if result is not PaymentResult.DENIED and event.paid_amount > 0:
             await close_denials_paid_later(session, tenant_id, claim, event)
-    claim.updated_at = utcnow()
     session.add(claim)
     return claim
 

@@ -572,8 +572,12 @@ class ClaimPipeline:
             stored.error = None
             stored.send_lease_until = None
             session.add(stored)
+            # One read for the interchange's claims: a read per claim also flushed the previous claim's UPDATE, so
+            # the claims were written a statement each instead of in one.
+            rows = await session.exec(select(Claim).where(col(Claim.id).in_(stored.claim_ids)))
+            by_id = {claim.id: claim for claim in rows.all()}
             for claim_id in stored.claim_ids:
-                claim = await session.get(Claim, claim_id)
+                claim = by_id.get(claim_id)
                 if claim is None or claim.status != ClaimStatus.SUBMITTING:
                     continue
                 claim.status = ClaimStatus.SUBMITTED

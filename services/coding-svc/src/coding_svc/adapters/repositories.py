@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlmodel import col
 
 from claimflow_kit.repository import TenantRepository
@@ -21,6 +23,21 @@ class EncounterRepository(TenantRepository[Encounter]):
             col(Encounter.ehr_encounter_id) == ehr_encounter_id,
             col(Encounter.is_current).is_(True),
         )
+
+    async def currents(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Encounter]:
+        """The latest versions of the EHR encounters ``(practice_id, ehr_encounter_id)`` received before, by key."""
+        wanted = set(keys)
+        found: dict[tuple[str, str], Encounter] = {}
+        ehr_ids = sorted({ehr_id for _, ehr_id in wanted})
+        for start in range(0, len(ehr_ids), 500):
+            rows = await self.session.exec(
+                self.scoped().where(
+                    col(Encounter.ehr_encounter_id).in_(ehr_ids[start : start + 500]),
+                    col(Encounter.is_current).is_(True),
+                )
+            )
+            found.update({key: e for e in rows.all() if (key := (e.practice_id, e.ehr_encounter_id)) in wanted})
+        return found
 
 
 class WorkItemRepository(TenantRepository[WorkItem]):

@@ -60,7 +60,10 @@ async def receive_encounter(
     A clean encounter is coded at once; one with errors goes to the coder work queue.
     """
     check_document(document)
-    return await _store(session, outbox, principal, document, edits)
+    previous = await EncounterRepository(session, principal.tenant_id).current(
+        document.practice_id, document.ehr_encounter_id
+    )
+    return await _store(session, outbox, principal, document, edits, previous)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,11 @@ async def receive_encounters(
     twice in a batch is received twice, in order: unchanged the second time, or a new version if it changed.
     """
     outcomes: list[BatchOutcome] = []
-    for document in documents:
+    # The versions already stored, read at once: a read per document also wrote the one before (the ORM flushes
+    # before it reads), an INSERT per encounter instead of one for the batch.
+    keys = [(d.practice_id, d.ehr_encounter_id) for d in documents]
+    current = await EncounterRepository(session, principal.tenant_id).currents(keys)
+    for key, document in zip(keys, documents, strict=True):
         try:
             if document.practice_id not in practice_ids:
                 raise NotFound("Practice", document.practice_id)
@@ -95,13 +102,19 @@ async def receive_encounters(
         except ClaimFlowError as error:
             outcomes.append(BatchOutcome(None, False, error))
             continue
-        encounter, created = await _store(session, outbox, principal, document, edits)
+        encounter, created = await _store(session, outbox, principal, document, edits, current.get(key))
+        current[key] = encounter
         outcomes.append(BatchOutcome(encounter, created, None))
     return outcomes
 
 
 async def _store(
-    session: AsyncSession, outbox: Outbox, principal: Principal, document: EncounterIn, edits: EditEngine
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    document: EncounterIn,
+    edits: EditEngine,
+    previous: Encounter | None,
 ) -> tuple[Encounter, bool]:
     repository = EncounterRepository(session, principal.tenant_id)
     body = document.model_dump(mode="json")
@@ -118,7 +131,6 @@ async def _store(
         if line["revenue_code"] is None:
             del line["revenue_code"]
     content_sha256 = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    previous = await repository.current(document.practice_id, document.ehr_encounter_id)
     if previous is not None and previous.content_sha256 == content_sha256:
         return previous, False
     if previous is not None:

@@ -64,7 +64,7 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
     if event.prior_claim_id is not None:  # the charges are on the ledger since the first payer was billed
         await bill_next_payer(context.session, context.outbox, claim, event.prior_claim_id)
     else:
-        context.session.add_all(RemittancePoster.open_claim_postings(claim))
+        await RemittancePoster.open_claim_postings(context.session, claim)
     await post_waiting_payments(context.session, context.outbox, claim)
     for correction in await EarlyCorrectionRepository(context.session, context.tenant_id).take(claim.id):
         await supersede(context.session, context.outbox, context.tenant_id, claim, correction)

@@ -163,7 +163,8 @@ _ACCOUNTS = {account: account.value for account in Account}
 _KINDS = {kind: kind.value for kind in EntryKind}
 
 
-def ledger_rows(
+async def add_ledger(
+    session: AsyncSession,
     postings: Sequence[Posting],
     *,
     tenant_id: str,
@@ -173,14 +174,14 @@ def ledger_rows(
     payer_id: str | None = None,
     patient_id: str | None = None,
     guarantor_id: str | None = None,
-    remittance_id: str | None = None,
-) -> list[LedgerEntry]:
-    """Ledger rows for ``postings`` as ORM objects (for callers adding a few rows to a session)."""
+) -> None:
+    """Write the ledger rows of ``postings`` now, in one multi-row INSERT (SQLite gives the ORM no ids for one, so it
+    wrote an INSERT per row; the ids are never needed)."""
     values = ledger_values(
         postings, tenant_id=tenant_id, journal_id=journal_id, effective_date=effective_date, claim=claim,
-        payer_id=payer_id, patient_id=patient_id, guarantor_id=guarantor_id, remittance_id=remittance_id,
+        payer_id=payer_id, patient_id=patient_id, guarantor_id=guarantor_id,
     )  # fmt: skip
-    return [LedgerEntry(**v) for v in values]
+    await insert_rows(session, _table(LedgerEntry), values)
 
 
 async def guarantor_balances(session: AsyncSession, tenant_id: str, guarantor_ids: set[str]) -> dict[str, Decimal]:
@@ -274,10 +275,13 @@ async def close_superseded(
                 Posting(Account(account), -amount, EntryKind.CHARGE_REVERSAL, licn, memo=memo),
             ]
     if reversal:
-        session.add_all(
-            ledger_rows(
-                reversal, tenant_id=claim.tenant_id, journal_id=_journal(), effective_date=effective_date, claim=claim
-            )
+        await add_ledger(
+            session,
+            reversal,
+            tenant_id=claim.tenant_id,
+            journal_id=_journal(),
+            effective_date=effective_date,
+            claim=claim,
         )
 
 
@@ -616,10 +620,11 @@ class RemittancePoster:
     # --- claims from claim-submitted ------------------------------------------------------------------------
 
     @staticmethod
-    def open_claim_postings(claim: OpenClaim) -> list[LedgerEntry]:
-        """The charges a newly submitted claim puts on the ledger."""
+    async def open_claim_postings(session: AsyncSession, claim: OpenClaim) -> None:
+        """Put the charges of a newly submitted claim on the ledger."""
         lines = billed_lines(claim)
-        return ledger_rows(
+        await add_ledger(
+            session,
             charge_postings(lines),
             tenant_id=claim.tenant_id,
             journal_id=_journal(),
@@ -872,12 +877,10 @@ async def bill_next_payer(session: AsyncSession, outbox: Outbox, claim: OpenClai
     lines = billed_lines(claim)
     own, moved = next_payer_postings(lines, [unsettled.get(_line_number(li.line_item_control_number)) for li in lines])
     journal, effective = _journal(), claim.service_date or claim.submitted_at.date()
-    session.add_all(
-        ledger_rows(own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=claim)
-    )
+    await add_ledger(session, own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=claim)
     if prior is not None and moved:
-        session.add_all(
-            ledger_rows(moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=prior)
+        await add_ledger(
+            session, moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective, claim=prior
         )
         await _patient_balance_moved(session, outbox, prior, moved, "billed to the next payer")
 
@@ -894,9 +897,11 @@ async def take_over_from_prior(session: AsyncSession, outbox: Outbox, claim: Ope
     if not moved:
         return
     journal = _journal()
-    session.add_all(
-        ledger_rows(own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=claim)
-        + ledger_rows(moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=prior)
+    await add_ledger(
+        session, own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=claim
+    )
+    await add_ledger(
+        session, moved, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=prior
     )
     await _patient_balance_moved(session, outbox, prior, moved, "billed to the next payer")
 
@@ -946,13 +951,13 @@ async def _hand_back_to_prior(
         ]
     own, back = cob_hand_back(open_ar, transferred)
     journal = _journal()
-    rows_out = ledger_rows(
-        own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=claim
+    await add_ledger(
+        session, own, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=claim
     )
     if prior is not None and back:
-        rows_out += ledger_rows(back, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date,
-                                claim=prior)  # fmt: skip
-    session.add_all(rows_out)
+        await add_ledger(
+            session, back, tenant_id=claim.tenant_id, journal_id=journal, effective_date=effective_date, claim=prior
+        )
     if prior is not None and back and outbox is not None:
         await _patient_balance_moved(session, outbox, prior, back, "the next payer's claim was superseded")
 

@@ -53,7 +53,7 @@ from remit_svc.domain.receivables import (
     statement_run,
 )
 from remit_svc.domain.reconciliation import Reconciliation, reconcile
-from remit_svc.service.posting import guarantor_balance, ledger_rows
+from remit_svc.service.posting import add_ledger, guarantor_balance
 
 PAYMENT = "payment"
 REFUND = "refund"
@@ -156,15 +156,14 @@ class PatientAccounts:
                     f"a refund of {money.amount} exceeds the account's credit of {max(credit, Decimal('0.00'))}"
                 )
         journal_id = f"jnl_{uuid.uuid4().hex}"
-        session.add_all(
-            ledger_rows(
-                patient_payment_postings(money.amount, refund=refund),
-                tenant_id=tenant_id,
-                journal_id=journal_id,
-                effective_date=money.received_on,
-                patient_id=money.patient_id,
-                guarantor_id=account,
-            )
+        await add_ledger(
+            session,
+            patient_payment_postings(money.amount, refund=refund),
+            tenant_id=tenant_id,
+            journal_id=journal_id,
+            effective_date=money.received_on,
+            patient_id=money.patient_id,
+            guarantor_id=account,
         )
         payment = PatientPayment(
             id=f"ppay_{uuid.uuid4().hex}",
