@@ -9,9 +9,10 @@ import pytest
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, encounter_body, json_list
-from claimflow_events import EventEnvelope
+from claimflow_events import EventEnvelope, default_catalog
 from claimflow_kit.directory import Role
-from claimflow_kit.tables import OutboxMessage
+from claimflow_kit.outbox import Outbox
+from claimflow_kit.tables import InboxRecord, OutboxMessage
 from claimflow_kit.testing import eventually
 
 pytestmark = pytest.mark.integration
@@ -133,8 +134,9 @@ async def test_a_batch_of_encounters_is_answered_per_encounter_and_refuses_only_
     assert [r["outcome"] for r in results] == ["created", "refused", "created", "refused", "unchanged", "created"]
     assert [r["ehr_encounter_id"] for r in results] == [b["ehr_encounter_id"] for b in batch]
     assert (body["created"], body["unchanged"], body["refused"]) == (3, 1, 2)
-    assert results[1]["error"]["status"] == 404 and results[1]["error"]["error"] == "PracticeNotFound"
-    assert results[3]["error"]["status"] == 400 and "date_of_service_to" in results[3]["error"]["detail"]
+    assert (results[1]["error"]["status"], results[1]["error"]["error"]) == (404, "PracticeNotFound")
+    assert results[3]["error"]["status"] == 400
+    assert "date_of_service_to" in results[3]["error"]["detail"]
     assert results[4]["encounter_id"] == results[0]["encounter_id"]
     assert (results[5]["version"], results[0]["status"]) == (2, "coded")
 
@@ -184,6 +186,96 @@ async def test_a_malformed_document_refuses_the_whole_batch_and_says_which(stack
     )
     assert refused.status_code == 403
     assert await json_list(coding, "/v1/encounters", headers) == []
+
+
+async def test_one_encounter_announced_twice_in_one_batch_of_events_makes_one_claim_and_one_check(stack: Stack) -> None:
+    """Two events (different ids) for one encounter version, consumed in one batch: the builders read without
+    flushing the batch's earlier rows, the unique constraints refuse the second row, and the batch is replayed event
+    by event, where the second finds the first."""
+    tenant = await stack.create_tenant()
+    await stack.stop_worker("claims-svc")
+    await stack.stop_worker("eligibility-svc")
+    try:
+        posted = await stack.client("coding-svc").post(
+            "/v1/encounters", json=encounter_body(tenant), headers=tenant.headers(Role.EHR_INTEGRATION)
+        )
+        assert posted.status_code == 201
+        encounter_id = posted.json()["id"]
+        catalog = default_catalog()
+        database = stack.database("coding-svc")
+        try:
+            async with database.transaction() as session:
+                rows = (
+                    await session.exec(select(OutboxMessage).where(col(OutboxMessage.message_key) == encounter_id))
+                ).all()
+                outbox = Outbox(catalog, "coding-svc")
+                again = []
+                for row in rows:  # encounter-received and encounter-coded, each again as a new event
+                    envelope = EventEnvelope.model_validate_json(row.envelope)
+                    again.append(
+                        outbox.add(
+                            session,
+                            catalog.payload(envelope),
+                            tenant_id=tenant.id,
+                            correlation_id=envelope.correlationid,
+                        )
+                    )
+            assert {row.event_type for row in rows} >= {"claimflow.encounter-received", "claimflow.encounter-coded"}
+
+            async def all_sent() -> bool:
+                async with database.transaction() as session:
+                    found = (
+                        await session.exec(select(OutboxMessage).where(col(OutboxMessage.message_key) == encounter_id))
+                    ).all()
+                return len(found) == 2 * len(rows) and all(row.sent_at is not None for row in found)
+
+            await eventually(all_sent)
+        finally:
+            await database.dispose()
+    finally:
+        await stack.start_worker("eligibility-svc")
+        await stack.start_worker("claims-svc")
+
+    async def claims() -> list[dict[str, Any]] | None:
+        found = await json_list(
+            stack.client("claims-svc"), f"/v1/claims?encounter_id={encounter_id}", tenant.headers(Role.BILLER)
+        )
+        return found or None
+
+    async def checks() -> list[dict[str, Any]] | None:
+        found = await json_list(
+            stack.client("eligibility-svc"),
+            f"/v1/eligibility-checks?encounter_id={encounter_id}",
+            tenant.headers(Role.BILLER),
+        )
+        return found or None
+
+    assert len(await eventually(claims)) == 1
+    assert len(await eventually(checks)) == 1
+
+    async def consumed(service: str, consumer: str, event_type: str) -> bool:
+        """Both events of the pair are in the consumer's inbox: the second was processed too (finding the first)."""
+        pair = [row.event_id for row in rows if row.event_type == event_type] + [
+            str(envelope.id) for envelope in again if envelope.type == event_type
+        ]
+        database = stack.database(service)
+        try:
+            async with database.transaction() as session:
+                found = await session.exec(
+                    select(InboxRecord.event_id).where(
+                        col(InboxRecord.consumer) == consumer, col(InboxRecord.event_id).in_(pair)
+                    )
+                )
+                return len(found.all()) == 2
+        finally:
+            await database.dispose()
+
+    assert await eventually(lambda: consumed("claims-svc", "claims-svc.claim-builder", "claimflow.encounter-coded"))
+    assert await eventually(
+        lambda: consumed("eligibility-svc", "eligibility-svc.pre-check", "claimflow.encounter-received")
+    )
+    assert len(await claims() or []) == 1
+    assert len(await checks() or []) == 1
 
 
 async def test_requests_succeed_while_the_broker_is_down_and_forgotten_events_are_delivered(stack: Stack) -> None:

@@ -24,12 +24,16 @@ from claims_svc.service.denials import record_denial, record_payment
 async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> None:
     """Start a draft claim for the coded encounter version (one claim per version); the pipeline scrubs it."""
     repository = ClaimRepository(context.session, context.tenant_id)
-    existing = await repository.find(
-        col(Claim.encounter_id) == event.encounter_id,
-        col(Claim.encounter_version) == event.encounter_version,
-        col(Claim.payer_sequence) == "primary",
-        col(Claim.correction) == 0,
-    )
+    # Read without flushing the claims of the batch's earlier events first, so they are written together at its
+    # commit (one INSERT, not one per event). The same encounter version twice in a batch then breaks the unique
+    # constraint, and the batch is replayed event by event: the second finds the first.
+    with context.session.no_autoflush:
+        existing = await repository.find(
+            col(Claim.encounter_id) == event.encounter_id,
+            col(Claim.encounter_version) == event.encounter_version,
+            col(Claim.payer_sequence) == "primary",
+            col(Claim.correction) == 0,
+        )
     if existing is not None:
         return
     repository.add(

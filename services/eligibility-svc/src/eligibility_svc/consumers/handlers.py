@@ -33,21 +33,14 @@ async def on_encounter_received(context: EventContext, event: EncounterReceived)
     checked before gets a ``needs-inquiry`` check that the front desk completes with a real-time check.
     """
     repository = CoverageCheckRepository(context.session, context.tenant_id)
-    if await repository.find(col(CoverageCheck.encounter_id) == event.encounter_id) is not None:
-        return
-    latest = (
-        await context.session.exec(
-            select(CoverageCheck)
-            .where(
-                CoverageCheck.tenant_id == context.tenant_id,
-                CoverageCheck.patient_id == event.patient_id,
-                CoverageCheck.payer_id == event.payer_id,
-                col(CoverageCheck.inquiry).is_not(None),
-            )
-            .order_by(col(CoverageCheck.created_at).desc())
-            .limit(1)
-        )
-    ).first()
+    # Read without flushing the checks of the batch's earlier events first, so they are written together at its
+    # commit (one INSERT, not one per event). One encounter twice in a batch then breaks the unique constraint, and
+    # the batch is replayed event by event: the second finds the first. The latest inquiry read is one stored
+    # before the batch: the checks made in it carry an inquiry moved from such a one, or none.
+    with context.session.no_autoflush:
+        if await repository.find(col(CoverageCheck.encounter_id) == event.encounter_id) is not None:
+            return
+        latest = await _latest_inquiry(context, event)
     check = CoverageCheck(
         id=f"elig_{uuid.uuid4().hex}",
         tenant_id=context.tenant_id,
@@ -83,6 +76,22 @@ async def on_encounter_received(context: EventContext, event: EncounterReceived)
             return
         check.status = "pending"
     repository.add(check)
+
+
+async def _latest_inquiry(context: EventContext, event: EncounterReceived) -> CoverageCheck | None:
+    """The patient's latest check with the encounter's payer that has an inquiry."""
+    found = await context.session.exec(
+        select(CoverageCheck)
+        .where(
+            CoverageCheck.tenant_id == context.tenant_id,
+            CoverageCheck.patient_id == event.patient_id,
+            CoverageCheck.payer_id == event.payer_id,
+            col(CoverageCheck.inquiry).is_not(None),
+        )
+        .order_by(col(CoverageCheck.created_at).desc())
+        .limit(1)
+    )
+    return found.first()
 
 
 def subscriptions() -> list[Subscription]:
