@@ -765,3 +765,36 @@ async def sandbox_277ca(stack: Stack, tenant: TenantFixture, patient_control_num
 
 async def _waits_or_is_done(database: Database, task: asyncio.Task[int]) -> bool:
     return task.done() or await waiting_for_a_lock(database)
+
+
+async def test_a_changed_encounter_supersedes_its_claim_not_yet_sent_and_is_held_once_one_was_sent(
+    stack: Stack,
+) -> None:
+    """The EHR sends a visit again, changed: the claim of the earlier version is superseded while it is not sent (the
+    visit is billed once, with the latest codes); once a version's claim was sent, the next version's claim is held,
+    whatever its procedures, and the sent one stays."""
+    tenant = await stack.create_tenant()
+    body = billable_encounter(tenant)
+
+    def with_charge(charge: str) -> dict[str, Any]:
+        return {**body, "lines": [{**body["lines"][0], "charge": charge}]}
+
+    first = await claim_for(stack, tenant, body, {"ready", "held"})
+    assert first["status"] == "ready", first["findings"]
+    second = await claim_for(stack, tenant, with_charge("140.00"), {"ready", "held"})
+    assert second["status"] == "ready", second["findings"]
+    assert second["encounter_version"] == 2
+    superseded = await claim_status(stack, tenant, first["id"], {"superseded"})
+    assert [f["code"] for f in superseded["findings"]] == ["SUPERSEDED"]
+    assert second["id"] in superseded["findings"][0]["message"]
+    refused = await submit(stack, tenant, [first["id"]], f"old-{uuid.uuid4().hex}")
+    assert refused.status_code == 409, refused.text  # a superseded claim is never sent
+
+    assert (await submit(stack, tenant, [second["id"]], f"v2-{uuid.uuid4().hex}")).status_code == 201
+    await claim_status(stack, tenant, second["id"], {"submitted", "accepted"})
+    third = await claim_for(stack, tenant, {**with_charge("150.00"), "diagnoses": ["J20.9", "R05.9", "R50.9"]},
+                            {"ready", "held"})  # fmt: skip
+    assert third["status"] == "held"
+    assert [f["code"] for f in third["findings"]] == ["EARLIER_VERSION_SENT"]
+    assert second["id"] in third["findings"][0]["message"]
+    assert (await claim_status(stack, tenant, second["id"], {"submitted", "accepted"}))["id"] == second["id"]

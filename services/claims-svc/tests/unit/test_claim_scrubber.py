@@ -42,8 +42,13 @@ CLEAN = ProfessionalClaim(
 )
 
 
-def codes(claim: ProfessionalClaim, duplicate_of: str | None = None) -> set[ScrubCode]:
-    context = ScrubContext(today=TODAY, payers=PAYERS, already_submitted=lambda _c: duplicate_of)
+def codes(claim: ProfessionalClaim, duplicate_of: str | None = None, earlier_sent: str | None = None) -> set[ScrubCode]:
+    context = ScrubContext(
+        today=TODAY,
+        payers=PAYERS,
+        already_submitted=lambda _c: duplicate_of,
+        earlier_version_sent=lambda _c: earlier_sent,
+    )
     return {finding.code for finding in scrub(claim, context)}
 
 
@@ -134,8 +139,13 @@ def test_duplicate_of_a_submitted_claim_is_held_but_a_replacement_is_not() -> No
     assert codes(replace(CLEAN, frequency_code="7", payer_claim_number="P1"), duplicate_of="clm_1") == set()
 
 
+def test_a_new_version_of_an_encounter_already_sent_is_held_but_a_replacement_is_not() -> None:
+    assert codes(CLEAN, earlier_sent="clm_1") == {ScrubCode.EARLIER_VERSION_SENT}
+    assert codes(replace(CLEAN, frequency_code="7", payer_claim_number="P1"), earlier_sent="clm_1") == set()
+
+
 def test_every_rule_is_covered() -> None:
-    assert set(CASES) | {ScrubCode.DUPLICATE} == set(ScrubCode)
+    assert set(CASES) | {ScrubCode.DUPLICATE, ScrubCode.EARLIER_VERSION_SENT} == set(ScrubCode)
 
 
 PARTIES = Parties("Billing Co", "CLAIMFLOW", "Desk", "5555550100", "Clearinghouse", "PAYERSANDBOX")

@@ -36,6 +36,8 @@ class Claim(ClaimsTable, table=True):
         # cannot bill the secondary twice).
         UniqueConstraint("tenant_id", "prior_claim_id", "correction", name="uq_claim_prior_payer"),
         Index("ix_claim_patient_control_number", "tenant_id", "patient_control_number", unique=True),
+        Index("ix_claim_patient_visit", "tenant_id", "patient_id", "date_of_service"),
+        Index("ix_claim_correlation", "tenant_id", "correlation_id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -13,16 +14,28 @@ from sqlmodel import col
 from claimflow_events import ALL_PAYLOADS, ClaimDenied, EncounterCoded, EventPayload, PaymentPosted
 from claimflow_kit.bulk import insert_at_commit
 from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
 from claims_svc.config import ClaimsSettings
 from claims_svc.domain.claim import new_patient_control_number
+from claims_svc.service.assembly import NOT_SENT
 from claims_svc.service.cob import after_denial, after_payment
 from claims_svc.service.denials import record_denial, record_payment
+from claims_svc.service.pipeline import ClaimStatus
+
+SUPERSEDED_EVENT = "claimflow.claims.superseded"
+"""Timeline entry type of a claim superseded by a later version of its encounter (recorded by claims-svc itself)."""
 
 
 async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> None:
-    """Start a draft claim for the coded encounter version (one claim per version); the pipeline scrubs it."""
+    """Start a draft claim for the coded encounter version (one claim per version); the pipeline scrubs it.
+
+    A new version of an EHR encounter (the EHR sent it again, changed) supersedes the claims of the earlier versions
+    that were not sent yet, so the visit is billed once, with the latest codes. A claim of an earlier version that
+    was sent stays: the scrubber holds the new one (EARLIER_VERSION_SENT), as the payer already has the visit. A
+    version coded after a later one (their events travel apart) gets a claim that is superseded from the start.
+    """
     repository = ClaimRepository(context.session, context.tenant_id)
     # Read without flushing the claims of the batch's earlier events first, so they are written together at its
     # commit (one INSERT, not one per event). The same encounter version twice in a batch then breaks the unique
@@ -34,9 +47,11 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             col(Claim.payer_sequence) == "primary",
             col(Claim.correction) == 0,
         )
-    if existing is not None:
-        return
-    repository.add(
+        if existing is not None:
+            return
+        versions = await _other_versions(context, repository, event.encounter_version)
+    now = utcnow()
+    claim = repository.add(
         Claim(
             id=f"clm_{uuid.uuid4().hex}",
             tenant_id=context.tenant_id,
@@ -47,7 +62,7 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             payer_id=event.payer_id,
             claim_kind=event.claim_kind.value,
             date_of_service=event.date_of_service,
-            status="draft",
+            status=ClaimStatus.DRAFT,
             total_charge=sum((line.charge or Decimal(0) for line in event.service_lines), Decimal(0)),
             diagnosis_codes=list(event.diagnosis_codes),
             service_lines=[line.model_dump(mode="json") for line in event.service_lines],
@@ -58,7 +73,69 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             rendering_npi=event.rendering_provider_npi,
             billing_npi=event.billing_provider_npi,
             place_of_service=event.place_of_service,
+            created_at=now,
+            updated_at=now,
         )
+    )
+    newer = [c for c in versions if c.encounter_version > claim.encounter_version]
+    if newer:
+        _supersede(context, claim, max(newer, key=lambda c: c.encounter_version), now)
+        return
+    for earlier in versions:
+        # A claim that absorbed other visits (a combination) bills them too: it stays, for a biller to split.
+        if earlier.status in NOT_SENT and not earlier.combined_encounter_ids:
+            _supersede(context, earlier, claim, now)
+
+
+async def _other_versions(context: EventContext, repository: ClaimRepository, version: int) -> list[Claim]:
+    """The original primary claims (and their parts) of the other versions of the event's EHR encounter: stored
+    (locked, so a sender that has not taken one yet waits and then finds it superseded) and staged in this batch."""
+    correlation_id = context.envelope.correlationid
+    stored = await repository.list(
+        col(Claim.correlation_id) == correlation_id,
+        col(Claim.encounter_version) != version,
+        col(Claim.payer_sequence) == "primary",
+        col(Claim.correction) == 0,
+        limit=100,
+        for_update=True,
+    )
+    staged = [
+        c
+        for c in context.session.new
+        if isinstance(c, Claim)
+        and c.correlation_id == correlation_id
+        and c.encounter_version != version
+        and c.payer_sequence == "primary"
+        and c.correction == 0
+    ]
+    return [*stored, *staged]
+
+
+def _supersede(context: EventContext, claim: Claim, by: Claim, now: datetime) -> None:
+    claim.status = ClaimStatus.SUPERSEDED
+    claim.updated_at = now
+    claim.findings = [
+        {
+            "code": "SUPERSEDED",
+            "message": f"Version {by.encounter_version} of the encounter is billed on claim {by.id} instead.",
+            "fix": "Nothing: this claim is not sent.",
+            "line_number": None,
+        }
+    ]
+    context.session.add(claim)
+    insert_at_commit(
+        context.session,
+        _TIMELINE,
+        {
+            "event_id": str(uuid.uuid4()),
+            "tenant_id": claim.tenant_id,
+            "correlation_id": claim.correlation_id,
+            "event_type": SUPERSEDED_EVENT,
+            "source": "claims-svc",
+            "subject": claim.id,
+            "occurred_at": now,
+            "summary": f"claim {claim.id} (encounter version {claim.encounter_version}) superseded by {by.id}",
+        },
     )
 
 

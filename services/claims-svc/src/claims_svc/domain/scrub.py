@@ -40,6 +40,7 @@ class ScrubCode(StrEnum):
     PRIOR_AUTH_MISSING = "PRIOR_AUTH_MISSING"
     CORRECTION_REFERENCE_MISSING = "CORRECTION_REFERENCE_MISSING"
     DUPLICATE = "DUPLICATE"
+    EARLIER_VERSION_SENT = "EARLIER_VERSION_SENT"
     OTHER_PAYER_UNKNOWN = "OTHER_PAYER_UNKNOWN"
     OTHER_MEMBER_ID_MISSING = "OTHER_MEMBER_ID_MISSING"
     OTHER_MEMBER_ID_FORMAT = "OTHER_MEMBER_ID_FORMAT"
@@ -82,6 +83,8 @@ class ScrubContext:
     today: date
     payers: Mapping[str, PayerRules]
     already_submitted: Callable[[ProfessionalClaim], str | None] = field(default=lambda _claim: None)
+    # The sent claim of an earlier version of the claim's EHR encounter, if any.
+    earlier_version_sent: Callable[[ProfessionalClaim], str | None] = field(default=lambda _claim: None)
 
 
 def _address_complete(address: Address | None) -> bool:
@@ -208,6 +211,15 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
         )
     findings.extend(_other_payer_rules(claim, context))
     findings.extend(_institutional_rules(claim))
+    earlier = context.earlier_version_sent(claim) if claim.frequency_code == "1" else None
+    if earlier is not None:
+        add(
+            ScrubFinding(
+                ScrubCode.EARLIER_VERSION_SENT,
+                f"The EHR changed this encounter after an earlier version of it was sent on claim {earlier}.",
+                f"Send a replacement (frequency 7) of claim {earlier} with these codes; this claim stays held.",
+            )
+        )
     duplicate_of = context.already_submitted(claim) if claim.frequency_code == "1" else None
     if duplicate_of is not None:
         add(

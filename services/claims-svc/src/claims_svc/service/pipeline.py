@@ -89,6 +89,7 @@ class ClaimStatus:
     PARTIALLY_PAID = "partially_paid"
     DENIED = "denied"
     COMBINED = "combined"  # its services are billed on another claim (``combined_into``)
+    SUPERSEDED = "superseded"  # a later version of its EHR encounter is billed instead; it was never sent
 
 
 PAYER_HAS_CLAIM = (ClaimStatus.ACCEPTED, ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED)
@@ -317,9 +318,13 @@ class ClaimPipeline:
         else:
             await self._fill_charges(session, claim)
             domain = to_domain(claim, practice, self.config.payers)
-            duplicate = _duplicate_of(claim, sent)
+            earlier = _earlier_version_sent(claim, sent)
+            duplicate = None if earlier else _duplicate_of(claim, sent)
             context = ScrubContext(
-                today=datetime.now(UTC).date(), payers=self.config.payers, already_submitted=lambda _c: duplicate
+                today=datetime.now(UTC).date(),
+                payers=self.config.payers,
+                already_submitted=lambda _c: duplicate,
+                earlier_version_sent=lambda _c: earlier,
             )
             findings = [f.as_dict() for f in scrub(domain, context)]
         claim.findings = findings
@@ -933,6 +938,20 @@ def _duplicate_of(claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> str | N
             other.id != claim.id
             and other.frequency_code == "1"
             and sorted(line.procedure_code for line in service_lines(other)) == codes
+        ):
+            return str(other.id)
+    return None
+
+
+def _earlier_version_sent(claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> str | None:
+    """The id of a sent claim billing an earlier version of the same EHR encounter (same patient, date and payer),
+    if any: whatever its procedures, the payer already has that visit."""
+    for other in sent.get(_sent_key(claim), []):
+        if (
+            other.id != claim.id
+            and other.correlation_id == claim.correlation_id
+            and other.encounter_version < claim.encounter_version
+            and other.frequency_code == "1"
         ):
             return str(other.id)
     return None
