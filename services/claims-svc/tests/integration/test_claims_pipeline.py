@@ -798,3 +798,37 @@ async def test_a_changed_encounter_supersedes_its_claim_not_yet_sent_and_is_held
     assert [f["code"] for f in third["findings"]] == ["EARLIER_VERSION_SENT"]
     assert second["id"] in third["findings"][0]["message"]
     assert (await claim_status(stack, tenant, second["id"], {"submitted", "accepted"}))["id"] == second["id"]
+
+
+async def test_two_claims_for_one_visit_not_yet_sent_go_out_once_and_a_second_visit_with_its_modifier_goes(
+    stack: Stack,
+) -> None:
+    """A claim ready to go counts for the duplicate check as a sent one (both would go out in the next batch, and the
+    payer denies the second as a duplicate), also within one scrubbing round; the same procedure with a modifier
+    saying it is a separate service is not a duplicate."""
+    tenant = await stack.create_tenant()
+    visit = billable_encounter(tenant, date_of_service="2026-11-18")
+    same = billable_encounter(tenant, date_of_service="2026-11-18")  # another EHR encounter of the same services
+    separate = billable_encounter(tenant, date_of_service="2026-11-18")
+    separate["lines"] = [{**separate["lines"][0], "modifiers": ["25"]}]
+    answer = await stack.client("coding-svc").post(
+        "/v1/encounter-batches",
+        json={"encounters": [visit, same, separate]},
+        headers=tenant.headers(Role.EHR_INTEGRATION),
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["coded"] * 3, results
+
+    async def scrubbed() -> dict[str, dict[str, Any]] | None:
+        found = await json_list(stack.client("claims-svc"), "/v1/claims?limit=50", tenant.headers(Role.BILLER))
+        by_encounter = {c["encounter_id"]: c for c in found if c["status"] in ("ready", "held")}
+        return by_encounter if len(by_encounter) == 3 else None
+
+    claims = await eventually(scrubbed)
+    first, second, third = (claims[r["encounter_id"]] for r in results)
+    held, ready = sorted((first, second), key=lambda c: c["status"])
+    assert (held["status"], ready["status"]) == ("held", "ready"), (first, second)
+    assert [f["code"] for f in held["findings"]] == ["DUPLICATE"]
+    assert ready["id"] in held["findings"][0]["message"]
+    assert third["status"] == "ready", third["findings"]

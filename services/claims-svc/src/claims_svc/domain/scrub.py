@@ -225,8 +225,10 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
         add(
             ScrubFinding(
                 ScrubCode.DUPLICATE,
-                f"The same services for this patient and date were already submitted on claim {duplicate_of}.",
-                "Send a replacement (frequency 7) if something changed, otherwise cancel this claim.",
+                f"The same services for this patient and date are already billed on claim {duplicate_of}.",
+                "A second visit that day: have the EHR send the encounter again with the modifier that says so (25, "
+                "59, 76 or 77). Something changed: send a replacement (frequency 7) of that claim; this one stays "
+                "held.",
             )
         )
     return findings

@@ -294,6 +294,8 @@ class ClaimPipeline:
             sent = await _sent_alike(session, drafts)
             for claim in drafts:
                 await self._scrub(session, claim, sent)
+                if claim.status == ClaimStatus.READY:  # the round's later drafts of the same visit see it
+                    sent.setdefault(_sent_key(claim), []).append(claim)
         return len(drafts)
 
     async def rescrub(self, tenant_id: str, claim_id: str) -> Claim:
@@ -908,8 +910,10 @@ def _sent_key(claim: Claim) -> _SentKey:
 
 
 async def _sent_alike(session: AsyncSession, claims: Sequence[Claim]) -> dict[_SentKey, list[Claim]]:
-    """Claims already sent for the patients of ``claims`` on their dates of service, by patient, date, payer and
-    payer sequence: the duplicate check's candidates, read in one statement per 500 patients for a round of drafts."""
+    """Claims sent, or ready to be, for the patients of ``claims`` on their dates of service, by patient, date,
+    payer and payer sequence: the duplicate check's candidates, read in one statement per 500 patients for a round of
+    drafts. A ready claim counts: it goes out in the next batch, and the payer would deny the second one as a
+    duplicate (CARC 18) even when both went out together."""
     patients = sorted({(claim.tenant_id, claim.patient_id) for claim in claims})
     dates = sorted({claim.date_of_service for claim in claims})
     found: dict[_SentKey, list[Claim]] = {}
@@ -920,7 +924,7 @@ async def _sent_alike(session: AsyncSession, claims: Sequence[Claim]) -> dict[_S
                 col(Claim.tenant_id).in_({tenant for tenant, _ in chunk}),
                 col(Claim.patient_id).in_({patient for _, patient in chunk}),
                 col(Claim.date_of_service).in_(dates),
-                col(Claim.status).in_(_SENT),
+                col(Claim.status).in_((ClaimStatus.READY, *_SENT)),
             )
         )
         for other in rows.all():
@@ -929,18 +933,20 @@ async def _sent_alike(session: AsyncSession, claims: Sequence[Claim]) -> dict[_S
 
 
 def _duplicate_of(claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> str | None:
-    """The id of a sent original claim for the same patient, date of service, payer and procedures, if any."""
+    """The id of an original claim sent, or ready to be, for the same patient, date of service, payer and
+    procedures, if any."""
     if claim.payer_id is None:
         return None
-    codes = sorted(line.procedure_code for line in service_lines(claim))
+    codes = _billed_codes(claim)
     for other in sent.get(_sent_key(claim), []):
-        if (
-            other.id != claim.id
-            and other.frequency_code == "1"
-            and sorted(line.procedure_code for line in service_lines(other)) == codes
-        ):
+        if other.id != claim.id and other.frequency_code == "1" and _billed_codes(other) == codes:
             return str(other.id)
     return None
+
+
+def _billed_codes(claim: Claim) -> list[tuple[str, tuple[str, ...]]]:
+    """The claim's procedures with their modifiers: a repeat service billed with 76, 77, 59 or 25 is not a duplicate."""
+    return sorted((line.procedure_code, tuple(sorted(line.modifiers))) for line in service_lines(claim))
 
 
 def _earlier_version_sent(claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> str | None:
@@ -949,6 +955,7 @@ def _earlier_version_sent(claim: Claim, sent: Mapping[_SentKey, list[Claim]]) ->
     for other in sent.get(_sent_key(claim), []):
         if (
             other.id != claim.id
+            and other.status in _SENT
             and other.correlation_id == claim.correlation_id
             and other.encounter_version < claim.encounter_version
             and other.frequency_code == "1"
