@@ -832,3 +832,29 @@ async def test_two_claims_for_one_visit_not_yet_sent_go_out_once_and_a_second_vi
     assert [f["code"] for f in held["findings"]] == ["DUPLICATE"]
     assert ready["id"] in held["findings"][0]["message"]
     assert third["status"] == "ready", third["findings"]
+
+
+async def test_a_changed_encounter_billed_within_a_combination_is_held_for_a_biller(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    visit = await claim_for(stack, tenant, billable_encounter(tenant, date_of_service="2026-11-13"), {"ready", "held"})
+    follow_up_body = billable_encounter(
+        tenant,
+        date_of_service="2026-11-16",
+        diagnoses=["R05.9", "J45.909"],
+        lines=[{"procedure_code": "94640", "units": "1", "diagnosis_pointers": [2, 1], "charge": "60.00"}],
+    )
+    follow_up = await claim_for(stack, tenant, follow_up_body, {"ready", "held"})
+    combined = await stack.client("claims-svc").post(
+        "/v1/claim-combinations",
+        json={"claim_ids": [visit["id"], follow_up["id"]]},
+        headers=tenant.headers(Role.BILLER),
+    )
+    assert combined.status_code == 201, combined.text
+
+    changed = {**follow_up_body, "lines": [{**follow_up_body["lines"][0], "charge": "65.00"}]}
+    again = await claim_for(stack, tenant, changed, {"ready", "held"})
+    assert again["status"] == "held"
+    assert [f["code"] for f in again["findings"]] == ["EARLIER_VERSION_COMBINED"]
+    assert visit["id"] in again["findings"][0]["message"]
+    kept = await claim_status(stack, tenant, visit["id"], {"draft", "ready", "held"})
+    assert kept["combined_encounter_ids"] == [follow_up["encounter_id"]], "the combination is left as it was"

@@ -33,8 +33,9 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
 
     A new version of an EHR encounter (the EHR sent it again, changed) supersedes the claims of the earlier versions
     that were not sent yet, so the visit is billed once, with the latest codes. A claim of an earlier version that
-    was sent stays: the scrubber holds the new one (EARLIER_VERSION_SENT), as the payer already has the visit. A
-    version coded after a later one (their events travel apart) gets a claim that is superseded from the start.
+    was sent stays: the scrubber holds the new one (EARLIER_VERSION_SENT), as the payer already has the visit; so
+    does the builder when an earlier version is billed within a combination of visits. A version coded after a later
+    one (their events travel apart) gets a claim that is superseded from the start.
     """
     repository = ClaimRepository(context.session, context.tenant_id)
     # Read without flushing the claims of the batch's earlier events first, so they are written together at its
@@ -82,8 +83,21 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
         _supersede(context, claim, max(newer, key=lambda c: c.encounter_version), now)
         return
     for earlier in versions:
-        # A claim that absorbed other visits (a combination) bills them too: it stays, for a biller to split.
-        if earlier.status in NOT_SENT and not earlier.combined_encounter_ids:
+        if earlier.status == ClaimStatus.COMBINED or (earlier.status in NOT_SENT and earlier.combined_encounter_ids):
+            # Billed within a combination, which bills other visits too: a biller decides (split, then scrub again).
+            into = earlier.combined_into or earlier.id
+            claim.status = ClaimStatus.HELD
+            claim.findings = [
+                {
+                    "code": "EARLIER_VERSION_COMBINED",
+                    "message": f"Version {earlier.encounter_version} of the encounter is billed within claim {into}, "
+                    "which combines several visits.",
+                    "fix": f"Split the visit out of claim {into} (or correct it once sent), then scrub this claim "
+                    "again.",
+                    "line_number": None,
+                }
+            ]
+        elif earlier.status in NOT_SENT:
             _supersede(context, earlier, claim, now)
 
 
