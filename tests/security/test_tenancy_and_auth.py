@@ -53,6 +53,7 @@ DENIAL_WORKERS = frozenset({Role.BILLER, Role.CODER})
 CASES: dict[tuple[str, str, str], Case] = {
     ("coding-svc", "POST", "/v1/encounters"): Case(frozenset({Role.EHR_INTEGRATION}), body=True),
     ("coding-svc", "POST", "/v1/fhir/encounter-bundles"): Case(frozenset({Role.EHR_INTEGRATION}), body=True),
+    ("coding-svc", "POST", "/v1/encounter-batches"): Case(frozenset({Role.EHR_INTEGRATION}), body_kind="encounters"),
     ("coding-svc", "GET", "/v1/encounters"): Case(ENCOUNTER_READERS),
     ("coding-svc", "GET", "/v1/encounters/{encounter_id}"): Case(ENCOUNTER_READERS, "encounter"),
     ("coding-svc", "GET", "/v1/work-queue"): Case(frozenset({Role.CODER, Role.BILLER})),
@@ -479,6 +480,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "note": {"note": "Acute bronchitis with cough.", "date_of_service": "2026-01-15"},
         "eligibility": eligibility_body(world.a),
         "batch": {"practice_id": world.a.practice_id, "items": [eligibility_body(world.a)]},
+        "encounters": {"encounters": [encounter_body(world.a)]},
         "fhir_eligibility": FHIR_ELIGIBILITY,
         "submit": {"claim_ids": []},
         "combine": {"claim_ids": [world.objects["claim"], world.objects["open_claim"]]},
@@ -598,6 +600,11 @@ async def test_other_tenants_practice_cannot_receive_encounters(stack: Stack, wo
     )
     assert response.status_code == 404
     assert response.json()["error"] == "PracticeNotFound"
+    batch = await stack.client("coding-svc").post(
+        "/v1/encounter-batches", json={"encounters": [body]}, headers=world.b.headers(Role.EHR_INTEGRATION)
+    )
+    assert batch.status_code == 200
+    assert [(r["outcome"], r["error"]["error"]) for r in batch.json()["results"]] == [("refused", "PracticeNotFound")]
 
 
 async def test_oauth2_client_credentials_token_grants_the_keys_tenant_and_role(stack: Stack, world: World) -> None:
