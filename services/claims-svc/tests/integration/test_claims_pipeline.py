@@ -342,10 +342,11 @@ async def test_claims_are_filtered_by_age_since_the_date_of_service(stack: Stack
     assert refused.status_code == 422
 
 
-async def test_two_encounters_of_a_patient_are_combined_into_one_claim_and_sent_as_one(
-    stack: Stack, pyx12_errors: Pyx12Check
-) -> None:
-    tenant, other = await stack.create_tenant(), await stack.create_tenant()
+async def visit_and_follow_up(
+    stack: Stack, tenant: TenantFixture
+) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, Any]]]:
+    """Ready claims for an office visit and, three days later, a nebulizer follow-up of the same patient (and the
+    follow-up's encounter document)."""
     visit = await claim_for(stack, tenant, billable_encounter(tenant, date_of_service="2026-11-13"), {"ready", "held"})
     follow_up_body = billable_encounter(
         tenant,
@@ -355,6 +356,14 @@ async def test_two_encounters_of_a_patient_are_combined_into_one_claim_and_sent_
     )
     follow_up = await claim_for(stack, tenant, follow_up_body, {"ready", "held"})
     assert (visit["status"], follow_up["status"]) == ("ready", "ready"), (visit["findings"], follow_up["findings"])
+    return visit, (follow_up, follow_up_body)
+
+
+async def test_two_encounters_of_a_patient_are_combined_into_one_claim_and_sent_as_one(
+    stack: Stack, pyx12_errors: Pyx12Check
+) -> None:
+    tenant, other = await stack.create_tenant(), await stack.create_tenant()
+    visit, (follow_up, _) = await visit_and_follow_up(stack, tenant)
     claims = stack.client("claims-svc")
     biller = tenant.headers(Role.BILLER)
     ids = {"claim_ids": [follow_up["id"], visit["id"]]}
@@ -836,14 +845,7 @@ async def test_two_claims_for_one_visit_not_yet_sent_go_out_once_and_a_second_vi
 
 async def test_a_changed_encounter_billed_within_a_combination_is_held_for_a_biller(stack: Stack) -> None:
     tenant = await stack.create_tenant()
-    visit = await claim_for(stack, tenant, billable_encounter(tenant, date_of_service="2026-11-13"), {"ready", "held"})
-    follow_up_body = billable_encounter(
-        tenant,
-        date_of_service="2026-11-16",
-        diagnoses=["R05.9", "J45.909"],
-        lines=[{"procedure_code": "94640", "units": "1", "diagnosis_pointers": [2, 1], "charge": "60.00"}],
-    )
-    follow_up = await claim_for(stack, tenant, follow_up_body, {"ready", "held"})
+    visit, (follow_up, follow_up_body) = await visit_and_follow_up(stack, tenant)
     combined = await stack.client("claims-svc").post(
         "/v1/claim-combinations",
         json={"claim_ids": [visit["id"], follow_up["id"]]},
