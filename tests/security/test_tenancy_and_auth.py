@@ -108,6 +108,9 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("claims-svc", "POST", "/v1/claims/{claim_id}/corrections"): Case(
         frozenset({Role.BILLER}), "claim", body_kind="claim_correction"
     ),
+    ("claims-svc", "POST", "/v1/claims/{claim_id}/cancellation"): Case(
+        frozenset({Role.BILLER}), "claim", body_kind="cancellation"
+    ),
     ("claims-svc", "POST", "/v1/claim-submissions"): Case(frozenset({Role.BILLER}), body_kind="submit"),
     ("claims-svc", "POST", "/v1/claim-combinations"): Case(frozenset({Role.BILLER}), body_kind="combine"),
     ("claims-svc", "POST", "/v1/claims/{claim_id}/split"): Case(frozenset({Role.BILLER}), "claim", body_kind="split"),
@@ -485,6 +488,7 @@ async def _call(stack: Stack, key: tuple[str, str, str], world: World, headers: 
         "submit": {"claim_ids": []},
         "combine": {"claim_ids": [world.objects["claim"], world.objects["open_claim"]]},
         "split": {"line_numbers": [1]},
+        "cancellation": {"reason": "tenant check"},
         "match": {"claim_id": world.objects["open_claim"]},
         "claim_correction": {"kind": "resubmission", "reason": "tenant check"},
         "fees": {"entries": [{"procedure_code": "99213", "amount": "100.00", "effective_from": "2026-01-01"}]},

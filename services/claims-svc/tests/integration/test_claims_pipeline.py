@@ -808,6 +808,21 @@ async def test_a_changed_encounter_supersedes_its_claim_not_yet_sent_and_is_held
     assert second["id"] in third["findings"][0]["message"]
     assert (await claim_status(stack, tenant, second["id"], {"submitted", "accepted"}))["id"] == second["id"]
 
+    # The biller sends the change as a replacement of the sent claim and withdraws the held one.
+    claims, biller = stack.client("claims-svc"), tenant.headers(Role.BILLER)
+    cancel = f"/v1/claims/{third['id']}/cancellation"
+    assert (await claims.post(cancel, json={"reason": ""}, headers=biller)).status_code == 422
+    cancelled = await claims.post(cancel, json={"reason": "billed as a replacement of the sent claim"}, headers=biller)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert "billed as a replacement" in cancelled.json()["findings"][0]["message"]
+    assert (await claims.post(cancel, json={"reason": "again"}, headers=biller)).status_code == 409
+    sent = await claims.post(f"/v1/claims/{second['id']}/cancellation", json={"reason": "too late"}, headers=biller)
+    assert sent.status_code == 409, "a sent claim is voided with a correction, not cancelled"
+    assert "void" in sent.json()["detail"]
+    refused = await submit(stack, tenant, [third["id"]], f"cancelled-{uuid.uuid4().hex}")
+    assert refused.status_code == 409, "a cancelled claim is never sent"
+
 
 async def test_two_claims_for_one_visit_not_yet_sent_go_out_once_and_a_second_visit_with_its_modifier_goes(
     stack: Stack,

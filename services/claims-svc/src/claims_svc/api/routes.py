@@ -29,7 +29,7 @@ from claims_svc.domain.claim import ProfessionalClaim
 from claims_svc.domain.cms1500 import cms1500_forms
 from claims_svc.domain.fees import Fee
 from claims_svc.domain.ub04 import ub04_forms
-from claims_svc.service.assembly import combine_claims, split_claim
+from claims_svc.service.assembly import cancel_claim, combine_claims, split_claim
 from claims_svc.service.pipeline import ClaimPipeline, Correction, to_domain
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -334,6 +334,24 @@ async def split_claim_route(
     """Move some lines of a claim not yet sent to a new claim of the same encounter (returned); each keeps the
     diagnoses its lines point at, and both are scrubbed again."""
     return _out(await split_claim(session, principal, claim_id, body.line_numbers))
+
+
+class CancellationIn(BaseModel):
+    """Why the claim is not to be sent."""
+
+    reason: str = Field(min_length=1, max_length=300)
+
+
+@router.post("/claims/{claim_id}/cancellation", response_model=ClaimOut)
+async def cancel_claim_route(
+    claim_id: str,
+    body: CancellationIn,
+    session: SessionDep,
+    principal: Annotated[Principal, require_roles(Role.BILLER)],
+) -> ClaimOut:
+    """Withdraw a claim not yet sent (draft, held or ready): it becomes ``cancelled`` and is never sent; the reason
+    is kept. 409 for a claim on its way or sent (void one the payer took in with a correction of kind ``void``)."""
+    return _out(await cancel_claim(session, principal, claim_id, body.reason))
 
 
 @router.post("/claims/{claim_id}/corrections", response_model=ClaimOut, status_code=status.HTTP_201_CREATED)

@@ -217,7 +217,7 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
             ScrubFinding(
                 ScrubCode.EARLIER_VERSION_SENT,
                 f"The EHR changed this encounter after an earlier version of it was sent on claim {earlier}.",
-                f"Send a replacement (frequency 7) of claim {earlier} with these codes; this claim stays held.",
+                f"Send a replacement (frequency 7) of claim {earlier} with these codes, then cancel this claim.",
             )
         )
     duplicate_of = context.already_submitted(claim) if claim.frequency_code == "1" else None
@@ -227,8 +227,8 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
                 ScrubCode.DUPLICATE,
                 f"The same services for this patient and date are already billed on claim {duplicate_of}.",
                 "A second visit that day: have the EHR send the encounter again with the modifier that says so (25, "
-                "59, 76 or 77). Something changed: send a replacement (frequency 7) of that claim; this one stays "
-                "held.",
+                "59, 76 or 77). Something changed: send a replacement (frequency 7) of that claim. Otherwise cancel "
+                "this claim.",
             )
         )
     return findings

@@ -29,6 +29,8 @@ COMBINED_EVENT = "claimflow.claims.combined"
 """Timeline entry type of a combination (recorded by claims-svc itself, not published)."""
 SPLIT_EVENT = "claimflow.claims.split"
 """Timeline entry type of a split (recorded by claims-svc itself, not published)."""
+CANCELLED_EVENT = "claimflow.claims.cancelled"
+"""Timeline entry type of a claim a biller withdrew before it was sent (recorded by claims-svc itself)."""
 
 # What every combined claim must share: one patient, payer, plan order, practice, providers and place.
 _SAME = ("patient_id", "payer_id", "payer_sequence", "practice_id", "claim_kind", "billing_npi", "rendering_npi",
@@ -140,12 +142,37 @@ async def combine_claims(session: AsyncSession, principal: Principal, claim_ids:
     return target
 
 
-def _note(claim: Claim, summary: str, at: datetime) -> TimelineEntry:
+async def cancel_claim(session: AsyncSession, principal: Principal, claim_id: str, reason: str) -> Claim:
+    """Withdraw a claim not yet sent (a duplicate the scrubber held, a visit not to be billed): it is never sent, and
+    the reason stays on it, on its timeline and in the audit log. A claim sent is voided with a correction instead."""
+    claim = await ClaimRepository(session, principal.tenant_id).get(claim_id, for_update=True)  # a sender waits
+    if claim.status not in NOT_SENT:
+        raise Conflict(
+            f"claim {claim.id} is {claim.status}; only a claim not yet sent is cancelled (one the payer took in is "
+            "voided: a correction of kind void)"
+        )
+    if claim.combined_encounter_ids:
+        raise Conflict(f"claim {claim.id} bills other visits too (a combination): split them out first")
+    now = utcnow()
+    claim.status = ClaimStatus.CANCELLED
+    claim.findings = [
+        {"code": "CANCELLED", "message": f"Cancelled by {principal.client_id}: {reason}",
+         "fix": "Nothing: this claim is not sent.", "line_number": None}
+    ]  # fmt: skip
+    claim.updated_at = now
+    session.add(claim)
+    audit(session, principal, AuditAction.UPDATE, "Claim", claim.id, patient_id=claim.patient_id,
+          detail=f"cancelled: {reason}"[:512])  # fmt: skip
+    session.add(_note(claim, f"claim {claim.id} cancelled: {reason}", now, CANCELLED_EVENT))
+    return claim
+
+
+def _note(claim: Claim, summary: str, at: datetime, event_type: str = SPLIT_EVENT) -> TimelineEntry:
     return TimelineEntry(
         event_id=str(uuid.uuid4()),
         tenant_id=claim.tenant_id,
         correlation_id=claim.correlation_id,
-        event_type=SPLIT_EVENT,
+        event_type=event_type,
         source="claims-svc",
         subject=claim.id,
         occurred_at=at,

@@ -90,6 +90,7 @@ class ClaimStatus:
     DENIED = "denied"
     COMBINED = "combined"  # its services are billed on another claim (``combined_into``)
     SUPERSEDED = "superseded"  # a later version of its EHR encounter is billed instead; it was never sent
+    CANCELLED = "cancelled"  # a biller withdrew it before it was sent
 
 
 PAYER_HAS_CLAIM = (ClaimStatus.ACCEPTED, ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED)
