@@ -45,6 +45,7 @@ from claimflow_events.payloads import AcknowledgmentSource
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.directory import Practice
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.mailbox_cursor import read_cursor, save_cursor
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from claimflow_x12 import parse
@@ -681,9 +682,7 @@ class ClaimPipeline:
         return decided
 
     async def _read_mailbox(self, tenant_id: str, key: str, connector: Connector) -> int:
-        async with self.context.database.transaction() as session:
-            cursor_row = await session.get(MailboxCursor, (tenant_id, key))
-        after = cursor_row.cursor if cursor_row else None
+        after = await read_cursor(self.context.database, MailboxCursor, tenant_id, key)
         try:
             items = await connector.fetch_responses(tenant_id, after)
         except ConnectorError as exc:
@@ -698,13 +697,7 @@ class ClaimPipeline:
                 break
             if item.kind in (ResponseKind.ACK_999, ResponseKind.CLAIM_ACK_277CA):
                 done.append(item.id)
-            async with self.context.database.transaction() as session:
-                row = await session.get(MailboxCursor, (tenant_id, key)) or MailboxCursor(
-                    tenant_id=tenant_id, route=key
-                )
-                row.cursor = item.cursor
-                row.updated_at = utcnow()
-                session.add(row)
+            await save_cursor(self.context.database, MailboxCursor, tenant_id, key, item.cursor)
         if done:
             await connector.acknowledge(tenant_id, done)
         return decided

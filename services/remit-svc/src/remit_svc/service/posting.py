@@ -35,6 +35,7 @@ from claimflow_kit.app import ServiceContext
 from claimflow_kit.bulk import insert_rows
 from claimflow_kit.db import is_transient
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.mailbox_cursor import read_cursor, save_cursor
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from claimflow_x12 import parse
@@ -643,9 +644,7 @@ class RemittancePoster:
         posted = 0
         for tenant_id in tenants:
             for key, connector in self.connectors.mailboxes(tenant_id):
-                async with self.context.database.transaction() as session:
-                    cursor_row = await session.get(MailboxCursor, (tenant_id, key))
-                after = cursor_row.cursor if cursor_row else None
+                after = await read_cursor(self.context.database, MailboxCursor, tenant_id, key)
                 try:
                     items = await connector.fetch_responses(tenant_id, after)
                 except ConnectorError as exc:
@@ -656,13 +655,7 @@ class RemittancePoster:
                     if item.kind is ResponseKind.REMITTANCE_835:
                         posted += await self._ingest_delivered(tenant_id, item.content, f"mailbox:{key}", item.filename)
                         done.append(item.id)
-                    async with self.context.database.transaction() as session:
-                        row = await session.get(MailboxCursor, (tenant_id, key)) or MailboxCursor(
-                            tenant_id=tenant_id, route=key
-                        )
-                        row.cursor = item.cursor
-                        row.updated_at = utcnow()
-                        session.add(row)
+                    await save_cursor(self.context.database, MailboxCursor, tenant_id, key, item.cursor)
                 if done:
                     await connector.acknowledge(tenant_id, done)
         return posted
