@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import math
 import os
 import statistics
 import sys
@@ -194,8 +195,11 @@ async def drive(
         today = date.fromisoformat((await client.get(f"{sandbox}/v1/clock")).json()["today"])
         members = [
             m
-            for m in (await client.get(f"{sandbox}/v1/population/members?status=active&limit=5000")).json()
-            if m["payer_id"] in SANDBOX_PAYERS and m["person_code"] == "00"
+            for payer in SANDBOX_PAYERS
+            for m in (
+                await client.get(f"{sandbox}/v1/population/members?payer_id={payer}&status=active&limit=5000")
+            ).json()
+            if m["person_code"] == "00"
         ]
         count = int(rate * seconds)
         options = DayOptions(encounters=count, seed=11, coding_problem_rate=0.0, eligibility_problem_rate=0.0)
@@ -278,10 +282,17 @@ def process_cpu(runtime: EmbeddedRuntime) -> dict[str, float]:
     return used
 
 
-def tuned_runtime(prefix: str, postgres: str | None) -> EmbeddedRuntime:
+def tuned_runtime(prefix: str, postgres: str | None, encounters: int = 0) -> EmbeddedRuntime:
     """The stack as ``claimflow up`` runs it, with the loops tuned for latency, in a fresh data directory and on
-    ports below the ephemeral range (not started yet)."""
+    ports below the ephemeral range (not started yet).
+
+    The payers' population grows with the run: a patient is seen once on a date of service, as in a practice's
+    week, not a dozen times (whose claims the scrubber holds or the payer denies as duplicates).
+    """
     os.environ.update(TUNING)
+    # Two patient-dates per encounter: four payers, of whose subscribers ~80 % are covered, over five days.
+    subscribers = min(10_000, max(20, math.ceil(encounters * 2 / (4 * 0.8 * 5))))
+    os.environ["CLAIMFLOW_SANDBOX_SUBSCRIBERS_PER_PAYER"] = str(subscribers)
     return EmbeddedRuntime(
         Path(tempfile.mkdtemp(prefix=prefix)),
         port_base=free_port_block(len(SERVICES) + 2),
@@ -304,7 +315,7 @@ def main() -> None:
         "instead of SQLite; the run's databases are dropped afterwards",
     )
     arguments = parser.parse_args()
-    runtime = tuned_runtime("claimflow-bench-e2e-", arguments.postgres)
+    runtime = tuned_runtime("claimflow-bench-e2e-", arguments.postgres, int(arguments.rate * arguments.seconds))
     try:
         runtime.prepare()
         credentials = demo_credentials(runtime)

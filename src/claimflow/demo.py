@@ -164,20 +164,29 @@ def _as_hospital_outpatient(rng: random.Random, body: dict[str, Any]) -> None:
     )
 
 
+_DAYS_BACK = 5  # encounters of the last five days, as an EHR sends what was documented since
+
+
 def plan_day(
     members: list[dict[str, Any]], practices: list[tuple[str, str]], today: date, options: DayOptions
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The day's encounters (deterministic for a seed) and the eligibility schedule that goes with them.
 
-    ``practices`` are (practice id, NPI). A share of encounters points a line at a diagnosis that does not exist
-    (the coding edits hold it for a coder); another share carries a mistyped member id (the payer rejects it).
+    ``practices`` are (practice id, NPI). A patient has one visit on a date while the members and the last five
+    days allow it; a bigger day repeats patient-dates (their second claims are held or denied as duplicates). A
+    share of encounters points a line at a diagnosis that does not exist (the coding edits hold it for a coder);
+    another share carries a mistyped member id (the payer rejects it).
     """
     rng = random.Random(options.seed)
     encounters, schedule = [], []
+    visits: set[tuple[str, date]] = set()  # a patient seen once a day, while the population allows it
     for index in range(options.encounters):
         member = rng.choice(members)
         practice_id, npi = practices[index % len(practices)]
-        day = today - timedelta(days=rng.randint(1, 5))
+        day = today - timedelta(days=rng.randint(1, _DAYS_BACK))
+        while (member["member_id"], day) in visits and len(visits) < len(members) * _DAYS_BACK:
+            member, day = rng.choice(members), today - timedelta(days=rng.randint(1, _DAYS_BACK))
+        visits.add((member["member_id"], day))
         body = _encounter(rng, member, practice_id, npi, day)
         if rng.random() < options.hospital_rate:
             _as_hospital_outpatient(rng, body)
