@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -42,15 +43,13 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
     # commit (one INSERT, not one per event). The same encounter version twice in a batch then breaks the unique
     # constraint, and the batch is replayed event by event: the second finds the first.
     with context.session.no_autoflush:
-        existing = await repository.find(
-            col(Claim.encounter_id) == event.encounter_id,
-            col(Claim.encounter_version) == event.encounter_version,
-            col(Claim.payer_sequence) == "primary",
-            col(Claim.correction) == 0,
-        )
-        if existing is not None:
-            return
-        versions = await _other_versions(context, repository, event.encounter_version)
+        stored = await _encounter_claims(context, repository)
+    if any(c.encounter_id == event.encounter_id and c.encounter_version == event.encounter_version for c in stored):
+        return
+    versions = [
+        *(c for c in stored if c.encounter_version != event.encounter_version),
+        *_staged_versions(context, event.encounter_version),
+    ]
     now = utcnow()
     claim = repository.add(
         Claim(
@@ -101,19 +100,22 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             _supersede(context, earlier, claim, now)
 
 
-async def _other_versions(context: EventContext, repository: ClaimRepository, version: int) -> list[Claim]:
-    """The original primary claims (and their parts) of the other versions of the event's EHR encounter: stored
-    (locked, so a sender that has not taken one yet waits and then finds it superseded) and staged in this batch."""
-    correlation_id = context.envelope.correlationid
-    stored = await repository.list(
-        col(Claim.correlation_id) == correlation_id,
-        col(Claim.encounter_version) != version,
+async def _encounter_claims(context: EventContext, repository: ClaimRepository) -> Sequence[Claim]:
+    """The original primary claims (and their parts) of every version of the event's EHR encounter, stored: they
+    share its correlation id. Locked, so a sender that has not taken one yet waits and then finds it superseded."""
+    return await repository.list(
+        col(Claim.correlation_id) == context.envelope.correlationid,
         col(Claim.payer_sequence) == "primary",
         col(Claim.correction) == 0,
-        limit=100,
+        limit=1000,
         for_update=True,
     )
-    staged = [
+
+
+def _staged_versions(context: EventContext, version: int) -> list[Claim]:
+    """The claims of the encounter's other versions drafted earlier in this batch (not written yet)."""
+    correlation_id = context.envelope.correlationid
+    return [
         c
         for c in context.session.new
         if isinstance(c, Claim)
@@ -122,7 +124,6 @@ async def _other_versions(context: EventContext, repository: ClaimRepository, ve
         and c.payer_sequence == "primary"
         and c.correction == 0
     ]
-    return [*stored, *staged]
 
 
 def _supersede(context: EventContext, claim: Claim, by: Claim, now: datetime) -> None:

@@ -102,7 +102,14 @@ async def after_payment(
 
 async def _next_payer_claim(session: AsyncSession, tenant_id: str, prior: Claim) -> Claim | None:
     """The live claim billed to the payer after ``prior`` (the latest correction of it, not a void), if any; locked,
-    so a claim the pipeline is sending right now is seen as sent, not put back to draft under it."""
+    so a claim the pipeline is sending right now is seen as sent, not put back to draft under it.
+
+    A claim whose parties name no next plan has none (parties are set when a claim is made, and a next payer's claim
+    is made from them): most claims, read for nothing before.
+    """
+    following = next_sequence(prior.payer_sequence)
+    if following is None or not any(c.get("payer_sequence") == following for c in coverages_of(prior.parties)):
+        return None
     found = await ClaimRepository(session, tenant_id).list(
         col(Claim.prior_claim_id) == prior.id,
         col(Claim.corrected_by).is_(None),

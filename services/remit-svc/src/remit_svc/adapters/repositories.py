@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,6 +50,19 @@ class OpenClaimRepository(TenantRepository[OpenClaim]):
     model = OpenClaim
     resource_name = "OpenClaim"
 
+    async def acknowledge(self, claim_id: str, answer: str) -> None:
+        """Record the payer's first answer to the claim (the first decides the clean-claim rate); a later one, or one
+        for a claim not known here, changes nothing. One UPDATE, no read."""
+        await self.session.exec(
+            update(OpenClaim)
+            .where(
+                col(OpenClaim.tenant_id) == self.tenant_id,
+                col(OpenClaim.id) == claim_id,
+                col(OpenClaim.acknowledgment).is_(None),
+            )
+            .values(acknowledgment=answer, updated_at=utcnow())
+        )
+
 
 class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
     """Whom each guarantor account of one tenant is addressed to."""
@@ -79,17 +94,19 @@ class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
         self, guarantor_id: str, first_name: str, last_name: str, address: dict[str, object] | None, as_of: datetime
     ) -> None:
         """Keep what the claim submitted at ``as_of`` says of the guarantor, unless a later claim said otherwise
-        (events of different claims arrive in any order; a redelivered one changes nothing)."""
-        account = await self.find(col(GuarantorAccount.guarantor_id) == guarantor_id, for_update=True)
-        if account is None:
-            account = GuarantorAccount(tenant_id=self.tenant_id, guarantor_id=guarantor_id, first_name="", last_name="",
-                                       as_of=as_of)  # fmt: skip
-        elif account.as_of > as_of:
-            return
-        account.first_name, account.last_name, account.address = first_name, last_name, address
-        account.as_of = as_of
-        account.updated_at = utcnow()
-        self.add(account)
+        (events of different claims arrive in any order; a redelivered one changes nothing). One upsert, no read."""
+        table = GuarantorAccount.__table__  # type: ignore[attr-defined]
+        dialect = (await self.session.connection()).dialect.name
+        insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+        values = {"first_name": first_name, "last_name": last_name, "address": address, "as_of": as_of,
+                  "updated_at": utcnow()}  # fmt: skip
+        await self.session.exec(
+            insert.values(tenant_id=self.tenant_id, guarantor_id=guarantor_id, **values).on_conflict_do_update(
+                index_elements=[table.c.tenant_id, table.c.guarantor_id],
+                set_={key: insert.excluded[key] for key in values},
+                where=table.c.as_of <= insert.excluded.as_of,
+            )
+        )
 
 
 EARLY_CORRECTION_DAYS = 90  # far longer than any catch-up after an outage

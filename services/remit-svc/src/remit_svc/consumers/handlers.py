@@ -6,7 +6,6 @@ from sqlmodel import col
 
 from claimflow_events import ClaimAccepted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
 from claimflow_kit.consumer import EventContext, Subscription
-from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import EarlyCorrectionRepository, GuarantorAccountRepository, OpenClaimRepository
 from remit_svc.adapters.tables import OpenClaim
 from remit_svc.service.posting import (
@@ -70,22 +69,14 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
         await supersede(context.session, context.outbox, context.tenant_id, claim, correction)
 
 
-async def _acknowledged(context: EventContext, claim_id: str, answer: str) -> None:
-    claim = await OpenClaimRepository(context.session, context.tenant_id).find(col(OpenClaim.id) == claim_id)
-    if claim is not None and claim.acknowledgment is None:  # the first answer decides the clean-claim rate
-        claim.acknowledgment = answer
-        claim.updated_at = utcnow()
-        context.session.add(claim)
-
-
 async def on_claim_accepted(context: EventContext, event: ClaimAccepted) -> None:
     """Record the payer's (or clearinghouse's) first acceptance of the claim."""
-    await _acknowledged(context, event.claim_id, "accepted")
+    await OpenClaimRepository(context.session, context.tenant_id).acknowledge(event.claim_id, "accepted")
 
 
 async def on_claim_rejected(context: EventContext, event: ClaimRejected) -> None:
     """Record a front-end rejection."""
-    await _acknowledged(context, event.claim_id, "rejected")
+    await OpenClaimRepository(context.session, context.tenant_id).acknowledge(event.claim_id, "rejected")
 
 
 async def on_claim_resubmitted(context: EventContext, event: ClaimResubmitted) -> None:
