@@ -824,6 +824,42 @@ async def test_a_changed_encounter_supersedes_its_claim_not_yet_sent_and_is_held
     assert refused.status_code == 409, "a cancelled claim is never sent"
 
 
+async def test_a_changed_encounter_is_held_when_an_earlier_version_was_sent_even_to_another_date_or_payer(
+    stack: Stack,
+) -> None:
+    """The EHR corrects the date of service, then the payer, of a visit already sent: the payer that has it would be
+    billed a second time (the duplicate check compares patient, date and payer, so it missed both). The new claim is
+    held; when the payer changed, the fix is to void the claim the other payer has, after which it goes."""
+    tenant = await stack.create_tenant()
+    body = billable_encounter(tenant)
+    first = await claim_for(stack, tenant, body, {"ready", "held"})
+    assert first["status"] == "ready", first["findings"]
+    assert (await submit(stack, tenant, [first["id"]], f"v1-{uuid.uuid4().hex}")).status_code == 201
+    assert (await claim_status(stack, tenant, first["id"], {"accepted", "rejected"}))["status"] == "accepted"
+
+    moved = await claim_for(stack, tenant, {**body, "date_of_service": "2026-11-17"}, {"ready", "held"})
+    assert moved["status"] == "held"
+    assert [f["code"] for f in moved["findings"]] == ["EARLIER_VERSION_SENT"]
+    assert moved["findings"][0]["fix"].startswith(f"Send a replacement (frequency 7) of claim {first['id']}")
+
+    medicare = {**body, "payer_id": "MCARE", "patient": {**body["patient"], "member_id": "1EG4TE5MK73"}}
+    other_payer = await claim_for(stack, tenant, medicare, {"ready", "held"})
+    assert other_payer["encounter_version"] == 3
+    (finding,) = [f for f in other_payer["findings"] if f["code"] == "EARLIER_VERSION_SENT"]
+    assert "to payer 60054, and this claim goes to payer MCARE" in finding["message"]
+    assert finding["fix"].startswith(f"Void claim {first['id']} (frequency 8)")
+    superseded = await claim_status(stack, tenant, moved["id"], {"superseded"})
+    assert other_payer["id"] in superseded["findings"][0]["message"]
+
+    voided = await correction(stack, tenant, first["id"], {"kind": "void", "reason": "the patient is on Medicare"})
+    assert voided.status_code == 201, voided.text
+    rescrubbed = await stack.client("claims-svc").post(
+        f"/v1/claims/{other_payer['id']}/scrub", headers=tenant.headers(Role.BILLER)
+    )
+    assert rescrubbed.status_code == 200, rescrubbed.text
+    assert "EARLIER_VERSION_SENT" not in [f["code"] for f in rescrubbed.json()["findings"]]
+
+
 async def test_two_claims_for_one_visit_not_yet_sent_go_out_once_and_a_second_visit_with_its_modifier_goes(
     stack: Stack,
 ) -> None:

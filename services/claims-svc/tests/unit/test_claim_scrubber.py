@@ -20,7 +20,7 @@ from claims_svc.domain.claim import (
     Person,
     ProfessionalClaim,
 )
-from claims_svc.domain.scrub import PayerRules, ScrubCode, ScrubContext, scrub
+from claims_svc.domain.scrub import PayerRules, ScrubCode, ScrubContext, ScrubFinding, SentVersion, scrub
 from claims_svc.domain.x12_837p import Parties, build_837p
 
 HOME = Address("12 Elm St", "Springfield", "IL", "627011234")
@@ -42,14 +42,22 @@ CLEAN = ProfessionalClaim(
 )
 
 
-def codes(claim: ProfessionalClaim, duplicate_of: str | None = None, earlier_sent: str | None = None) -> set[ScrubCode]:
+def findings(
+    claim: ProfessionalClaim, duplicate_of: str | None = None, earlier_sent: SentVersion | None = None
+) -> list[ScrubFinding]:
     context = ScrubContext(
         today=TODAY,
         payers=PAYERS,
         already_submitted=lambda _c: duplicate_of,
         earlier_version_sent=lambda _c: earlier_sent,
     )
-    return {finding.code for finding in scrub(claim, context)}
+    return scrub(claim, context)
+
+
+def codes(
+    claim: ProfessionalClaim, duplicate_of: str | None = None, earlier_sent: SentVersion | None = None
+) -> set[ScrubCode]:
+    return {finding.code for finding in findings(claim, duplicate_of, earlier_sent)}
 
 
 def test_the_clean_claim_passes() -> None:
@@ -140,8 +148,18 @@ def test_duplicate_of_a_submitted_claim_is_held_but_a_replacement_is_not() -> No
 
 
 def test_a_new_version_of_an_encounter_already_sent_is_held_but_a_replacement_is_not() -> None:
-    assert codes(CLEAN, earlier_sent="clm_1") == {ScrubCode.EARLIER_VERSION_SENT}
-    assert codes(replace(CLEAN, frequency_code="7", payer_claim_number="P1"), earlier_sent="clm_1") == set()
+    same_payer = SentVersion("clm_1", "60054")
+    assert codes(CLEAN, earlier_sent=same_payer) == {ScrubCode.EARLIER_VERSION_SENT}
+    assert codes(replace(CLEAN, frequency_code="7", payer_claim_number="P1"), earlier_sent=same_payer) == set()
+    (finding,) = findings(CLEAN, earlier_sent=same_payer)
+    assert finding.fix.startswith("Send a replacement (frequency 7) of claim clm_1")
+
+
+def test_a_new_version_that_changed_the_payer_says_to_void_the_claim_the_other_payer_has() -> None:
+    (finding,) = findings(CLEAN, earlier_sent=SentVersion("clm_1", "MCARE"))
+    assert finding.code is ScrubCode.EARLIER_VERSION_SENT
+    assert "to payer MCARE, and this claim goes to payer 60054" in finding.message
+    assert finding.fix.startswith("Void claim clm_1 (frequency 8)")
 
 
 def test_every_rule_is_covered() -> None:

@@ -77,6 +77,14 @@ class PayerRules:
 
 
 @dataclass(frozen=True)
+class SentVersion:
+    """The sent claim of an earlier version of a claim's EHR encounter: its id and the payer it went to."""
+
+    claim_id: str
+    payer_id: str | None
+
+
+@dataclass(frozen=True)
 class ScrubContext:
     """What the rules need besides the claim."""
 
@@ -84,7 +92,7 @@ class ScrubContext:
     payers: Mapping[str, PayerRules]
     already_submitted: Callable[[ProfessionalClaim], str | None] = field(default=lambda _claim: None)
     # The sent claim of an earlier version of the claim's EHR encounter, if any.
-    earlier_version_sent: Callable[[ProfessionalClaim], str | None] = field(default=lambda _claim: None)
+    earlier_version_sent: Callable[[ProfessionalClaim], SentVersion | None] = field(default=lambda _claim: None)
 
 
 def _address_complete(address: Address | None) -> bool:
@@ -212,12 +220,23 @@ def scrub(claim: ProfessionalClaim, context: ScrubContext) -> list[ScrubFinding]
     findings.extend(_other_payer_rules(claim, context))
     findings.extend(_institutional_rules(claim))
     earlier = context.earlier_version_sent(claim) if claim.frequency_code == "1" else None
-    if earlier is not None:
+    if earlier is not None and earlier.payer_id == claim.payer.payer_id:
         add(
             ScrubFinding(
                 ScrubCode.EARLIER_VERSION_SENT,
-                f"The EHR changed this encounter after an earlier version of it was sent on claim {earlier}.",
-                f"Send a replacement (frequency 7) of claim {earlier} with these codes, then cancel this claim.",
+                f"The EHR changed this encounter after an earlier version of it was sent on claim {earlier.claim_id}.",
+                f"Send a replacement (frequency 7) of claim {earlier.claim_id} with these codes, then cancel this "
+                "claim.",
+            )
+        )
+    elif earlier is not None:  # the payer changed: the payer that has the visit is not this claim's
+        add(
+            ScrubFinding(
+                ScrubCode.EARLIER_VERSION_SENT,
+                f"The EHR changed this encounter after an earlier version of it was sent on claim {earlier.claim_id} "
+                f"to payer {earlier.payer_id}, and this claim goes to payer {claim.payer.payer_id}.",
+                f"Void claim {earlier.claim_id} (frequency 8) if that payer was wrong, then scrub this claim again; "
+                "otherwise cancel this claim.",
             )
         )
     duplicate_of = context.already_submitted(claim) if claim.frequency_code == "1" else None

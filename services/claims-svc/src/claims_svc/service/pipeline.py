@@ -68,7 +68,7 @@ from claims_svc.domain.claim import (
 )
 from claims_svc.domain.cob import adjudication_from, coverages_of
 from claims_svc.domain.fees import Fee, charge_for
-from claims_svc.domain.scrub import PayerRules, ScrubContext, scrub
+from claims_svc.domain.scrub import PayerRules, ScrubContext, SentVersion, scrub
 from claims_svc.domain.x12_837i import build_837i
 from claims_svc.domain.x12_837p import Parties, build_837p
 
@@ -294,8 +294,9 @@ class ClaimPipeline:
                 query = query.with_for_update(skip_locked=True)
             drafts = list((await session.exec(query)).all())
             sent = await _sent_alike(session, drafts)
+            versions = await _encounter_versions(session, drafts)
             for claim in drafts:
-                await self._scrub(session, claim, sent)
+                await self._scrub(session, claim, sent, versions)
                 if claim.status == ClaimStatus.READY:  # the round's later drafts of the same visit see it
                     sent.setdefault(_sent_key(claim), []).append(claim)
         return len(drafts)
@@ -308,10 +309,18 @@ class ClaimPipeline:
                 raise NotFound("Claim", claim_id)
             if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.HELD):
                 raise Conflict(f"claim {claim_id} is {claim.status}; only draft or held claims are scrubbed")
-            await self._scrub(session, claim, await _sent_alike(session, [claim]))
+            await self._scrub(
+                session, claim, await _sent_alike(session, [claim]), await _encounter_versions(session, [claim])
+            )
             return claim
 
-    async def _scrub(self, session: Any, claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> None:
+    async def _scrub(
+        self,
+        session: Any,
+        claim: Claim,
+        sent: Mapping[_SentKey, list[Claim]],
+        versions: Mapping[tuple[str, str], list[Claim]],
+    ) -> None:
         """The scrubber's findings on ``claim`` and its new status (held with findings, else ready)."""
         practice = await self._practice(claim.tenant_id, claim.practice_id)
         if practice is None:
@@ -322,7 +331,7 @@ class ClaimPipeline:
         else:
             await self._fill_charges(session, claim)
             domain = to_domain(claim, practice, self.config.payers)
-            earlier = _earlier_version_sent(claim, sent)
+            earlier = _earlier_version_sent(claim, versions)
             duplicate = None if earlier else _duplicate_of(claim, sent)
             context = ScrubContext(
                 today=datetime.now(UTC).date(),
@@ -943,18 +952,44 @@ def _billed_codes(claim: Claim) -> list[tuple[str, tuple[str, ...]]]:
     return sorted((line.procedure_code, tuple(sorted(line.modifiers))) for line in service_lines(claim))
 
 
-def _earlier_version_sent(claim: Claim, sent: Mapping[_SentKey, list[Claim]]) -> str | None:
-    """The id of a sent claim billing an earlier version of the same EHR encounter (same patient, date and payer),
-    if any: whatever its procedures, the payer already has that visit."""
-    for other in sent.get(_sent_key(claim), []):
+async def _encounter_versions(session: AsyncSession, claims: Sequence[Claim]) -> dict[tuple[str, str], list[Claim]]:
+    """The claims of every version of the EHR encounters of ``claims`` (they share its correlation id), whatever
+    their patient, date of service or payer, by tenant and correlation id; one statement per 500 encounters."""
+    encounters = sorted({(claim.tenant_id, claim.correlation_id) for claim in claims if claim.correlation_id})
+    found: dict[tuple[str, str], list[Claim]] = {}
+    for start in range(0, len(encounters), 500):
+        chunk = encounters[start : start + 500]
+        rows = await session.exec(
+            select(Claim).where(
+                col(Claim.tenant_id).in_({tenant for tenant, _ in chunk}),
+                col(Claim.correlation_id).in_({correlation for _, correlation in chunk}),
+            )
+        )
+        for other in rows.all():
+            found.setdefault((other.tenant_id, other.correlation_id), []).append(other)
+    return found
+
+
+def _earlier_version_sent(claim: Claim, versions: Mapping[tuple[str, str], list[Claim]]) -> SentVersion | None:
+    """The sent claim billing an earlier version of the same EHR encounter to the same payer sequence, if any, even
+    when the change moved the date of service or the payer: the payer it went to already has the visit. One voided
+    since (a void of it not cancelled) no longer counts."""
+    related = versions.get((claim.tenant_id, claim.correlation_id), [])
+    voided = {
+        other.original_claim_id
+        for other in related
+        if other.frequency_code == "8" and other.status not in (ClaimStatus.CANCELLED, ClaimStatus.SUPERSEDED)
+    }
+    for other in related:
         if (
             other.id != claim.id
             and other.status in _SENT
-            and other.correlation_id == claim.correlation_id
+            and other.payer_sequence == claim.payer_sequence
             and other.encounter_version < claim.encounter_version
             and other.frequency_code == "1"
+            and other.id not in voided
         ):
-            return str(other.id)
+            return SentVersion(str(other.id), other.payer_id)
     return None
 
 
