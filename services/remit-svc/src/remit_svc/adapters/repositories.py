@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, exists, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
@@ -44,11 +45,35 @@ from remit_svc.domain.receivables import (
 from remit_svc.domain.reconciliation import DepositFact, EraFact
 
 
+class ClaimArrival(NamedTuple):
+    """See ``OpenClaimRepository.arrival``."""
+
+    known: bool
+    payments_waiting: bool
+    corrections_waiting: bool
+
+
 class OpenClaimRepository(TenantRepository[OpenClaim]):
     """Submitted claims of one tenant."""
 
     model = OpenClaim
     resource_name = "OpenClaim"
+
+    async def arrival(self, claim_id: str, patient_control_number: str) -> ClaimArrival:
+        """What a claim-submitted finds in one statement: whether the claim is known already (a redelivered or
+        repeated event), and whether payments (an ERA read first) or corrections wait for it."""
+        payments = select(ClaimPaymentRecord.id).where(
+            ClaimPaymentRecord.tenant_id == self.tenant_id,
+            ClaimPaymentRecord.patient_control_number == patient_control_number,
+            ClaimPaymentRecord.state == "unmatched",
+            col(ClaimPaymentRecord.claim_id).is_(None),
+        )
+        corrections = select(EarlyCorrection.id).where(
+            EarlyCorrection.tenant_id == self.tenant_id, EarlyCorrection.original_claim_id == claim_id
+        )
+        known = select(OpenClaim.id).where(OpenClaim.tenant_id == self.tenant_id, OpenClaim.id == claim_id)
+        row = (await self.session.exec(select(exists(known), exists(payments), exists(corrections)))).one()
+        return ClaimArrival(*(bool(flag) for flag in row))
 
     async def acknowledge(self, claim_id: str, answer: str) -> None:
         """Record the payer's first answer to the claim (the first decides the clean-claim rate); a later one, or one

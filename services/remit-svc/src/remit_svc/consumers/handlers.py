@@ -21,7 +21,8 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
     tertiary claim: move the prior claim's patient balance to this payer), note whom the guarantor's statements go
     to, and post a payment that arrived before it (an ERA read before this event)."""
     repository = OpenClaimRepository(context.session, context.tenant_id)
-    if await repository.find(col(OpenClaim.id) == event.claim_id) is not None:
+    arrival = await repository.arrival(event.claim_id, event.patient_control_number)
+    if arrival.known:
         return
     claim = repository.add(
         OpenClaim(
@@ -64,9 +65,11 @@ async def on_claim_submitted(context: EventContext, event: ClaimSubmitted) -> No
         await bill_next_payer(context.session, context.outbox, claim, event.prior_claim_id)
     else:
         await RemittancePoster.open_claim_postings(context.session, claim)
-    await post_waiting_payments(context.session, context.outbox, claim)
-    for correction in await EarlyCorrectionRepository(context.session, context.tenant_id).take(claim.id):
-        await supersede(context.session, context.outbox, context.tenant_id, claim, correction)
+    if arrival.payments_waiting:
+        await post_waiting_payments(context.session, context.outbox, claim)
+    if arrival.corrections_waiting:
+        for correction in await EarlyCorrectionRepository(context.session, context.tenant_id).take(claim.id):
+            await supersede(context.session, context.outbox, context.tenant_id, claim, correction)
 
 
 async def on_claim_accepted(context: EventContext, event: ClaimAccepted) -> None:
