@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -319,7 +320,7 @@ class ClaimPipeline:
         session: Any,
         claim: Claim,
         sent: Mapping[_SentKey, list[Claim]],
-        versions: Mapping[tuple[str, str], list[Claim]],
+        versions: Mapping[tuple[str, str], list[_Version]],
     ) -> None:
         """The scrubber's findings on ``claim`` and its new status (held with findings, else ready)."""
         practice = await self._practice(claim.tenant_id, claim.practice_id)
@@ -952,25 +953,48 @@ def _billed_codes(claim: Claim) -> list[tuple[str, tuple[str, ...]]]:
     return sorted((line.procedure_code, tuple(sorted(line.modifiers))) for line in service_lines(claim))
 
 
-async def _encounter_versions(session: AsyncSession, claims: Sequence[Claim]) -> dict[tuple[str, str], list[Claim]]:
+@dataclass(frozen=True)
+class _Version:
+    """What the earlier-version check needs of a claim of an encounter (not the whole claim: its JSON is not read)."""
+
+    id: str
+    status: str
+    payer_sequence: str
+    payer_id: str | None
+    encounter_version: int
+    frequency_code: str
+    original_claim_id: str | None
+
+
+_VERSION_COLUMNS = [
+    col(column)
+    for column in (
+        Claim.tenant_id, Claim.correlation_id, Claim.id, Claim.status, Claim.payer_sequence, Claim.payer_id,
+        Claim.encounter_version, Claim.frequency_code, Claim.original_claim_id,
+    )
+]  # fmt: skip
+
+
+async def _encounter_versions(session: AsyncSession, claims: Sequence[Claim]) -> dict[tuple[str, str], list[_Version]]:
     """The claims of every version of the EHR encounters of ``claims`` (they share its correlation id), whatever
     their patient, date of service or payer, by tenant and correlation id; one statement per 500 encounters."""
     encounters = sorted({(claim.tenant_id, claim.correlation_id) for claim in claims if claim.correlation_id})
-    found: dict[tuple[str, str], list[Claim]] = {}
+    found: dict[tuple[str, str], list[_Version]] = {}
+    connection = await session.connection()  # plain rows: no claim is loaded, nor its JSON parsed
     for start in range(0, len(encounters), 500):
         chunk = encounters[start : start + 500]
-        rows = await session.exec(
-            select(Claim).where(
+        rows = await connection.execute(
+            sa_select(*_VERSION_COLUMNS).where(
                 col(Claim.tenant_id).in_({tenant for tenant, _ in chunk}),
                 col(Claim.correlation_id).in_({correlation for _, correlation in chunk}),
             )
         )
-        for other in rows.all():
-            found.setdefault((other.tenant_id, other.correlation_id), []).append(other)
+        for tenant_id, correlation_id, *version in rows.all():
+            found.setdefault((str(tenant_id), str(correlation_id)), []).append(_Version(*version))
     return found
 
 
-def _earlier_version_sent(claim: Claim, versions: Mapping[tuple[str, str], list[Claim]]) -> SentVersion | None:
+def _earlier_version_sent(claim: Claim, versions: Mapping[tuple[str, str], list[_Version]]) -> SentVersion | None:
     """The sent claim billing an earlier version of the same EHR encounter to the same payer sequence, if any, even
     when the change moved the date of service or the payer: the payer it went to already has the visit. One voided
     since (a void of it not cancelled) no longer counts."""
@@ -989,7 +1013,7 @@ def _earlier_version_sent(claim: Claim, versions: Mapping[tuple[str, str], list[
             and other.frequency_code == "1"
             and other.id not in voided
         ):
-            return SentVersion(str(other.id), other.payer_id)
+            return SentVersion(other.id, other.payer_id)
     return None
 
 
