@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Dialect, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, ColumnElement, DateTime, Dialect, Index, Integer, Text, cast
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -26,6 +26,12 @@ def empty_list() -> list[Any]:
     through pydantic's ``FieldInfo.get_default``, which inspects the factory's signature on every call, and for a
     builtin that means parsing its text signature (about 100 µs a field, against 5 for a Python function)."""
     return []
+
+
+def json_present(column: Any) -> ColumnElement[bool]:
+    """True where a JSON column holds a document: SQLModel writes every field, so a ``None`` is stored as JSON
+    ``null``, which ``IS NOT NULL`` lets through (SQL NULL is not equal to anything either, so it is left out too)."""
+    return cast(column, Text) != "null"
 
 
 class UtcDateTime(TypeDecorator[datetime]):

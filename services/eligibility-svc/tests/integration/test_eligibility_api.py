@@ -162,6 +162,21 @@ async def test_unable_to_respond_is_retried_then_times_out_with_a_clear_error(st
     assert await events_for(stack, check_id) == [], "no result, no event"
 
 
+async def test_a_check_that_timed_out_is_not_served_as_a_cached_answer(stack: Stack) -> None:
+    """A failed exchange is stored (no result) but is no answer: the next request within the cache window asks the
+    payer again. The failure's missing result is JSON null in the column, which the cache lookup once took for one."""
+    tenant = await stack.create_tenant()
+    body = check_body(tenant, MARIA)
+    async with scenario(stack, "60054", unable_to_respond=True):
+        failed = await post_check(stack, tenant, body, "?refresh=true")
+    assert failed.status_code == 504, failed.text
+    answered = await post_check(stack, tenant, body)
+    assert answered.status_code == 201, answered.text
+    assert answered.json()["cached"] is False
+    assert answered.json()["status"] == "active"
+    assert answered.json()["id"] != failed.json()["extra"]["check_id"]
+
+
 async def test_a_slow_payer_within_the_deadline_is_answered(stack: Stack) -> None:
     tenant = await stack.create_tenant()
     async with scenario(stack, "60054", eligibility_delay_seconds=0.5):

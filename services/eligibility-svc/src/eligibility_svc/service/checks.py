@@ -29,7 +29,7 @@ from claimflow_kit.context import correlation_id_var
 from claimflow_kit.db import Database
 from claimflow_kit.errors import UpstreamInvalidAnswer, UpstreamTimeout
 from claimflow_kit.outbox import Outbox
-from claimflow_kit.tables import utcnow
+from claimflow_kit.tables import json_present, utcnow
 from claimflow_x12.envelope import ControlNumberAllocator, allocate_envelope
 from claimflow_x12.writer import write_interchange
 from eligibility_svc.adapters.tables import CoverageCheck
@@ -345,7 +345,7 @@ async def fresh_result(database: Database, tenant_id: str, key: str, max_age: ti
                 CoverageCheck.tenant_id == tenant_id,
                 CoverageCheck.cache_key == key,
                 col(CoverageCheck.completed_at) >= since,
-                col(CoverageCheck.result).is_not(None),
+                json_present(col(CoverageCheck.result)),
             )
             .order_by(col(CoverageCheck.completed_at).desc())
             .limit(1)
@@ -361,7 +361,7 @@ async def claim_pending(database: Database, owner_lease: timedelta, limit: int) 
             select(CoverageCheck)
             .where(
                 CoverageCheck.status == "pending",
-                col(CoverageCheck.inquiry).is_not(None),
+                json_present(col(CoverageCheck.inquiry)),
                 or_(col(CoverageCheck.lease_until).is_(None), col(CoverageCheck.lease_until) < now),
             )
             .order_by(col(CoverageCheck.created_at))
