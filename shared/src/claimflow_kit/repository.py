@@ -6,9 +6,10 @@ one that does not exist (404), so tenants cannot even learn which ids exist else
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+from sqlalchemy import ScalarResult, bindparam
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +18,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from claimflow_kit.errors import NotFound
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
+
+_PREPARED: dict[tuple[type[Any], str], Any] = {}  # see TenantRepository.prepared
 
 # OFFSET is a BIGINT in PostgreSQL and SQLite: a larger value is a database error, not an empty page, so list
 # endpoints bound their ``offset`` query parameter with this (a 422 instead of a 500).
@@ -38,9 +41,36 @@ class TenantRepository(Generic[ModelT]):
         query: SelectOfScalar[ModelT] = select(self.model).where(col(self.model.tenant_id) == self.tenant_id)
         return query
 
+    @classmethod
+    def scoped_by_parameter(cls) -> SelectOfScalar[ModelT]:
+        """A SELECT of the model limited to the tenant given as the parameter ``tenant_id``, for ``prepared``."""
+        query: SelectOfScalar[ModelT] = select(cls.model).where(col(cls.model.tenant_id) == bindparam("tenant_id"))
+        return query
+
+    async def prepared(
+        self, name: str, build: Callable[[], SelectOfScalar[ModelT]], **params: Any
+    ) -> ScalarResult[ModelT]:
+        """Run the query ``build`` makes, built once per repository class and ``name`` and then run with ``params``
+        and the tenant (it starts from ``scoped_by_parameter``; its other values are ``bindparam`` s).
+
+        For the queries run for every event: building a statement and its cache key cost about as much as SQLite
+        takes to run a lookup by key (70 of 155 µs for a claim by id).
+        """
+        key = (type(self), name)
+        query = _PREPARED.get(key)
+        if query is None:
+            query = _PREPARED[key] = build()
+        return await self.session.exec(query, params={**params, "tenant_id": self.tenant_id})
+
     async def get(self, object_id: str, *, for_update: bool = False) -> ModelT:
         """The tenant's object with this id, or NotFound (``for_update``: locked, as in ``list``)."""
-        found = await self.find(col(self.model.id) == object_id, for_update=for_update)
+
+        def by_id() -> SelectOfScalar[ModelT]:
+            query = self.scoped_by_parameter().where(col(self.model.id) == bindparam("object_id")).limit(1)
+            return query.with_for_update() if for_update else query
+
+        result = await self.prepared("locked by id" if for_update else "by id", by_id, object_id=object_id)
+        found = result.first()
         if found is None:
             raise NotFound(self.resource_name, object_id)
         return found

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam
+from sqlmodel import col
+from sqlmodel.sql.expression import SelectOfScalar
+
 from claimflow_kit.repository import TenantRepository
 from claims_svc.adapters.tables import Appeal, Claim, DenialWorkItem
 
@@ -12,12 +18,43 @@ class ClaimRepository(TenantRepository[Claim]):
     model = Claim
     resource_name = "Claim"
 
+    async def encounter_claims(self, correlation_id: str) -> Sequence[Claim]:
+        """The original primary claims (and their parts) of every version of an EHR encounter (they share its
+        correlation id), locked (FOR UPDATE), newest first."""
+
+        def build() -> SelectOfScalar[Claim]:
+            return (
+                self.scoped_by_parameter()
+                .where(
+                    col(Claim.correlation_id) == bindparam("correlation_id"),
+                    col(Claim.payer_sequence) == "primary",
+                    col(Claim.correction) == 0,
+                )
+                .order_by(col(Claim.created_at).desc())
+                .with_for_update()
+            )
+
+        return (await self.prepared("encounter claims", build, correlation_id=correlation_id)).all()
+
 
 class DenialRepository(TenantRepository[DenialWorkItem]):
     """Denial work items of one tenant."""
 
     model = DenialWorkItem
     resource_name = "Denial"
+
+    async def of_claims(self, claim_ids: Sequence[str], *, status: str, except_era_id: str) -> Sequence[DenialWorkItem]:
+        """The work items of ``claim_ids`` in ``status`` from remittances other than ``except_era_id``."""
+
+        def build() -> SelectOfScalar[DenialWorkItem]:
+            return self.scoped_by_parameter().where(
+                col(DenialWorkItem.claim_id).in_(bindparam("claim_ids", expanding=True)),
+                col(DenialWorkItem.status) == bindparam("status"),
+                col(DenialWorkItem.era_id) != bindparam("era_id"),
+            )
+
+        params = {"claim_ids": list(claim_ids), "status": status, "era_id": except_era_id}
+        return (await self.prepared("of claims", build, **params)).all()
 
 
 class AppealRepository(TenantRepository[Appeal]):

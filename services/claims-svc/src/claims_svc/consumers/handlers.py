@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
 from sqlalchemy import Table
-from sqlmodel import col
 
 from claimflow_events import ALL_PAYLOADS, ClaimDenied, EncounterCoded, EventPayload, PaymentPosted
 from claimflow_kit.bulk import insert_at_commit
@@ -43,7 +41,8 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
     # commit (one INSERT, not one per event). The same encounter version twice in a batch then breaks the unique
     # constraint, and the batch is replayed event by event: the second finds the first.
     with context.session.no_autoflush:
-        stored = await _encounter_claims(context, repository)
+        # Locked, so a sender that has not taken one yet waits and then finds it superseded.
+        stored = await repository.encounter_claims(context.envelope.correlationid)
     if any(c.encounter_id == event.encounter_id and c.encounter_version == event.encounter_version for c in stored):
         return
     versions = [
@@ -98,18 +97,6 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
             ]
         elif earlier.status in NOT_SENT:
             _supersede(context, earlier, claim, now)
-
-
-async def _encounter_claims(context: EventContext, repository: ClaimRepository) -> Sequence[Claim]:
-    """The original primary claims (and their parts) of every version of the event's EHR encounter, stored: they
-    share its correlation id. Locked, so a sender that has not taken one yet waits and then finds it superseded."""
-    return await repository.list(
-        col(Claim.correlation_id) == context.envelope.correlationid,
-        col(Claim.payer_sequence) == "primary",
-        col(Claim.correction) == 0,
-        limit=1000,
-        for_update=True,
-    )
 
 
 def _staged_versions(context: EventContext, version: int) -> list[Claim]:

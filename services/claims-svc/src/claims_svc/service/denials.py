@@ -223,13 +223,9 @@ async def close_denials_paid_later(session: AsyncSession, tenant_id: str, claim:
         claim_ids.append(original)
         earlier = await repository.find(col(Claim.id) == original)
         original = earlier.original_claim_id if earlier is not None else None
+    # The same remittance's denial is what this payment left unpaid: it stays open.
     denials = DenialRepository(session, tenant_id)
-    for item in await denials.list(
-        col(DenialWorkItem.claim_id).in_(claim_ids),
-        col(DenialWorkItem.status) == DenialStatus.OPEN,
-        col(DenialWorkItem.era_id) != event.era_id,  # the same remittance's denial is what this payment left unpaid
-        limit=100,
-    ):
+    for item in await denials.of_claims(claim_ids, status=DenialStatus.OPEN, except_era_id=event.era_id):
         note = f"paid {event.paid_amount:.2f} on remittance {event.trace_number} (claim {claim.id})"
         _resolve(item, DenialOutcome.PAID_LATER, AUTOMATION, note)
         session.add(item)

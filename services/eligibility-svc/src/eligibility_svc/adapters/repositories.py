@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, bindparam, update
 from sqlmodel import col
+from sqlmodel.sql.expression import SelectOfScalar
 
 from claimflow_kit.bulk import insert_rows
 from claimflow_kit.errors import InvalidInput
 from claimflow_kit.repository import TenantRepository
+from claimflow_kit.tables import json_present
 from eligibility_svc.adapters.tables import CoverageCheck
 
 
@@ -18,6 +20,35 @@ class CoverageCheckRepository(TenantRepository[CoverageCheck]):
 
     model = CoverageCheck
     resource_name = "EligibilityCheck"
+
+    async def of_encounter(self, encounter_id: str) -> CoverageCheck | None:
+        """The encounter's pre-check, if it has one."""
+
+        def build() -> SelectOfScalar[CoverageCheck]:
+            return (
+                self.scoped_by_parameter().where(col(CoverageCheck.encounter_id) == bindparam("encounter_id")).limit(1)
+            )
+
+        return (await self.prepared("of encounter", build, encounter_id=encounter_id)).first()
+
+    async def latest_inquiry(self, patient_id: str, payer_id: str | None) -> CoverageCheck | None:
+        """The patient's latest check with the payer that has an inquiry (none without a payer to ask)."""
+        if payer_id is None:
+            return None
+
+        def build() -> SelectOfScalar[CoverageCheck]:
+            return (
+                self.scoped_by_parameter()
+                .where(
+                    col(CoverageCheck.patient_id) == bindparam("patient_id"),
+                    col(CoverageCheck.payer_id) == bindparam("payer_id"),
+                    json_present(col(CoverageCheck.inquiry)),
+                )
+                .order_by(col(CoverageCheck.created_at).desc())
+                .limit(1)
+            )
+
+        return (await self.prepared("latest inquiry", build, patient_id=patient_id, payer_id=payer_id)).first()
 
     async def insert(self, check: CoverageCheck) -> None:
         """Write a new check with one INSERT now (a real-time check writes one row: no unit-of-work flush for it).

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlmodel import col, select
-
 from claimflow_events import EncounterReceived
 from claimflow_kit.consumer import EventContext, Subscription
 from claimflow_kit.tables import utcnow
@@ -38,9 +36,9 @@ async def on_encounter_received(context: EventContext, event: EncounterReceived)
     # the batch is replayed event by event: the second finds the first. The latest inquiry read is one stored
     # before the batch: the checks made in it carry an inquiry moved from such a one, or none.
     with context.session.no_autoflush:
-        if await repository.find(col(CoverageCheck.encounter_id) == event.encounter_id) is not None:
+        if await repository.of_encounter(event.encounter_id) is not None:
             return
-        latest = await _latest_inquiry(context, event)
+        latest = await repository.latest_inquiry(event.patient_id, event.payer_id)
     check = CoverageCheck(
         id=f"elig_{uuid.uuid4().hex}",
         tenant_id=context.tenant_id,
@@ -76,22 +74,6 @@ async def on_encounter_received(context: EventContext, event: EncounterReceived)
             return
         check.status = "pending"
     repository.add(check)
-
-
-async def _latest_inquiry(context: EventContext, event: EncounterReceived) -> CoverageCheck | None:
-    """The patient's latest check with the encounter's payer that has an inquiry."""
-    found = await context.session.exec(
-        select(CoverageCheck)
-        .where(
-            CoverageCheck.tenant_id == context.tenant_id,
-            CoverageCheck.patient_id == event.patient_id,
-            CoverageCheck.payer_id == event.payer_id,
-            col(CoverageCheck.inquiry).is_not(None),
-        )
-        .order_by(col(CoverageCheck.created_at).desc())
-        .limit(1)
-    )
-    return found.first()
 
 
 def subscriptions() -> list[Subscription]:

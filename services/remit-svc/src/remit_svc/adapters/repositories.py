@@ -6,14 +6,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import Insert, bindparam, delete, exists, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from claimflow_events import ClaimResubmitted
 from claimflow_kit.repository import TenantRepository
@@ -44,6 +46,38 @@ from remit_svc.domain.receivables import (
 )
 from remit_svc.domain.reconciliation import DepositFact, EraFact
 
+# Statements built once and run with parameters: building one (its clauses, then its cache key) cost more than
+# running it, for statements run once per claim.
+
+
+@cache
+def _arrival_statement() -> Select[bool, bool, bool]:
+    known = select(OpenClaim.id).where(
+        OpenClaim.tenant_id == bindparam("tenant_id"), OpenClaim.id == bindparam("claim_id")
+    )
+    payments = select(ClaimPaymentRecord.id).where(
+        ClaimPaymentRecord.tenant_id == bindparam("tenant_id"),
+        ClaimPaymentRecord.patient_control_number == bindparam("pcn"),
+        ClaimPaymentRecord.state == "unmatched",
+        col(ClaimPaymentRecord.claim_id).is_(None),
+    )
+    corrections = select(EarlyCorrection.id).where(
+        EarlyCorrection.tenant_id == bindparam("tenant_id"), EarlyCorrection.original_claim_id == bindparam("claim_id")
+    )
+    return select(exists(known), exists(payments), exists(corrections))
+
+
+@cache
+def _note_statement(dialect: str) -> Insert:
+    """Upsert of a guarantor account's addressee, unless the stored one is newer (the row's columns as parameters)."""
+    table = GuarantorAccount.__table__  # type: ignore[attr-defined]
+    insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.tenant_id, table.c.guarantor_id],
+        set_={key: insert.excluded[key] for key in ("first_name", "last_name", "address", "as_of", "updated_at")},
+        where=table.c.as_of <= insert.excluded.as_of,
+    )
+
 
 class ClaimArrival(NamedTuple):
     """See ``OpenClaimRepository.arrival``."""
@@ -62,17 +96,8 @@ class OpenClaimRepository(TenantRepository[OpenClaim]):
     async def arrival(self, claim_id: str, patient_control_number: str) -> ClaimArrival:
         """What a claim-submitted finds in one statement: whether the claim is known already (a redelivered or
         repeated event), and whether payments (an ERA read first) or corrections wait for it."""
-        payments = select(ClaimPaymentRecord.id).where(
-            ClaimPaymentRecord.tenant_id == self.tenant_id,
-            ClaimPaymentRecord.patient_control_number == patient_control_number,
-            ClaimPaymentRecord.state == "unmatched",
-            col(ClaimPaymentRecord.claim_id).is_(None),
-        )
-        corrections = select(EarlyCorrection.id).where(
-            EarlyCorrection.tenant_id == self.tenant_id, EarlyCorrection.original_claim_id == claim_id
-        )
-        known = select(OpenClaim.id).where(OpenClaim.tenant_id == self.tenant_id, OpenClaim.id == claim_id)
-        row = (await self.session.exec(select(exists(known), exists(payments), exists(corrections)))).one()
+        params = {"tenant_id": self.tenant_id, "claim_id": claim_id, "pcn": patient_control_number}
+        row = (await self.session.exec(_arrival_statement(), params=params)).one()
         return ClaimArrival(*(bool(flag) for flag in row))
 
     async def acknowledge(self, claim_id: str, answer: str) -> None:
@@ -120,18 +145,10 @@ class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
     ) -> None:
         """Keep what the claim submitted at ``as_of`` says of the guarantor, unless a later claim said otherwise
         (events of different claims arrive in any order; a redelivered one changes nothing). One upsert, no read."""
-        table = GuarantorAccount.__table__  # type: ignore[attr-defined]
         dialect = (await self.session.connection()).dialect.name
-        insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-        values = {"first_name": first_name, "last_name": last_name, "address": address, "as_of": as_of,
-                  "updated_at": utcnow()}  # fmt: skip
-        await self.session.exec(
-            insert.values(tenant_id=self.tenant_id, guarantor_id=guarantor_id, **values).on_conflict_do_update(
-                index_elements=[table.c.tenant_id, table.c.guarantor_id],
-                set_={key: insert.excluded[key] for key in values},
-                where=table.c.as_of <= insert.excluded.as_of,
-            )
-        )
+        params = {"tenant_id": self.tenant_id, "guarantor_id": guarantor_id, "first_name": first_name,
+                  "last_name": last_name, "address": address, "as_of": as_of, "updated_at": utcnow()}  # fmt: skip
+        await self.session.exec(_note_statement(dialect), params=params)
 
 
 EARLY_CORRECTION_DAYS = 90  # far longer than any catch-up after an outage
