@@ -27,6 +27,7 @@ from claims_svc.domain.cob import (
     RemittedLine,
     adjudication_from,
     adjudication_json,
+    coverage_for,
     crossed_over,
     imbalances,
     next_payer_parties,
@@ -315,6 +316,13 @@ def test_the_parties_of_the_next_claim_swap_the_plans() -> None:
     assert tertiary[0] == "MCAID"
     assert [c["payer_sequence"] for c in tertiary[1]["other_coverages"]] == ["primary", "secondary"]
     assert next_payer_parties(tertiary[1], payer_id="MCAID", sequence="tertiary", next_payer="tertiary") is None
+
+    # The plan a sequence names, as the payment handler asks before it looks for a next payer's claim.
+    assert (coverage_for(primary_parties, "secondary") or {}).get("payer_id") == "HMO01"
+    assert (coverage_for(primary_parties, "tertiary") or {}).get("payer_id") == "MCAID"
+    assert coverage_for(tertiary[1], "tertiary") is None, "the tertiary claim's parties name no tertiary plan"
+    assert coverage_for(primary_parties, None) is None, "no sequence after the tertiary"
+    assert coverage_for(None, "secondary") is None
 
 
 def test_the_secondary_837_reports_the_primary_adjudication(pyx12_errors: Pyx12Check) -> None:

@@ -221,6 +221,11 @@ def coverages_of(parties: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return [dict(c) for c in raw]
 
 
+def coverage_for(parties: Mapping[str, Any] | None, sequence: str | None) -> dict[str, Any] | None:
+    """The other plan a claim's parties name for payer ``sequence`` (secondary, tertiary), if any."""
+    return next((c for c in coverages_of(parties) if c.get("payer_sequence") == sequence), None) if sequence else None
+
+
 def next_payer_parties(
     parties: Mapping[str, Any], *, payer_id: str, sequence: str, next_payer: str
 ) -> tuple[str, dict[str, Any]] | None:

@@ -26,7 +26,7 @@ from claims_svc.domain.cob import (
     RemittedAdjustment,
     RemittedLine,
     adjudication_json,
-    coverages_of,
+    coverage_for,
     crossed_over,
     next_payer_parties,
     next_sequence,
@@ -107,8 +107,7 @@ async def _next_payer_claim(session: AsyncSession, tenant_id: str, prior: Claim)
     A claim whose parties name no next plan has none (parties are set when a claim is made, and a next payer's claim
     is made from them): most claims, read for nothing before.
     """
-    following = next_sequence(prior.payer_sequence)
-    if following is None or not any(c.get("payer_sequence") == following for c in coverages_of(prior.parties)):
+    if coverage_for(prior.parties, next_sequence(prior.payer_sequence)) is None:
         return None
     found = await ClaimRepository(session, tenant_id).list(
         col(Claim.prior_claim_id) == prior.id,
@@ -209,7 +208,7 @@ async def after_denial(
 def _record_crossover(session: AsyncSession, claim: Claim, carrier: str | None) -> None:
     """The payer forwarded the claim (CLP02 19-21 / NM1*TT): the next plan was billed by it, not by us."""
     following = next_sequence(claim.payer_sequence)
-    coverage = next((c for c in coverages_of(claim.parties) if c.get("payer_sequence") == following), None)
+    coverage = coverage_for(claim.parties, following)
     to = carrier or (str(coverage["payer_id"]) if coverage else "the next payer")
     now = utcnow()
     claim.crossed_over_to = to[:80]
