@@ -11,7 +11,6 @@ import pytest
 from sqlmodel import col, select
 
 from claimflow_kit.db import Database
-from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.testing import DatabaseFactory
 from remit_svc.adapters.repositories import GuarantorAccountRepository, OpenClaimRepository
 from remit_svc.adapters.tables import GuarantorAccount, OpenClaim
@@ -22,11 +21,8 @@ HOME: dict[str, object] = {"line1": "1 Main St", "city": "Springfield", "state":
 
 @pytest.fixture
 async def database(databases: DatabaseFactory, backend: str) -> AsyncIterator[Database]:
-    url = await databases.create("remit-repositories", backend)
-    await upgrade_async("remit_svc", url)
-    database = Database(url, pool_size=2)
-    yield database
-    await database.dispose()
+    async with databases.migrated("remit-repositories", backend, "remit_svc") as database:
+        yield database
 
 
 async def note(

@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from claimflow_kit.db import Database
 from claimflow_kit.embedded import EmbeddedBroker
+from claimflow_kit.migrations import upgrade_async
 
 T = TypeVar("T")
 
@@ -169,6 +170,18 @@ class DatabaseFactory:
             await connection.close()
         self.created.append(database)
         return make_url(self.server_url).set(database=database).render_as_string(hide_password=False)
+
+    @contextlib.asynccontextmanager
+    async def migrated(self, name: str, backend: str, package: str) -> AsyncIterator[Database]:
+        """A fresh database with ``package``'s migrations applied (the kit's tables come with any service's), open
+        for the block."""
+        url = await self.create(name, backend)
+        await upgrade_async(package, url)
+        database = Database(url, pool_size=2)
+        try:
+            yield database
+        finally:
+            await database.dispose()
 
     async def drop_all(self) -> None:
         """Drop every database this factory created."""

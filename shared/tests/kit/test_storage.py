@@ -39,13 +39,10 @@ NOTES = Table(
 
 @pytest.fixture
 async def database(databases: DatabaseFactory, backend: str) -> AsyncIterator[Database]:
-    url = await databases.create("storage", backend)
-    await upgrade_async("coding_svc", url)  # any service migration brings the kit's tables
-    database = Database(url, pool_size=2)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(NOTES.metadata.create_all)
-    yield database
-    await database.dispose()
+    async with databases.migrated("storage", backend, "coding_svc") as database:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(NOTES.metadata.create_all)
+        yield database
 
 
 async def test_audit_many_records_what_audit_records(database: Database) -> None:

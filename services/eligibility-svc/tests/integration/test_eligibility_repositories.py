@@ -10,7 +10,6 @@ import pytest
 
 from claimflow_kit.db import Database
 from claimflow_kit.errors import NotFound
-from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.testing import DatabaseFactory
 from eligibility_svc.adapters.repositories import CoverageCheckRepository
 from eligibility_svc.adapters.tables import CoverageCheck
@@ -20,11 +19,8 @@ MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def database(databases: DatabaseFactory, backend: str) -> AsyncIterator[Database]:
-    url = await databases.create("eligibility-repositories", backend)
-    await upgrade_async("eligibility_svc", url)
-    database = Database(url, pool_size=2)
-    yield database
-    await database.dispose()
+    async with databases.migrated("eligibility-repositories", backend, "eligibility_svc") as database:
+        yield database
 
 
 def check(check_id: str, tenant: str, encounter: str, payer: str, *, asked: bool, at: datetime) -> CoverageCheck:
