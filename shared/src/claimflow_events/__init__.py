@@ -1,7 +1,7 @@
 """ClaimFlow's shared event contract: envelope, topics, payload models, catalog and upcasters."""
 
 from claimflow_events.catalog import EventCatalog, EventContractError, default_catalog, event_type_name
-from claimflow_events.envelope import STRUCTURED_CONTENT_TYPE, EventEnvelope
+from claimflow_events.envelope import STRUCTURED_CONTENT_TYPE, EventEnvelope, uuid7
 from claimflow_events.payloads import (
     ALL_PAYLOADS,
     Addressee,
@@ -68,4 +68,5 @@ __all__ = [
     "dead_letter_topic",
     "default_catalog",
     "event_type_name",
+    "uuid7",
 ]

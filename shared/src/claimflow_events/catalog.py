@@ -6,11 +6,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 from pydantic import ValidationError
 
-from claimflow_events.envelope import EventEnvelope
+from claimflow_events.envelope import EventEnvelope, uuid7
 from claimflow_events.payloads import ALL_PAYLOADS, EventPayload
 from claimflow_events.topics import Topic
 
@@ -91,7 +90,7 @@ class EventCatalog:
         if not tenant_id or not correlation_id:
             raise EventContractError("IncompleteEnvelope", f"{name} needs a tenant id and a correlation id")
         return EventEnvelope.model_construct(
-            id=uuid4(),
+            id=uuid7(),
             time=datetime.now(UTC),
             source=source,
             type=name,

@@ -10,13 +10,31 @@ the record key is the aggregate id (``subject``).
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+
+_RANDOM_B = (1 << 62) - 1
+
+
+def uuid7() -> UUID:
+    """A new UUID of version 7 (RFC 9562): the Unix time in milliseconds followed by 74 random bits.
+
+    Event ids and the services' row ids are made this way. Ids made later sort after earlier ones, so an index keyed
+    by them (every consumer's inbox, the outbox, the claim timeline, the claims table) takes new ids at its right edge,
+    on the page it last wrote. A random (version 4) id lands on a page of its own anywhere in the index, which the
+    commit then writes out: 18 µs of CPU against 8 µs per row for an inbox of 100,000 rows on SQLite
+    (bench/e2e/RESULTS.md, session 15). The time in an id says when the row was made, which the row says anyway.
+    """
+    random = int.from_bytes(os.urandom(10), "big")
+    millis = time.time_ns() // 1_000_000
+    return UUID(int=millis << 80 | 0x7 << 76 | (random >> 68) << 64 | 0b10 << 62 | random & _RANDOM_B)
 
 
 class EventEnvelope(BaseModel):
@@ -25,7 +43,10 @@ class EventEnvelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     specversion: Literal["1.0"] = "1.0"
-    id: UUID = Field(default_factory=uuid4, description="Unique event id; consumers de-duplicate on it.")
+    id: UUID = Field(
+        default_factory=uuid7,
+        description="Unique event id (a time-ordered UUID, version 7); consumers de-duplicate on it.",
+    )
     source: str = Field(description="URI-reference of the producing service, e.g. /claimflow/coding-svc.")
     type: str = Field(description="Event type, e.g. claimflow.encounter-coded.")
     time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from claimflow_events import EventCatalog, default_catalog
+from claimflow_events import EventCatalog, default_catalog, uuid7
 from claimflow_kit.auth import Authenticator, OpsAccess, token_router
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.context import child_traceparent, correlation_id_var, tenant_id_var, traceparent_var
@@ -139,7 +138,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        correlation_id = headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+        correlation_id = headers.get(CORRELATION_HEADER) or uuid7().hex
         correlation_token = correlation_id_var.set(correlation_id[:64])
         tenant_token = tenant_id_var.set(None)
         trace_token = traceparent_var.set(child_traceparent(headers.get("traceparent")))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+from claimflow_events import uuid7
+
 
 def patient_reference(tenant_id: str, practice_id: str, ehr_patient_id: str) -> str:
     """Stable ClaimFlow patient id derived from the EHR's id (no demographics in it)."""
@@ -23,3 +25,9 @@ def card_holder_reference(
         (tenant_id, payer_id, member_id or "", last_name.strip().upper(), first_name.strip().upper(), birth_date)
     )
     return f"gtr_{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
+def new_id(prefix: str) -> str:
+    """A new row id: ``<prefix>_`` and 32 hex digits of a time-ordered UUID (version 7), so inserts append to the
+    table's key index instead of landing on a random page of it (see ``claimflow_events.uuid7``)."""
+    return f"{prefix}_{uuid7().hex}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -21,6 +23,7 @@ from claimflow_events import (
     ServiceLine,
     Topic,
     default_catalog,
+    uuid7,
 )
 from claimflow_events.payloads import EventPayload
 from claimflow_events.schema import (
@@ -31,6 +34,7 @@ from claimflow_events.schema import (
     payload_schema,
     schema_path,
 )
+from claimflow_kit.identifiers import new_id
 
 REQUIRED_EVENTS = {
     "encounter-received",
@@ -133,6 +137,32 @@ def test_envelope_round_trip_and_routing() -> None:
         with pytest.raises(EventContractError) as incomplete:
             catalog.envelope(payload, **arguments)
         assert incomplete.value.code == "IncompleteEnvelope"
+
+
+def test_event_ids_are_time_ordered_uuids_of_version_7() -> None:
+    before_ms = time.time_ns() // 1_000_000
+    ids = [uuid7() for _ in range(20_000)]
+    after_ms = time.time_ns() // 1_000_000
+    assert len(set(ids)) == len(ids)
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    stamps = [i.int >> 80 for i in ids]  # the first 48 bits: Unix time in milliseconds
+    assert before_ms <= stamps[0]
+    assert stamps[-1] <= after_ms
+    assert stamps == sorted(stamps)  # later ids sort after earlier ones (ties within a millisecond are random)
+    assert len({i.int & ((1 << 62) - 1) for i in ids}) == len(ids)  # the random part varies
+    envelope = EventEnvelope(
+        source="/claimflow/test",
+        type="claimflow.x",
+        subject="s",
+        tenantid="t",
+        correlationid="c",
+        schemaversion=1,
+        data={},
+    )
+    assert envelope.id.version == 7
+    row_id = new_id("clm")
+    assert row_id.startswith("clm_")
+    assert uuid.UUID(hex=row_id[4:]).version == 7
 
 
 def test_unknown_type_and_newer_version_are_contract_errors() -> None:

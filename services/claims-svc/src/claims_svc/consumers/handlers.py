@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -10,9 +9,10 @@ from enum import Enum
 
 from sqlalchemy import Table
 
-from claimflow_events import ALL_PAYLOADS, ClaimDenied, EncounterCoded, EventPayload, PaymentPosted
+from claimflow_events import ALL_PAYLOADS, ClaimDenied, EncounterCoded, EventPayload, PaymentPosted, uuid7
 from claimflow_kit.bulk import insert_at_commit
 from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
@@ -52,7 +52,7 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
     now = utcnow()
     claim = repository.add(
         Claim(
-            id=f"clm_{uuid.uuid4().hex}",
+            id=new_id("clm"),
             tenant_id=context.tenant_id,
             encounter_id=event.encounter_id,
             encounter_version=event.encounter_version,
@@ -129,7 +129,7 @@ def _supersede(context: EventContext, claim: Claim, by: Claim, now: datetime) ->
         context.session,
         _TIMELINE,
         {
-            "event_id": str(uuid.uuid4()),
+            "event_id": str(uuid7()),
             "tenant_id": claim.tenant_id,
             "correlation_id": claim.correlation_id,
             "event_type": SUPERSEDED_EVENT,

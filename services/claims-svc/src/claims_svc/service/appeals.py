@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -15,6 +14,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
 from claimflow_kit.directory import Practice
 from claimflow_kit.errors import Conflict, InvalidInput
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.appeal_pdf import appeal_letter_pdf
 from claims_svc.adapters.repositories import AppealRepository, ClaimRepository, DenialRepository
@@ -116,7 +116,7 @@ async def create_appeal(
     )
     appeal = AppealRepository(session, principal.tenant_id).add(
         Appeal(
-            id=f"apl_{uuid.uuid4().hex}",
+            id=new_id("apl"),
             tenant_id=principal.tenant_id,
             denial_id=item.id,
             claim_id=item.claim_id,

@@ -6,7 +6,6 @@ Either way the scrubber sees the result before anything is sent."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -14,9 +13,11 @@ from decimal import Decimal
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from claimflow_events import uuid7
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
@@ -129,7 +130,7 @@ async def combine_claims(session: AsyncSession, principal: Principal, claim_ids:
               detail=f"combined into {target.id}")  # fmt: skip
         session.add(
             TimelineEntry(
-                event_id=str(uuid.uuid4()),
+                event_id=str(uuid7()),
                 tenant_id=claim.tenant_id,
                 correlation_id=claim.correlation_id,
                 event_type=COMBINED_EVENT,
@@ -169,7 +170,7 @@ async def cancel_claim(session: AsyncSession, principal: Principal, claim_id: st
 
 def _note(claim: Claim, summary: str, at: datetime, event_type: str = SPLIT_EVENT) -> TimelineEntry:
     return TimelineEntry(
-        event_id=str(uuid.uuid4()),
+        event_id=str(uuid7()),
         tenant_id=claim.tenant_id,
         correlation_id=claim.correlation_id,
         event_type=event_type,
@@ -203,7 +204,7 @@ async def split_claim(session: AsyncSession, principal: Principal, claim_id: str
     now = utcnow()
     new = repository.add(
         Claim(
-            id=f"clm_{uuid.uuid4().hex}",
+            id=new_id("clm"),
             tenant_id=claim.tenant_id,
             encounter_id=claim.encounter_id,
             encounter_version=claim.encounter_version,

@@ -8,14 +8,14 @@ draft like any other: the pipeline scrubs it (the other-payer rules included) an
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from claimflow_events import ClaimDenied, PaymentPosted
+from claimflow_events import ClaimDenied, PaymentPosted, uuid7
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository
@@ -47,7 +47,7 @@ PRIOR_PAYER_REVERSED = "claimflow.prior-payer-reversed"
 def _note(claim: Claim, event_type: str, summary: str, at: datetime) -> TimelineEntry:
     """A timeline line for something claims-svc decided without publishing an event."""
     return TimelineEntry(
-        event_id=str(uuid.uuid4()),
+        event_id=str(uuid7()),
         tenant_id=claim.tenant_id,
         correlation_id=claim.correlation_id,
         event_type=event_type,
@@ -248,7 +248,7 @@ async def bill_next_payer(
     payer_id, parties = swapped
     claim = claims.add(
         Claim(
-            id=f"clm_{uuid.uuid4().hex}",
+            id=new_id("clm"),
             tenant_id=tenant_id,
             encounter_id=prior.encounter_id,
             encounter_version=prior.encounter_version,

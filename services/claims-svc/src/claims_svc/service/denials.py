@@ -7,7 +7,6 @@ nothing here commits.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date
 from decimal import Decimal
@@ -20,6 +19,7 @@ from claimflow_events import Adjustment, ClaimDenied, PaymentPosted
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
 from claimflow_kit.errors import Conflict, InvalidInput
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.repositories import ClaimRepository, DenialRepository
@@ -93,7 +93,7 @@ def _work_item(
     claim: Claim, event: ClaimDenied, classification: DenialClassification, appeal_window_days: int
 ) -> DenialWorkItem:
     return DenialWorkItem(
-        id=f"den_{uuid.uuid4().hex}",
+        id=new_id("den"),
         tenant_id=claim.tenant_id,
         claim_id=claim.id,
         era_id=event.era_id,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_connect.errors import ConnectorError
+from claimflow_events import uuid7
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
 from claimflow_x12 import parse
 from claimflow_x12.envelope import allocate_envelope
@@ -173,7 +174,7 @@ class StatusFollowup:
         """Record a 276 that could not even be built (the claim's practice left the directory, its data no longer
         makes a valid request): the claim shows as stuck with the reason instead of failing every round."""
         inquiry = StatusInquiry(
-            id=f"sti_{uuid.uuid4().hex}",
+            id=new_id("sti"),
             tenant_id=claim.tenant_id,
             claim_id=claim.id,
             payer_id=claim.payer_id or "",
@@ -243,7 +244,7 @@ class StatusFollowup:
             transaction_count=1,
         )
         inquiry = StatusInquiry(
-            id=f"sti_{uuid.uuid4().hex}",
+            id=new_id("sti"),
             tenant_id=tenant_id,
             claim_id=claim.id,
             payer_id=claim.payer_id or "",
@@ -312,7 +313,7 @@ class StatusFollowup:
             session.add(inquiry)
             session.add(
                 TimelineEntry(
-                    event_id=str(uuid.uuid4()),
+                    event_id=str(uuid7()),
                     tenant_id=inquiry.tenant_id,
                     correlation_id=correlation_id,
                     event_type=STATUS_INQUIRY_EVENT,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +45,7 @@ from claimflow_events.payloads import AcknowledgmentSource
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.directory import Practice
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.mailbox_cursor import read_cursor, save_cursor
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -524,10 +524,11 @@ class ClaimPipeline:
         envelope = await allocate_envelope(
             self.allocator, sender_id=parties.submitter_id, receiver_id=parties.receiver_id, transaction_count=1
         )
-        submission_id = f"sub_{uuid.uuid4().hex}"
+        submission_id = new_id("sub")
         institutional = domain[0].institutional is not None
         build = build_837i if institutional else build_837p
-        transaction = build(domain, parties, batch_id=submission_id[4:24], created_at=envelope.created_at)
+        # BHT03 from the id's random end (its start is the time, shared by the batches of one millisecond)
+        transaction = build(domain, parties, batch_id=submission_id[-20:], created_at=envelope.created_at)
         x12 = write_interchange(envelope, [transaction])
         isa = f"{envelope.interchange_control_number:09d}"
         submission = ClaimSubmission(
@@ -1098,7 +1099,7 @@ async def start_correction(
     elif request.kind == "replacement":
         await _no_lines_corrected_apart(session, original)
     corrected = Claim(
-        id=f"clm_{uuid.uuid4().hex}",
+        id=new_id("clm"),
         tenant_id=tenant_id,
         encounter_id=original.encounter_id,
         encounter_version=original.encounter_version,

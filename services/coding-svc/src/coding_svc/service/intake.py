@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.errors import ClaimFlowError, InvalidInput, NotFound
-from claimflow_kit.identifiers import patient_reference
+from claimflow_kit.identifiers import new_id, patient_reference
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from coding_svc.adapters.repositories import EncounterRepository
@@ -143,7 +142,7 @@ async def _store(
     patient_id = patient_reference(principal.tenant_id, document.practice_id, document.patient.ehr_patient_id)
     encounter = repository.add(
         Encounter(
-            id=f"enc_{uuid.uuid4().hex}",
+            id=new_id("enc"),
             tenant_id=principal.tenant_id,
             practice_id=document.practice_id,
             ehr_encounter_id=document.ehr_encounter_id,

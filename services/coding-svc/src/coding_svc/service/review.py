@@ -6,8 +6,6 @@ encounter-coded exactly once, in the same transaction as the state change.
 
 from __future__ import annotations
 
-import uuid
-
 from pydantic import ValidationError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +16,7 @@ from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import Conflict, InvalidInput, PermissionDenied
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
 from coding_svc.adapters.repositories import (
@@ -64,7 +63,7 @@ async def code_or_queue(
     encounter.status = EncounterStatus.REVIEW_REQUIRED
     item = WorkItemRepository(session, principal.tenant_id).add(
         WorkItem(
-            id=f"wq_{uuid.uuid4().hex}",
+            id=new_id("wq"),
             tenant_id=principal.tenant_id,
             practice_id=encounter.practice_id,
             encounter_id=encounter.id,
@@ -149,7 +148,7 @@ async def correct_codes(
     session.add(encounter)
     CodingChangeRepository(session, principal.tenant_id).add(
         CodingChange(
-            id=f"chg_{uuid.uuid4().hex}",
+            id=new_id("chg"),
             tenant_id=principal.tenant_id,
             encounter_id=encounter.id,
             changed_by=principal.client_id,
@@ -184,7 +183,7 @@ async def open_query(session: AsyncSession, principal: Principal, item_id: str, 
     session.add(item)
     query = PhysicianQueryRepository(session, principal.tenant_id).add(
         PhysicianQuery(
-            id=f"pq_{uuid.uuid4().hex}",
+            id=new_id("pq"),
             tenant_id=principal.tenant_id,
             work_item_id=item.id,
             question=question,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from claimflow_events import EncounterReceived
 from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
 from eligibility_svc.adapters.repositories import CoverageCheckRepository
 from eligibility_svc.adapters.tables import CoverageCheck
@@ -40,7 +40,7 @@ async def on_encounter_received(context: EventContext, event: EncounterReceived)
             return
         latest = await repository.latest_inquiry(event.patient_id, event.payer_id)
     check = CoverageCheck(
-        id=f"elig_{uuid.uuid4().hex}",
+        id=new_id("elig"),
         tenant_id=context.tenant_id,
         encounter_id=event.encounter_id,
         patient_id=event.patient_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +15,7 @@ from claimflow_kit.auth import Principal
 from claimflow_kit.context import correlation_id_var
 from claimflow_kit.directory import Practice
 from claimflow_kit.errors import InvalidInput, NotFound
-from claimflow_kit.identifiers import patient_reference
+from claimflow_kit.identifiers import new_id, patient_reference
 from eligibility_svc.adapters.repositories import CoverageCheckRepository
 from eligibility_svc.adapters.tables import CoverageCheck, EligibilityBatch
 from eligibility_svc.api.schemas import BatchIn, EligibilityCheckIn, PersonIn
@@ -98,7 +97,7 @@ def new_check(
 ) -> CoverageCheck:
     """A check row for a query, not yet answered."""
     return CoverageCheck(
-        id=f"elig_{uuid.uuid4().hex}",
+        id=new_id("elig"),
         tenant_id=tenant_id,
         encounter_id=body.encounter_id,
         patient_id=patient_reference(tenant_id, body.practice_id, body.ehr_patient_id),
@@ -163,7 +162,7 @@ async def submit_batch(context: ServiceContext, principal: Principal, body: Batc
     """Store a day's schedule as pending checks; the processor works them in the background."""
     practice = await tenant_practice(context, principal.tenant_id, body.practice_id)
     batch = EligibilityBatch(
-        id=f"eb_{uuid.uuid4().hex}",
+        id=new_id("eb"),
         tenant_id=principal.tenant_id,
         practice_id=practice.id,
         total=len(body.items),

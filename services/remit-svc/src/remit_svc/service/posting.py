@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from claimflow_kit.app import ServiceContext
 from claimflow_kit.bulk import insert_rows
 from claimflow_kit.db import is_transient
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.mailbox_cursor import read_cursor, save_cursor
 from claimflow_kit.outbox import Outbox
 from claimflow_kit.tables import utcnow
@@ -293,7 +293,7 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 def _journal() -> str:
-    return f"jnl_{uuid.uuid4().hex}"
+    return new_id("jnl")
 
 
 class _Writes:
@@ -447,7 +447,7 @@ class RemittancePoster:
                     if existing is not None:
                         return existing.id
                     row = RemittanceFile(
-                        id=f"rmf_{uuid.uuid4().hex}",
+                        id=new_id("rmf"),
                         tenant_id=tenant_id,
                         sha256=digest,
                         source=source,
@@ -481,7 +481,7 @@ class RemittancePoster:
                 if duplicate is not None:
                     return self._report(duplicate, "duplicate", f"already received as {duplicate.id}")
                 remittance = Remittance(
-                    id=f"era_{uuid.uuid4().hex}",
+                    id=new_id("era"),
                     tenant_id=tenant_id,
                     file_id=file_id,
                     transaction_index=index,
@@ -537,7 +537,7 @@ class RemittancePoster:
         posted = unmatched = 0
         for index, payment in enumerate(era.claims):
             record: dict[str, Any] = {
-                "id": f"cpay_{uuid.uuid4().hex}",
+                "id": new_id("cpay"),
                 "tenant_id": tenant_id,
                 "remittance_id": remittance.id,
                 "claim_index": index,

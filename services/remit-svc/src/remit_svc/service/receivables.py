@@ -6,7 +6,6 @@ unique constraints and answered with the row that won; reads run in the request'
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -16,13 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from claimflow_events import PatientBalanceUpdated
+from claimflow_events import PatientBalanceUpdated, uuid7
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Directory
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
 from remit_svc.adapters.repositories import (
     DepositRepository,
@@ -155,7 +155,7 @@ class PatientAccounts:
                 raise Conflict(
                     f"a refund of {money.amount} exceeds the account's credit of {max(credit, Decimal('0.00'))}"
                 )
-        journal_id = f"jnl_{uuid.uuid4().hex}"
+        journal_id = new_id("jnl")
         await add_ledger(
             session,
             patient_payment_postings(money.amount, refund=refund),
@@ -166,7 +166,7 @@ class PatientAccounts:
             guarantor_id=account,
         )
         payment = PatientPayment(
-            id=f"ppay_{uuid.uuid4().hex}",
+            id=new_id("ppay"),
             tenant_id=tenant_id,
             patient_id=money.patient_id,
             guarantor_id=account,
@@ -192,7 +192,7 @@ class PatientAccounts:
                 updated_at=utcnow(),
             ),
             tenant_id=tenant_id,
-            correlation_id=claim.correlation_id or uuid.uuid4().hex,
+            correlation_id=claim.correlation_id or uuid7().hex,
         )
         audit(session, principal, AuditAction.CREATE, "PatientPayment", payment.id, patient_id=payment.patient_id)
         return PatientMoneyResult(payment, balance, False)
@@ -252,7 +252,7 @@ async def record_deposit(context: ServiceContext, principal: Principal, record: 
                     return earlier, False
                 deposit = repository.add(
                     Deposit(
-                        id=f"dep_{uuid.uuid4().hex}",
+                        id=new_id("dep"),
                         tenant_id=principal.tenant_id,
                         trace_number=record.trace_number,
                         amount=record.amount,
@@ -374,7 +374,7 @@ async def issue_statements(
                 due = await statements_due(session, principal.tenant_id, statement_date, min_balance)
                 run = runs.add(
                     StatementRun(
-                        id=f"str_{uuid.uuid4().hex}",
+                        id=new_id("str"),
                         tenant_id=principal.tenant_id,
                         statement_date=statement_date,
                         min_balance=min_balance,
@@ -392,7 +392,7 @@ async def issue_statements(
                     )
                     issued.add(
                         IssuedStatement(
-                            id=f"stm_{uuid.uuid4().hex}",
+                            id=new_id("stm"),
                             tenant_id=principal.tenant_id,
                             run_id=run.id,
                             guarantor_id=statement.guarantor_id,
