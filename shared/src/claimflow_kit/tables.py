@@ -5,10 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ColumnElement, DateTime, Dialect, Index, Integer, Text, cast
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    Text,
+    cast,
+    func,
+    select,
+)
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+from sqlmodel import select as select_of
+from sqlmodel.sql.expression import SelectOfScalar
 
 kit_registry = registry()
 
@@ -32,6 +46,19 @@ def json_present(column: Any) -> ColumnElement[bool]:
     """True where a JSON column holds a document: SQLModel writes every field, so a ``None`` is stored as JSON
     ``null``, which ``IS NOT NULL`` lets through (SQL NULL is not equal to anything either, so it is left out too)."""
     return cast(column, Text) != "null"
+
+
+def distinct_values(column: Any) -> SelectOfScalar[Any]:
+    """``SELECT DISTINCT column`` as one index probe per value: each step asks for the least value above the last.
+
+    For a column with an index and few values in many rows (the tenants of a table of claims). ``DISTINCT`` reads
+    every entry of the index, so it costs as much as the table is long; neither SQLite nor PostgreSQL skips through
+    an index on its own here. Values come in order, without NULL.
+    """
+    values = select(func.min(column).label("value")).cte("distinct_values", recursive=True)
+    following = select(func.min(column)).where(column > values.c.value).scalar_subquery()
+    values = values.union_all(select(following).where(values.c.value.is_not(None)))
+    return select_of(values.c.value).where(values.c.value.is_not(None))
 
 
 class UtcDateTime(TypeDecorator[datetime]):

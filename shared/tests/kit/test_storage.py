@@ -11,7 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -23,7 +23,7 @@ from claimflow_kit.context import correlation_id_var
 from claimflow_kit.db import Database, WalCheckpointer
 from claimflow_kit.directory import Directory, PracticeCache, Role
 from claimflow_kit.migrations import upgrade_async
-from claimflow_kit.tables import AuditLogEntry
+from claimflow_kit.tables import AuditLogEntry, distinct_values
 from claimflow_kit.testing import DatabaseFactory
 
 pytestmark = pytest.mark.integration
@@ -34,6 +34,7 @@ NOTES = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
     Column("text", String(200), nullable=True),
+    Index("ix_test_note_tenant", "tenant_id"),
 )
 
 
@@ -81,6 +82,20 @@ async def test_single_row_inserts_with_different_columns_each_store_their_own(da
         connection = await session.connection()
         rows = (await connection.execute(text("SELECT tenant_id, text FROM test_note ORDER BY id"))).all()
     assert [tuple(row) for row in rows] == [("t-1", "with text"), ("t-2", None), ("t-3", "order of keys")] * 2
+
+
+async def test_distinct_values_probes_the_index_once_per_value_instead_of_reading_it_all(database: Database) -> None:
+    async with database.transaction() as session:
+        assert list((await session.exec(distinct_values(NOTES.c.tenant_id))).all()) == []
+        await insert_rows(session, NOTES, [{"tenant_id": f"t-{i % 3}", "text": None} for i in range(300)])
+        found = list((await session.exec(distinct_values(NOTES.c.tenant_id))).all())
+        assert found == ["t-0", "t-1", "t-2"]
+        if database.dialect == "sqlite":  # its planner needs no statistics to pick the index, so the plan is stable
+            connection = await session.connection()
+            sql = str(distinct_values(NOTES.c.tenant_id).compile(dialect=connection.dialect))
+            plan = [str(row[-1]) for row in (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")).all()]
+            assert not [step for step in plan if step.startswith("SCAN test_note")], plan
+            assert any("USING COVERING INDEX ix_test_note_tenant" in step for step in plan), plan
 
 
 async def test_rows_staged_for_the_commit_are_written_in_order_with_it_and_not_without_it(database: Database) -> None:

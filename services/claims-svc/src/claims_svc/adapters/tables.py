@@ -38,6 +38,9 @@ class Claim(ClaimsTable, table=True):
         Index("ix_claim_patient_control_number", "tenant_id", "patient_control_number", unique=True),
         Index("ix_claim_patient_visit", "tenant_id", "patient_id", "date_of_service"),
         Index("ix_claim_correlation", "tenant_id", "correlation_id"),
+        # The pipeline's rounds: drafts to scrub (oldest first), ready claims past the batch window, claims
+        # waiting for their 277CA.
+        Index("ix_claim_status", "status", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -103,7 +106,10 @@ class ClaimSubmission(ClaimsTable, table=True):
     """One 837 interchange sent through a connector (an Idempotency-Key makes a retried request a no-op)."""
 
     __tablename__ = "claim_submission"
-    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key", name="uq_submission_idempotency"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_submission_idempotency"),
+        Index("ix_submission_status", "status"),  # interchanges left sending
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(index=True, max_length=64)

@@ -37,7 +37,7 @@ from claimflow_kit.errors import Conflict, InvalidInput, NotFound
 from claimflow_kit.identifiers import new_id
 from claimflow_kit.mailbox_cursor import read_cursor, save_cursor
 from claimflow_kit.outbox import Outbox
-from claimflow_kit.tables import utcnow
+from claimflow_kit.tables import distinct_values, utcnow
 from claimflow_x12 import parse
 from claimflow_x12.guides.remittance_835 import Remittance835
 from claimflow_x12.parser import ParsedTransaction
@@ -640,7 +640,7 @@ class RemittancePoster:
         if self.connectors is None:
             return 0
         async with self.context.database.transaction() as session:
-            tenants = sorted(set((await session.exec(select(OpenClaim.tenant_id).distinct())).all()))
+            tenants = list((await session.exec(distinct_values(col(OpenClaim.tenant_id)))).all())
         posted = 0
         for tenant_id in tenants:
             for key, connector in self.connectors.mailboxes(tenant_id):
