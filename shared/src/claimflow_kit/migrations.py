@@ -169,3 +169,14 @@ def create_kit_schema_v2() -> None:
 def drop_kit_schema_v2() -> None:
     """Drop what :func:`create_kit_schema_v2` created."""
     op.drop_table("x12_control_number")
+
+
+def create_kit_schema_v3() -> None:
+    """Index the inbox by processing time: the worker's hourly housekeeping deletes the rows past their retention,
+    and without it read the whole inbox (a dozen rows per claim, kept 14 days) inside a write transaction."""
+    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"])
+
+
+def drop_kit_schema_v3() -> None:
+    """Drop what :func:`create_kit_schema_v3` created."""
+    op.drop_index("ix_inbox_processed_at", table_name="inbox")

@@ -116,6 +116,7 @@ class InboxRecord(KitTable, table=True):
     """Marks one event as processed by one consumer; written in the transaction of its effects."""
 
     __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_processed_at", "processed_at"),)  # housekeeping deletes by age
 
     consumer: str = Field(primary_key=True, max_length=128)
     event_id: str = Field(primary_key=True, max_length=36)

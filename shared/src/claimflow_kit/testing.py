@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from claimflow_kit.db import Database
@@ -283,3 +284,43 @@ def pyx12_errors(tmp_path_factory: pytest.TempPathFactory) -> Pyx12Check:
         return errors
 
     return check
+
+
+@contextlib.contextmanager
+def statements_run(database: Database, *tables: str) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (SQL, parameters) ``database`` runs while the block runs that name one of ``tables`` after
+    FROM (SELECTs and DELETEs; not executemany)."""
+    names = "|".join(tables)
+    naming = re.compile(rf"\s*(SELECT\b.*|DELETE )\bFROM ({names})\b", re.DOTALL | re.IGNORECASE)
+    seen: list[tuple[str, Any]] = []
+
+    def note(_c: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if not many and naming.match(statement):
+            seen.append((statement, parameters))
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+async def whole_table_reads(database: Database, statements: list[tuple[str, Any]], *tables: str) -> list[Any]:
+    """The statements whose plan reads one of ``tables`` whole, each with its plan. SQLite plans without statistics
+    and prefers an index; on PostgreSQL sequential scans are turned off, so a plan keeps one only where no index
+    applies."""
+    names = "|".join(tables)
+    found = []
+    async with database.engine.connect() as connection:
+        if database.dialect == "sqlite":
+            explain, whole = "EXPLAIN QUERY PLAN ", re.compile(rf"^SCAN ({names})\b")
+        else:
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+            explain, whole = "EXPLAIN ", re.compile(rf"Seq Scan on ({names})\b")
+        for sql, parameters in statements:
+            plan = [str(row[-1]) for row in (await connection.exec_driver_sql(explain + sql, parameters)).all()]
+            if any(whole.search(step) for step in plan):
+                found.append((sql, plan))
+        await connection.rollback()
+    return found

@@ -26,7 +26,7 @@ from claimflow_kit.kafka import ensure_topics, new_producer
 from claimflow_kit.metrics import Metrics
 from claimflow_kit.outbox import Outbox, OutboxRelay, outbox_backlog
 from claimflow_kit.tables import ControlNumberSequence, InboxRecord, OutboxMessage, utcnow
-from claimflow_kit.testing import BrokerHandle, eventually
+from claimflow_kit.testing import BrokerHandle, eventually, statements_run, whole_table_reads
 from claimflow_kit.worker import purge_processed
 from claimflow_x12 import allocate_envelope
 from claimflow_x12.envelope import ControlNumberKind
@@ -286,8 +286,11 @@ async def test_housekeeping_purges_only_what_is_past_retention(kit_db: Database,
         )
         session.add(InboxRecord(consumer="c", event_id="old", event_type="t", processed_at=long_ago))
         session.add(InboxRecord(consumer="c", event_id="new", event_type="t", processed_at=utcnow()))
-    removed = await purge_processed(kit_db, settings)
+    with statements_run(kit_db, "outbox", "inbox") as purges:
+        removed = await purge_processed(kit_db, settings)
     assert removed == {"outbox": 1, "inbox": 1}
+    assert len(purges) == 2
+    assert await whole_table_reads(kit_db, purges, "outbox", "inbox") == []  # both tables are the largest there are
     async with kit_db.transaction() as session:
         keys = set((await session.exec(select(OutboxMessage.message_key))).all())
         inbox = set((await session.exec(select(InboxRecord.event_id).where(InboxRecord.consumer == "c"))).all())

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import httpx
 import pytest
-from sqlalchemy import event
 from sqlmodel import col, select
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
@@ -20,7 +18,7 @@ from claimflow_kit.control_numbers import SqlControlNumberAllocator
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
 from claimflow_kit.tables import OutboxMessage
-from claimflow_kit.testing import Pyx12Check, eventually, waiting_for_a_lock
+from claimflow_kit.testing import Pyx12Check, eventually, statements_run, waiting_for_a_lock, whole_table_reads
 from claimflow_x12 import parse, validate
 from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_acknowledged_claims
 from claims_svc.adapters.tables import Claim, ClaimSubmission
@@ -925,28 +923,10 @@ async def test_the_background_rounds_find_claims_by_status_without_reading_the_w
     database = pipeline.context.database
     tenant = await stack.create_tenant()
     await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
-    queries: list[tuple[str, Any]] = []
-
-    def note(_c: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
-        if not many and re.match(r"\s*SELECT\b.*\bFROM (claim|claim_submission)\b", statement, re.DOTALL):
-            queries.append((statement, parameters))
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements_run(database, "claim", "claim_submission") as queries:
         await pipeline.scrub_drafts()
         await pipeline.send_round()
         await pipeline.poll_acknowledgments()
         await followup.run_once()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     assert queries
-    async with database.engine.connect() as connection:
-        if database.dialect == "sqlite":  # its planner needs no statistics to prefer an index
-            explain, full_read = "EXPLAIN QUERY PLAN ", re.compile(r"SCAN (claim|claim_submission)\b")
-        else:  # with sequential scans off, a plan keeps one only where no index applies
-            await connection.exec_driver_sql("SET enable_seqscan = off")
-            explain, full_read = "EXPLAIN ", re.compile(r"Seq Scan on (claim|claim_submission)\b")
-        for sql, parameters in queries:
-            plan = [str(row[-1]) for row in (await connection.exec_driver_sql(explain + sql, parameters)).all()]
-            assert not [step for step in plan if full_read.search(step)], (sql, plan)
+    assert await whole_table_reads(database, queries, "claim", "claim_submission") == []
