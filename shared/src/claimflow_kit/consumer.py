@@ -439,8 +439,7 @@ class ConsumerRunner:
         """Lag from the fetch high watermark (end_offsets() under-reports on the embedded broker).
 
         The gauge is set after every fetch; the table (what the ops view reads) is written every
-        ``lag_report_interval_seconds``, and its rows are only built then: a row object per partition and fetch
-        cost the claims worker more than the lag it reports.
+        ``lag_report_interval_seconds``, and its rows are only built then, not for every fetch in between.
         """
         now = time.monotonic()
         due = now - self._last_position_report >= self.settings.lag_report_interval_seconds

@@ -1,6 +1,6 @@
 """claims-svc: the pipeline's rounds find claims (drafts, ready, submitted) and interchanges (sending) by status
 without reading the whole table. Each round asked by status alone, and a claims table only grows: at 300,000 claims
-every round read all of them (80-110 ms a query on SQLite) and the status index answers in a few milliseconds
+every round read all of them (about 70 ms a query on SQLite) and the status index answers in a few milliseconds
 (bench/claims, session 15).
 
 Revision ID: 0016_status_indexes
