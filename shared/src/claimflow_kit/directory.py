@@ -18,12 +18,12 @@ from enum import StrEnum
 
 from sqlalchemy import Column
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow_kit.db import Database
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
-from claimflow_kit.tables import UtcDateTime, utcnow
+from claimflow_kit.tables import TableModel, UtcDateTime, utcnow
 
 directory_registry = registry()
 
@@ -40,7 +40,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-class DirectoryTable(SQLModel, registry=directory_registry):
+class DirectoryTable(TableModel, registry=directory_registry):
     """Base of the directory tables."""
 
 

@@ -7,14 +7,14 @@ from decimal import Decimal
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from claimflow_kit.tables import UtcDateTime, empty_list, utcnow
+from claimflow_kit.tables import TableModel, UtcDateTime, empty_list, utcnow
 
 claims_registry = registry()
 
 
-class ClaimsTable(SQLModel, registry=claims_registry):
+class ClaimsTable(TableModel, registry=claims_registry):
     """Base of claims-svc tables."""
 
 

@@ -6,14 +6,14 @@ from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from claimflow_kit.tables import UtcDateTime, utcnow
+from claimflow_kit.tables import TableModel, UtcDateTime, utcnow
 
 coding_registry = registry()
 
 
-class CodingTable(SQLModel, registry=coding_registry):
+class CodingTable(TableModel, registry=coding_registry):
     """Base of coding-svc tables."""
 
 

@@ -6,14 +6,14 @@ from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from claimflow_kit.tables import UtcDateTime, utcnow
+from claimflow_kit.tables import TableModel, UtcDateTime, utcnow
 
 eligibility_registry = registry()
 
 
-class EligibilityTable(SQLModel, registry=eligibility_registry):
+class EligibilityTable(TableModel, registry=eligibility_registry):
     """Base of eligibility-svc tables."""
 
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from claimflow_kit.tables import BigId, UtcDateTime, empty_list, utcnow
+from claimflow_kit.tables import BigId, TableModel, UtcDateTime, empty_list, utcnow
 
 remit_registry = registry()
 
@@ -18,7 +18,7 @@ def _money(nullable: bool = False) -> Column[Decimal]:
     return Column(Numeric(14, 2), nullable=nullable)
 
 
-class RemitTable(SQLModel, registry=remit_registry):
+class RemitTable(TableModel, registry=remit_registry):
     """Base of remit-svc tables."""
 
 
