@@ -62,6 +62,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     consumer_batch_size: int = Field(default=200, ge=1)
+    consumer_commit_interval_seconds: float = Field(
+        default=0.5, ge=0, description="Offsets handled are committed at most this often (and when idle)."
+    )
     lag_report_interval_seconds: float = Field(default=5.0, gt=0)
 
     gc_threshold: int = Field(

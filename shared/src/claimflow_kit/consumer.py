@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -124,6 +124,8 @@ class ConsumerRunner:
         # After a broker reset: the partitions this runner has committed a position on since (None: no reset).
         self._committed_since_reset: set[TopicPartition] | None = None
         self.resets = 0
+        self._uncommitted: dict[TopicPartition, int] = {}  # handled, not committed yet: partition → next offset
+        self._next_commit = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, reconnecting after broker outages."""
@@ -142,7 +144,7 @@ class ConsumerRunner:
         await self._check_cluster()
         self._producer = new_producer(self.settings)
         await self._producer.start()
-        self._consumer = new_consumer(self.settings, self.name, self.topics, _ReadResetPartitionsFromStart(self))
+        self._consumer = new_consumer(self.settings, self.name, self.topics, _Rebalance(self))
         await self._consumer.start()
 
     async def _check_cluster(self) -> bool:
@@ -184,6 +186,7 @@ class ConsumerRunner:
 
     async def _close(self) -> None:
         self.assigned.clear()
+        self._uncommitted.clear()  # read again after the reconnect; the inbox drops them
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
@@ -202,18 +205,46 @@ class ConsumerRunner:
             for partition, records in batches.items():
                 handled = await self.handle_records(records, stop)
                 if handled:
-                    await self._commit(consumer, partition, records[handled - 1].offset + 1)
+                    self._uncommitted[partition] = records[handled - 1].offset + 1
                 if handled < len(records):
+                    await self.commit_positions()
                     return
+            if not batches or time.monotonic() >= self._next_commit:
+                await self.commit_positions()
             await self._report_lag(consumer)
+        try:  # stopping: a broker that went away must not hold the shutdown
+            async with asyncio.timeout(5.0):
+                await self.commit_positions()
+        except TimeoutError:
+            logger.warning("consumer %s stopped without committing its last positions", self.name)
 
-    async def _commit(self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+    async def commit_positions(self, only: Iterable[TopicPartition] | None = None) -> None:
+        """Commit the positions handled since the last commit (of the partitions still assigned, or of ``only``).
+
+        One commit covers every partition and ``consumer_commit_interval_seconds`` of work (sooner when the fetch
+        comes back empty): a commit per partition batch cost a broker round trip each, 3-5 % of a worker's CPU. A
+        position not committed when a worker dies is read again, and the inbox drops what was already applied.
+        """
+        self._next_commit = time.monotonic() + self.settings.consumer_commit_interval_seconds
+        consumer = self._consumer
+        if consumer is None:
+            return
+        wanted = consumer.assignment() if only is None else set(only)
+        offsets = {tp: offset for tp, offset in self._uncommitted.items() if tp in wanted}
+        for tp in offsets:
+            del self._uncommitted[tp]
+        if not offsets:
+            return
         try:
-            await consumer.commit({partition: offset})
+            await consumer.commit(offsets)
             if self._committed_since_reset is not None:
-                self._committed_since_reset.add(partition)
-        except CommitFailedError:
-            logger.warning("offset commit for %s lost to a rebalance; the inbox absorbs the re-delivery", partition)
+                self._committed_since_reset.update(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            logger.warning(
+                "offset commit of %d partitions lost to a rebalance (%s); the inbox absorbs the re-delivery",
+                len(offsets),
+                type(exc).__name__,
+            )
 
     async def handle_records(
         self, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event | None = None
@@ -474,14 +505,19 @@ class ConsumerRunner:
             logger.warning("could not record consumer positions: %s", type(exc).__name__)
 
 
-class _ReadResetPartitionsFromStart(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Rebalance listener: after a broker reset, partitions assigned again are read from their start."""
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Rebalance listener: positions of partitions leaving are committed; after a broker reset, partitions assigned
+    again are read from their start."""
 
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Nothing to do: positions are committed as records are handled."""
+        """Commit what was handled on the partitions leaving, so their next owner starts after it."""
+        try:
+            await self.runner.commit_positions(only=revoked)
+        except (KafkaError, OSError) as exc:  # the next owner reads them again; the inbox drops them
+            logger.warning("could not commit positions of revoked partitions: %s", type(exc).__name__)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Seek what the reset made stale."""

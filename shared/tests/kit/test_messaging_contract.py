@@ -367,6 +367,50 @@ async def test_a_consumer_reads_a_restarted_broker_from_its_start(
     assert sorted(r.encounter_id for r in rows) == sorted(before | after)  # each once
 
 
+def _outcomes(metrics: Metrics, runner: ConsumerRunner) -> dict[str, float]:
+    """How many events ``runner`` counted per outcome (processed, duplicate, ...)."""
+    counted: dict[str, float] = {}
+    for sample in next(iter(metrics.events_consumed.collect())).samples:
+        if sample.name.endswith("_total") and sample.labels.get("consumer") == runner.name:
+            outcome = sample.labels["outcome"]
+            counted[outcome] = counted.get(outcome, 0) + sample.value
+    return counted
+
+
+async def test_a_consumer_commits_what_it_handled_so_its_successor_starts_after_it(
+    kit_db: Database, broker: BrokerHandle
+) -> None:
+    """Positions are committed once per interval for every partition, and on stopping: a consumer of the same group
+    started afterwards reads only what came after, not the handled events again (which the inbox would drop)."""
+    settings = kit_settings(kit_db, broker, consumer_commit_interval_seconds=30.0)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    subscription = Subscription(f"commits-{uuid.uuid4().hex[:6]}", {EncounterReceived: recording_handler(tenant)})
+    first_metrics = Metrics("kit-test")
+    first = ConsumerRunner(settings, kit_db, default_catalog(), subscription, first_metrics)
+    staged = {await stage(kit_db, settings, tenant, f"e{index}") for index in range(12)}
+    async with running(first):
+        assert await publish_staged(kit_db, settings) == 12
+
+        async def all_handled() -> bool:
+            return {r.encounter_id for r in await effects(kit_db, tenant)} >= staged
+
+        await eventually(all_handled, within=60)
+    assert set(_outcomes(first_metrics, first)) == {"processed"}  # the topic's earlier events too (other tenants)
+
+    second_metrics = Metrics("kit-test")
+    second = ConsumerRunner(settings, kit_db, default_catalog(), subscription, second_metrics)
+    late = await stage(kit_db, settings, tenant, "late")
+    async with running(second):
+        assert await publish_staged(kit_db, settings) == 1
+
+        async def late_handled() -> bool:
+            return late in {r.encounter_id for r in await effects(kit_db, tenant)}
+
+        await eventually(late_handled, within=60)
+    assert _outcomes(second_metrics, second) == {"processed": 1}  # nothing read twice
+    assert len(await effects(kit_db, tenant)) == 13
+
+
 async def test_a_record_two_consumer_groups_dead_lettered_is_replayed_once(
     kit_db: Database, private_broker: BrokerHandle
 ) -> None:
