@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 
 from sqlalchemy import Table
 
@@ -147,15 +148,21 @@ _SUMMARY_FIELDS = ("status", "payer_id", "claim_frequency_code", "source", "tota
 
 def _summary(event: EventPayload) -> str:
     """The event's headline fields as ``name=value`` (read off the payload: dumping all of it for six fields cost
-    more than the rest of the timeline entry)."""
+    more than the rest of the timeline entry; only the fields its type has: asking a pydantic model for one it
+    lacks raises inside, 4 µs a miss)."""
     parts = []
-    for name in _SUMMARY_FIELDS:
-        value = getattr(event, name, None)
+    for name in _summary_fields(type(event)):
+        value = getattr(event, name)
         if isinstance(value, Enum):
             value = value.value
         if value not in (None, ""):
             parts.append(f"{name}={value}")
     return ", ".join(parts)
+
+
+@cache
+def _summary_fields(payload_type: type[EventPayload]) -> tuple[str, ...]:
+    return tuple(name for name in _SUMMARY_FIELDS if name in payload_type.model_fields)
 
 
 async def record_on_timeline(context: EventContext, event: EventPayload) -> None:
