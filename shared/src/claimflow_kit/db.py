@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,7 +63,13 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+PING_IDLE_AFTER_SECONDS = 1.0
+"""A pooled PostgreSQL connection idle longer than this is checked before it is handed out (see ``create_engine``)."""
+
+_RETURNED_AT = "claimflow.returned_at"
+
+
+def create_engine(url: str, *, pool_size: int = 10, ping_idle_after: float = PING_IDLE_AFTER_SECONDS) -> AsyncEngine:
     """Create an async engine. SQLite gets WAL, a busy timeout and write-intent (IMMEDIATE) transactions.
 
     SQLite's default deferred transactions fail at once with "database is locked" when a reader tries to
@@ -75,6 +81,14 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     SQLite's automatic checkpoint is off: it runs inside the COMMIT that crosses 1,000 WAL pages, copying them into
     the database file and syncing it while that transaction's caller (and every transaction queued behind it)
     waits. ``Database`` checkpoints in a thread of its own instead (``WalCheckpointer``).
+
+    A PostgreSQL connection that sat in the pool longer than ``ping_idle_after`` seconds is pinged before it is
+    handed out; a dead one (the server restarted) is replaced. SQLAlchemy's ``pool_pre_ping`` pinged at every
+    checkout, and asyncpg's ping is three round trips (BEGIN, an empty query, ROLLBACK): for a transaction of one
+    or two statements that was most of its time on the wire. A busy pool hands a connection out again within
+    milliseconds, unchecked; only a server that restarted within that second, with nobody using the pool while
+    it was down, leaves a dead connection to be found by a statement. That fails as a disconnect, which is
+    transient for every caller (a 503, a consumer retry), and SQLAlchemy then renews the whole pool.
     """
     if is_sqlite(url):
         database = make_url(url).database
@@ -106,9 +120,23 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         return engine
     # hide_parameters: bound values (names, birth dates...) never appear in error messages or logs
-    engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
-    )
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "connect")
+    @event.listens_for(pool, "checkin")
+    def _note_return(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < ping_idle_after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool discards it and connects anew (up to three times)
+            raise DisconnectionError(f"pooled connection is dead: {type(exc).__name__}") from exc
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
@@ -288,9 +316,9 @@ async def hold_lock(session: AsyncSession, name: str) -> None:
 class Database:
     """One service database: engine, session factory and the transaction scope used by handlers."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, ping_idle_after: float = PING_IDLE_AFTER_SECONDS) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(url, pool_size=pool_size, ping_idle_after=ping_idle_after)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         # SQLite has one writer at a time and every transaction here starts with BEGIN IMMEDIATE. Queueing them
         # in-process avoids SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while it waits.

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col, select
 
 from claimflow_kit.audit import AuditAction, audit, audit_many
 from claimflow_kit.auth import Principal
 from claimflow_kit.bulk import insert_at_commit, insert_rows
 from claimflow_kit.context import correlation_id_var
-from claimflow_kit.db import Database, WalCheckpointer
+from claimflow_kit.db import Database, WalCheckpointer, is_transient
 from claimflow_kit.directory import Directory, PracticeCache, Role
 from claimflow_kit.migrations import upgrade_async
 from claimflow_kit.tables import AuditLogEntry, distinct_values
@@ -278,3 +278,50 @@ async def test_the_practice_cache_finds_a_practice_added_after_it_read_the_tenan
         assert await cache.practice("t-cache", theirs.id) is None, "never another tenant's practice"
     finally:
         await directory.dispose()
+
+
+async def _backend_pid(database: Database) -> int:
+    async with database.transaction() as session:
+        return int((await session.exec(text("SELECT pg_backend_pid()"))).scalar_one())  # type: ignore[call-overload]
+
+
+async def _terminate(url: str, pid: int) -> None:
+    """End one server process from outside the pool, as a server restart ends them all."""
+    other = Database(url, pool_size=1)
+    try:
+        async with other.transaction() as session:
+            await session.exec(text("SELECT pg_terminate_backend(:pid)"), params={"pid": pid})  # type: ignore[call-overload]
+    finally:
+        await other.dispose()
+
+
+async def test_a_pooled_postgresql_connection_idle_past_the_limit_is_checked_and_replaced_when_dead(
+    databases: DatabaseFactory,
+) -> None:
+    url = await databases.create("ping", "postgresql")
+    database = Database(url, pool_size=1, ping_idle_after=0.0)  # every connection counts as idle: always checked
+    try:
+        first = await _backend_pid(database)
+        await _terminate(url, first)
+        assert await _backend_pid(database) != first  # the dead one was found before use and replaced
+    finally:
+        await database.dispose()
+
+
+async def test_a_postgresql_connection_returned_moments_ago_is_used_without_a_check(
+    databases: DatabaseFactory,
+) -> None:
+    """The price of not pinging at every checkout: a connection the server dropped since its last use fails once, as
+    a transient error (a 503, a consumer retry); the pool is renewed and the next transaction works."""
+    url = await databases.create("no_ping", "postgresql")
+    database = Database(url, pool_size=1, ping_idle_after=3600.0)
+    try:
+        first = await _backend_pid(database)
+        assert await _backend_pid(database) == first  # the same connection again, not a new one
+        await _terminate(url, first)
+        with pytest.raises(DBAPIError) as failed:
+            await _backend_pid(database)
+        assert is_transient(failed.value)
+        assert await _backend_pid(database) != first
+    finally:
+        await database.dispose()
