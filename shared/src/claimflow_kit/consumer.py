@@ -229,10 +229,12 @@ class ConsumerRunner:
         consumer = self._consumer
         if consumer is None:
             return
-        wanted = consumer.assignment() if only is None else set(only)
+        assigned = consumer.assignment()
+        wanted = assigned if only is None else set(only)
         offsets = {tp: offset for tp, offset in self._uncommitted.items() if tp in wanted}
-        for tp in offsets:
-            del self._uncommitted[tp]
+        # Done with what is committed now. A partition a rebalance took while its batch ran is its new owner's to
+        # commit: a position kept for it could later move the new owner's committed position back.
+        self._uncommitted = {tp: o for tp, o in self._uncommitted.items() if tp not in offsets and tp in assigned}
         if not offsets:
             return
         try:
