@@ -85,10 +85,10 @@ def create_engine(url: str, *, pool_size: int = 10, ping_idle_after: float = PIN
     A PostgreSQL connection that sat in the pool longer than ``ping_idle_after`` seconds is pinged before it is
     handed out; a dead one (the server restarted) is replaced. SQLAlchemy's ``pool_pre_ping`` pinged at every
     checkout, and asyncpg's ping is three round trips (BEGIN, an empty query, ROLLBACK): for a transaction of one
-    or two statements that was most of its time on the wire. A busy pool hands a connection out again within
-    milliseconds, unchecked; only a server that restarted within that second, with nobody using the pool while
-    it was down, leaves a dead connection to be found by a statement. That fails as a disconnect, which is
-    transient for every caller (a 503, a consumer retry), and SQLAlchemy then renews the whole pool.
+    or two statements that was most of its time on the wire. A connection back in the pool for less than that is
+    only asked whether the server closed it (asyncpg notices a closed socket by itself; no round trip). A
+    connection the server drops at the very moment it is handed out still fails on its first statement, as a
+    disconnect: transient for every caller (a 503, a consumer retry), and SQLAlchemy then renews the whole pool.
     """
     if is_sqlite(url):
         database = make_url(url).database
@@ -130,8 +130,10 @@ def create_engine(url: str, *, pool_size: int = 10, ping_idle_after: float = PIN
             record.info[_RETURNED_AT] = time.monotonic()
 
     @event.listens_for(pool, "checkout")
-    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < ping_idle_after:
+            if proxy.driver_connection.is_closed():  # the server closed it (a restart, a terminated backend)
+                raise DisconnectionError("pooled connection was closed by the server")
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
