@@ -137,11 +137,11 @@ class TableModel(SQLModel):
 
     SQLModel does not validate a table model's fields either; it sets them one by one, each through pydantic's and
     SQLAlchemy's ``__setattr__``, and asks pydantic for every default, which inspects the signature of each default
-    factory on every call. For a claim's 40 columns that cost some 300 µs of a claims worker's 2.9 ms per claim
-    (py-spy, bench/e2e session 16). This fills the instance's dictionary directly, as SQLAlchemy does when it loads
-    a row: the same values, defaults and ``model_fields_set`` as SQLModel's constructor (tests/kit compares the two);
-    a new object's INSERT is built from that dictionary. Models with relationships, private attributes, aliases or
-    extra fields keep SQLModel's constructor.
+    factory on every call: 131.5 µs for a claim's 40 columns, against 15.7 µs here (a py-spy sample put it at 14 %
+    of the claims worker's CPU; bench/e2e session 16). This fills the instance's dictionary directly, as SQLAlchemy
+    does when it loads a row: the same values, defaults and ``model_fields_set`` as SQLModel's constructor
+    (tests/test_table_models.py compares the two); a new object's INSERT is built from that dictionary. Models with
+    relationships, private attributes, aliases or extra fields keep SQLModel's constructor.
     """
 
     def __init__(__pydantic_self__, **data: Any) -> None:
