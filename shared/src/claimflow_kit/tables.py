@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -93,7 +94,6 @@ def Timestamp(*, nullable: bool = False, index: bool = False) -> Any:
 _IMMUTABLE = (type(None), str, int, float, bool, Decimal, date, datetime, Enum, tuple, frozenset, bytes)
 
 _Defaults = list[tuple[str, Callable[[], Any]]]
-_plans: dict[type[Any], _Defaults | None] = {}
 
 
 def _keep(value: Any) -> Callable[[], Any]:
@@ -104,7 +104,9 @@ def _copy(value: Any) -> Callable[[], Any]:
     return lambda: copy.deepcopy(value)
 
 
-def _build_plan(cls: type[SQLModel]) -> _Defaults | None:
+@cache
+def _defaults_plan(cls: type[SQLModel]) -> _Defaults | None:
+    """How to fill each field a new row was not given (its default), or None when the fast path does not apply."""
     if (
         not is_table_model_class(cls)
         or cls.__sqlmodel_relationships__
@@ -121,15 +123,6 @@ def _build_plan(cls: type[SQLModel]) -> _Defaults | None:
         elif not field.is_required():
             plan.append((name, _keep(field.default) if isinstance(field.default, _IMMUTABLE) else _copy(field.default)))
     return plan
-
-
-def _defaults_plan(cls: type[SQLModel]) -> _Defaults | None:
-    """How to fill each field a new row was not given (its default), or None when the fast path does not apply."""
-    try:
-        return _plans[cls]
-    except KeyError:
-        plan = _plans[cls] = _build_plan(cls)
-        return plan
 
 
 class TableModel(SQLModel):
