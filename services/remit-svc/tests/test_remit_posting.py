@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow.testing import Stack, TenantFixture
 from claimflow_events import ClaimLineSubmitted, ClaimRejected, ClaimResubmitted, ClaimSubmitted
-from claimflow_events.payloads import AcknowledgmentSource, EventPayload, RejectionReason
+from claimflow_events.payloads import AcknowledgmentSource, Addressee, EventPayload, RejectionReason
 from claimflow_events.types import PayerSequence
 from claimflow_kit.app import ServiceContext
 from claimflow_kit.consumer import EventContext
@@ -35,8 +35,16 @@ from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import eventually, waiting_for_a_lock
 from claimflow_x12 import parse
 from claimflow_x12.guides.remittance_835 import Remittance835
-from remit_svc.adapters.tables import EarlyCorrection, LedgerEntry, OpenClaim, Remittance
-from remit_svc.consumers.handlers import on_claim_resubmitted, on_claim_submitted
+from remit_svc.adapters.repositories import EarlyCorrectionRepository
+from remit_svc.adapters.tables import (
+    ClaimPaymentRecord,
+    EarlyCorrection,
+    GuarantorAccount,
+    LedgerEntry,
+    OpenClaim,
+    Remittance,
+)
+from remit_svc.consumers.handlers import on_claim_resubmitted, on_claim_submitted, on_claims_submitted
 from remit_svc.domain.era import Era, era_from_835
 from remit_svc.domain.ledger import (
     Account,
@@ -1199,3 +1207,129 @@ async def test_a_payment_posted_while_its_claim_is_replaced_leaves_nothing_open_
     assert Decimal(balances.get("insurance_ar", "0")) == 0, balances
     assert (balances["payer_cash"], balances["contractual_adjustment"]) == ("90.00", "10.00")
     await assert_ledger_balances(stack, tenant.id)
+
+
+def _a_run_of_claims(tenant: TenantFixture, other: TenantFixture, suffix: str) -> list[tuple[TenantFixture, Any]]:
+    """claim-submitted events as an 837 batch's claims arrive, with every case the batch handler must hand off:
+    three claims of one guarantor (addressed by the latest claim, the last of equals winning), a repeat, a claim
+    with a payment waiting, one with a correction waiting, a next payer's claim and another tenant's claim."""
+
+    def claim(tenant: TenantFixture, name: str, **extra: Any) -> ClaimSubmitted:
+        return one_line_claim(tenant, f"clm_{suffix}_{name}", f"R{suffix}{name}".upper(), patient_id="pat_r", **extra)
+
+    def to(last: str) -> dict[str, Any]:
+        return {"guarantor_id": "gua_r", "statement_to": Addressee(first_name="Ann", last_name=last)}
+
+    def at(event: ClaimSubmitted, hour: int) -> ClaimSubmitted:
+        return event.model_copy(update={"submitted_at": datetime(2026, 11, 20, hour, tzinfo=UTC)})
+
+    first = at(claim(tenant, "a", **to("Second")), 12)
+    return [
+        (tenant, first),
+        (tenant, at(claim(tenant, "b", **to("First")), 11)),
+        (tenant, at(claim(tenant, "c", **to("Third")), 12)),
+        (tenant, first),  # claims-svc published it twice (a new event id, the same claim)
+        (tenant, claim(tenant, "paid")),
+        (tenant, claim(tenant, "corrected")),
+        (tenant, claim(tenant, "next", prior_claim_id=first.claim_id, payer_sequence=PayerSequence.SECONDARY)),
+        (other, claim(other, "other")),
+        (tenant, claim(tenant, "d")),
+    ]
+
+
+async def _remit_state(stack: Stack, tenants: list[TenantFixture], suffix: str) -> dict[str, Any]:
+    """What remit-svc holds for the tenants, with the run's suffix and the tenants' own ids taken out."""
+    tenant_ids = [tenant.id for tenant in tenants]
+
+    def plain(value: Any) -> str:
+        text = str(value).replace(suffix, "S").replace(suffix.upper(), "S")
+        for n, tenant in enumerate(tenants):
+            text = text.replace(tenant.id, f"tenant{n}").replace(tenant.practice_id, f"practice{n}")
+        return text
+
+    database = stack.database("remit-svc")
+    try:
+        async with database.transaction() as session:
+            claims = (await session.exec(select(OpenClaim).where(col(OpenClaim.tenant_id).in_(tenant_ids)))).all()
+            entries = (await session.exec(select(LedgerEntry).where(col(LedgerEntry.tenant_id).in_(tenant_ids)))).all()
+            accounts = (
+                await session.exec(select(GuarantorAccount).where(col(GuarantorAccount.tenant_id).in_(tenant_ids)))
+            ).all()
+            payments = (
+                await session.exec(select(ClaimPaymentRecord).where(col(ClaimPaymentRecord.tenant_id).in_(tenant_ids)))
+            ).all()
+            corrections = (
+                await session.exec(select(EarlyCorrection).where(col(EarlyCorrection.tenant_id).in_(tenant_ids)))
+            ).all()
+            events = (
+                await session.exec(select(OutboxMessage).where(col(OutboxMessage.tenant_id).in_(tenant_ids)))
+            ).all()
+    finally:
+        await database.dispose()
+    ledger_sums: dict[str, Decimal] = {}
+    for entry in entries:
+        key = plain((entry.tenant_id, entry.claim_id, entry.account, entry.kind, entry.guarantor_id))
+        ledger_sums[key] = ledger_sums.get(key, Decimal(0)) + entry.amount
+    kept = {"created_at", "updated_at", "first_paid_at"}
+    return {
+        "claims": sorted(plain(sorted(c.model_dump(exclude=kept).items())) for c in claims),
+        "ledger": sorted((key, str(amount)) for key, amount in ledger_sums.items() if amount),
+        "journals per claim": sorted(plain((e.claim_id, e.kind)) for e in entries),
+        "guarantors": sorted(plain((a.tenant_id, a.guarantor_id, a.last_name, a.as_of)) for a in accounts),
+        "payments": sorted(plain((p.patient_control_number, p.state, p.claim_id)) for p in payments),
+        "corrections waiting": len(corrections),
+        "events": sorted(plain((m.event_type, json.loads(m.envelope)["data"].get("claim_id"))) for m in events),
+    }
+
+
+@pytest.mark.integration
+async def test_a_run_of_claims_submitted_handled_at_once_ends_as_handled_one_at_a_time(stack: Stack) -> None:
+    """The remit worker's batch handler for claim-submitted writes plain claims together and hands every other
+    case to the one-event handler in its place: the same events, with a payment and a correction waiting for two
+    of them, leave exactly the same claims, ledger, addressees, payments and events either way."""
+    states = []
+    for handle_at_once in (False, True):
+        tenant, other = await stack.create_tenant(), await stack.create_tenant()
+        suffix = uuid.uuid4().hex[:8]
+        run = _a_run_of_claims(tenant, other, suffix)
+        pcn = f"R{suffix}PAID".upper()
+        era = interchange(
+            [
+                *header("90.00", f"EFT{suffix}"),
+                f"CLP*{pcn}*1*100.00*90.00**12*PAY{suffix}*11*1",
+                patient("RUN"),
+                "SVC*HC:99213*100.00*90.00**1",
+                "DTM*472*20261102",
+                "CAS*CO*45*10.00",
+                f"REF*6R*{pcn}-1",
+            ],
+            "000000931",
+        )
+        answer = await upload(stack, tenant, era)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["remittances"][0]["unmatched"] == 1, "its claim is not known yet"
+        replacement = correction(f"clm_{suffix}_fix", f"clm_{suffix}_corrected", "7", "units corrected")
+        database = stack.database("remit-svc")
+        try:
+            async with database.transaction() as session:
+                await EarlyCorrectionRepository(session, tenant.id).keep(replacement)
+            async with database.transaction() as session:
+                items = [(handling(stack, session, owner, event), event) for owner, event in run]
+                if handle_at_once:
+                    await on_claims_submitted(items)
+                else:
+                    for item_context, event in items:
+                        await on_claim_submitted(item_context, event)
+        finally:
+            await database.dispose()
+        states.append(await _remit_state(stack, [tenant, other], suffix))
+    one_at_a_time, at_once = states
+    for part, value in at_once.items():
+        assert value == one_at_a_time[part], part
+    assert len(at_once["claims"]) == 8, "the repeat is one claim"
+    assert [g for g in at_once["guarantors"] if "gua_r" in g] == [
+        str(("tenant0", "gua_r", "Third", datetime(2026, 11, 20, 12, tzinfo=UTC)))
+    ]
+    assert at_once["corrections waiting"] == 0
+    assert at_once["payments"]
+    assert not any("unmatched" in payment for payment in at_once["payments"])

@@ -78,10 +78,10 @@ async def test_the_first_acknowledgment_of_a_claim_is_kept(database: Database) -
             )
     async with database.transaction() as session:
         claims = OpenClaimRepository(session, "t-1")
-        await claims.acknowledge("clm-t-1", "rejected")
-        await claims.acknowledge("clm-t-1", "accepted")  # a later answer does not change the first
-        await claims.acknowledge("clm-t-2", "accepted")  # another tenant's claim: not found for t-1
-        await claims.acknowledge("clm-unknown", "accepted")
+        await claims.acknowledge("clm-t-1", answer="rejected")
+        await claims.acknowledge("clm-t-1", answer="accepted")  # a later answer does not change the first
+        await claims.acknowledge("clm-t-2", answer="accepted")  # another tenant's claim: not found for t-1
+        await claims.acknowledge("clm-unknown", answer="accepted")
         assert (await claims.get("clm-t-1")).acknowledgment == "rejected", "the session sees the update"
     async with database.transaction() as session:
         rows = (await session.exec(select(OpenClaim).order_by(col(OpenClaim.id)))).all()

@@ -24,7 +24,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,14 +73,38 @@ class EventContext:
 
 
 Handler = Callable[[EventContext, Any], Awaitable[None]]
+BatchHandler = Callable[[list[tuple[EventContext, Any]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A named consumer (its Kafka group and inbox name) and the handler for each event type it takes."""
+    """A named consumer (its Kafka group and inbox name) and the handler for each event type it takes.
+
+    ``batch_handlers`` is optional, for event types that arrive in runs (the claims of one 837 batch, one after
+    the other): a handler that applies a run of such events at once, with the same effect as the type's entry in
+    ``handlers`` applied to each in turn. The consumer gives it every run of two or more new events of the type
+    that follow each other in a transaction's records; the one-by-one replay after a failure uses ``handlers``.
+    It runs outside any one event's context (no correlation id or trace context is set); ``handle_alone`` runs
+    the plain handler on one event of the run as the consumer would.
+    """
 
     name: str
     handlers: Mapping[type[EventPayload], Handler]
+    batch_handlers: Mapping[type[EventPayload], BatchHandler] = field(default_factory=dict)
+
+
+async def handle_alone(context: EventContext, payload: EventPayload, handler: Handler) -> None:
+    """Run ``handler`` on one event with the event's correlation id, tenant and trace context set (for the logs,
+    the audit entries and the events it publishes), as the consumer runs every handler."""
+    correlation_token = correlation_id_var.set(context.envelope.correlationid)
+    tenant_token = tenant_id_var.set(context.envelope.tenantid)
+    trace_token = traceparent_var.set(child_traceparent(context.envelope.traceparent))
+    try:
+        await handler(context, payload)
+    finally:
+        correlation_id_var.reset(correlation_token)
+        tenant_id_var.reset(tenant_token)
+        traceparent_var.reset(trace_token)
 
 
 @functools.cache
@@ -114,6 +138,9 @@ class ConsumerRunner:
         self.name = f"{settings.service_name}.{subscription.name}"
         self.outbox = Outbox(catalog, settings.source)
         self.handlers = {f"claimflow.{p.event_type}": (p, h) for p, h in subscription.handlers.items()}
+        self.batch_handlers = {f"claimflow.{p.event_type}": h for p, h in subscription.batch_handlers.items()}
+        if unknown := set(self.batch_handlers) - set(self.handlers):
+            raise ValueError(f"batch handlers without a handler for one event: {sorted(unknown)}")
         self.topics = sorted({p.topic.value for p in subscription.handlers})
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -314,6 +341,7 @@ class ConsumerRunner:
             async with self.database.transaction() as session:
                 wanted = [envelope for envelope, _, handler in decoded if handler is not None]
                 new = await self._claim_many_in_inbox(session, wanted) if wanted else set()
+                run: list[tuple[EventEnvelope, EventPayload]] = []  # new events of one type with a batch handler
                 for envelope, payload, handler in decoded:
                     if handler is None or payload is None:
                         outcomes.append((envelope.type, "ignored"))
@@ -321,8 +349,16 @@ class ConsumerRunner:
                         outcomes.append((envelope.type, "duplicate"))
                     else:
                         new.discard(str(envelope.id))  # the same event twice in one batch counts once
-                        await self._run_handler(session, envelope, payload, handler)
+                        if run and run[0][0].type != envelope.type:
+                            await self._run_batch(session, run)
+                            run = []
+                        if envelope.type in self.batch_handlers:
+                            run.append((envelope, payload))
+                        else:
+                            await self._run_handler(session, envelope, payload, handler)
                         outcomes.append((envelope.type, "processed"))
+                if run:
+                    await self._run_batch(session, run)
         except Exception as exc:
             if transient(exc):
                 logger.warning("consumer %s: dependency down (%s)", self.name, type(exc).__name__)
@@ -410,15 +446,16 @@ class ConsumerRunner:
     async def _run_handler(
         self, session: AsyncSession, envelope: EventEnvelope, payload: EventPayload, handler: Handler
     ) -> None:
-        correlation_token = correlation_id_var.set(envelope.correlationid)
-        tenant_token = tenant_id_var.set(envelope.tenantid)
-        trace_token = traceparent_var.set(child_traceparent(envelope.traceparent))
-        try:
-            await handler(EventContext(session, envelope, self.outbox, self.name), payload)
-        finally:
-            correlation_id_var.reset(correlation_token)
-            tenant_id_var.reset(tenant_token)
-            traceparent_var.reset(trace_token)
+        await handle_alone(EventContext(session, envelope, self.outbox, self.name), payload, handler)
+
+    async def _run_batch(self, session: AsyncSession, run: list[tuple[EventEnvelope, EventPayload]]) -> None:
+        """Apply a run of new events of one type: by its batch handler, or alone when the run is one event."""
+        if len(run) == 1:
+            envelope, payload = run[0]
+            await self._run_handler(session, envelope, payload, self.handlers[envelope.type][1])
+            return
+        contexts = [(EventContext(session, envelope, self.outbox, self.name), payload) for envelope, payload in run]
+        await self.batch_handlers[run[0][0].type](contexts)
 
     async def _claim_many_in_inbox(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> set[str]:
         """Insert (consumer, event id) rows; returns the ids this consumer had not processed before."""

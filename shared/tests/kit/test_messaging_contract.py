@@ -11,11 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import event, func, text, update
 from sqlmodel import col, select
 
-from claimflow_events import EncounterReceived, Topic, default_catalog
+from claimflow_events import ClaimAccepted, EncounterReceived, EventEnvelope, Topic, default_catalog
+from claimflow_events.payloads import AcknowledgmentSource
 from claimflow_kit import outbox as outbox_module
 from claimflow_kit.config import ServiceSettings
 from claimflow_kit.consumer import ConsumerRunner, EventContext, Subscription
@@ -640,3 +641,74 @@ def test_a_change_watch_sees_commits_of_other_connections_only_when_they_happen(
     finally:
         watch.close()
         writer.close()
+
+
+def _records(envelopes: list[EventEnvelope]) -> list[ConsumerRecord[bytes, bytes]]:
+    """Records of one partition carrying ``envelopes``, in order."""
+    return [
+        ConsumerRecord("kit.batch", 0, offset, 0, 0, None, envelope.to_json_bytes(), None, 0, 0, ())
+        for offset, envelope in enumerate(envelopes)
+    ]
+
+
+async def test_runs_of_one_event_type_go_to_its_batch_handler_in_order_and_replay_one_by_one(
+    kit_db: Database, broker: BrokerHandle
+) -> None:
+    """A batch handler gets each run of two or more new events of its type that follow each other in a batch, in
+    order. An event of another type ends a run, a duplicate is left out of it, a run of one goes to the plain
+    handler. When a batch fails, its records are replayed one by one with the plain handlers, and every event takes
+    effect once."""
+    settings = kit_settings(kit_db, broker)
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    calls: list[tuple[str, list[str]]] = []
+    plain = recording_handler(tenant)
+    fail_batches = False
+
+    async def one(context: EventContext, event: EncounterReceived) -> None:
+        calls.append(("one", [event.ehr_encounter_id]))
+        await plain(context, event)
+
+    async def many(items: list[tuple[EventContext, EncounterReceived]]) -> None:
+        calls.append(("many", [encounter.ehr_encounter_id for _, encounter in items]))
+        for context, encounter in items:
+            await plain(context, encounter)
+        if fail_batches:
+            raise RuntimeError("batch handler bug")
+
+    async def acknowledged(context: EventContext, event: ClaimAccepted) -> None:
+        calls.append(("ack", [event.claim_id]))
+
+    subscription = Subscription(
+        f"runs-{uuid.uuid4().hex[:6]}",
+        {EncounterReceived: one, ClaimAccepted: acknowledged},
+        batch_handlers={EncounterReceived: many},
+    )
+    runner = ConsumerRunner(settings, kit_db, default_catalog(), subscription)
+    catalog = default_catalog()
+
+    def envelope(payload: EncounterReceived | ClaimAccepted) -> EventEnvelope:
+        return catalog.envelope(payload, tenant_id=tenant, source="kit-test", correlation_id="cor")
+
+    ack = ClaimAccepted(
+        claim_id="clm_1", patient_control_number="P1", payer_id="60054",
+        source=AcknowledgmentSource.CLAIM_ACK, accepted_at=utcnow(),
+    )  # fmt: skip
+    encounters = [encounter_event(tenant, label) for label in "abcdex"]
+    a, b, c, d, e, x = (envelope(encounter) for encounter in encounters)
+    records = _records([a, b, envelope(ack), x, envelope(ack), c, d, b, e])  # b again: a duplicate in the batch
+    assert await runner.handle_records(records) == len(records)
+    assert calls == [
+        ("many", ["a", "b"]),
+        ("ack", ["clm_1"]),
+        ("one", ["x"]),
+        ("ack", ["clm_1"]),
+        ("many", ["c", "d", "e"]),
+    ]
+    assert sorted(r.encounter_id for r in await effects(kit_db, tenant)) == sorted(x.encounter_id for x in encounters)
+
+    calls.clear()
+    f, g, h = (envelope(encounter_event(tenant, label)) for label in "fgh")  # a: handled before
+    fail_batches = True
+    assert await runner.handle_records(_records([f, g, a, h])) == 4
+    assert calls == [("many", ["f", "g", "h"]), ("one", ["f"]), ("one", ["g"]), ("one", ["h"])]
+    assert len(await effects(kit_db, tenant)) == 9, "the failed batch left nothing; the replay applied each once"

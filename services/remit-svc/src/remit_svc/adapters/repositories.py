@@ -79,6 +79,16 @@ def _note_statement(dialect: str) -> Insert:
     )
 
 
+class GuarantorNote(NamedTuple):
+    """What one claim-submitted says of its guarantor (see ``GuarantorAccountRepository.note``)."""
+
+    guarantor_id: str
+    first_name: str
+    last_name: str
+    address: dict[str, object] | None
+    as_of: datetime
+
+
 class ClaimArrival(NamedTuple):
     """See ``OpenClaimRepository.arrival``."""
 
@@ -100,14 +110,46 @@ class OpenClaimRepository(TenantRepository[OpenClaim]):
         row = (await self.session.exec(_arrival_statement(), params=params)).one()
         return ClaimArrival(*(bool(flag) for flag in row))
 
-    async def acknowledge(self, claim_id: str, answer: str) -> None:
-        """Record the payer's first answer to the claim (the first decides the clean-claim rate); a later one, or one
-        for a claim not known here, changes nothing. One UPDATE, no read."""
+    async def arrivals(self, claims: Sequence[tuple[str, str]]) -> dict[str, ClaimArrival]:
+        """``arrival`` of many claims at once, given as (claim id, patient control number): three statements in
+        all, whatever their number."""
+        ids = sorted({claim_id for claim_id, _ in claims})
+        pcns = sorted({pcn for _, pcn in claims})
+        known = set(
+            await self.session.exec(select(OpenClaim.id).where(self._mine(OpenClaim), col(OpenClaim.id).in_(ids)))
+        )
+        paid = set(
+            await self.session.exec(
+                select(ClaimPaymentRecord.patient_control_number).where(
+                    self._mine(ClaimPaymentRecord),
+                    col(ClaimPaymentRecord.patient_control_number).in_(pcns),
+                    ClaimPaymentRecord.state == "unmatched",
+                    col(ClaimPaymentRecord.claim_id).is_(None),
+                )
+            )
+        )
+        corrected = set(
+            await self.session.exec(
+                select(EarlyCorrection.original_claim_id).where(
+                    self._mine(EarlyCorrection), col(EarlyCorrection.original_claim_id).in_(ids)
+                )
+            )
+        )
+        return {
+            claim_id: ClaimArrival(claim_id in known, pcn in paid, claim_id in corrected) for claim_id, pcn in claims
+        }
+
+    def _mine(self, model: type[OpenClaim | ClaimPaymentRecord | EarlyCorrection]) -> ColumnElement[bool]:
+        return col(model.tenant_id) == self.tenant_id
+
+    async def acknowledge(self, *claim_ids: str, answer: str) -> None:
+        """Record the payer's first answer to each claim (the first decides the clean-claim rate); a later one, or
+        one for a claim not known here, changes nothing. One UPDATE, no read."""
         await self.session.exec(
             update(OpenClaim)
             .where(
                 col(OpenClaim.tenant_id) == self.tenant_id,
-                col(OpenClaim.id) == claim_id,
+                col(OpenClaim.id).in_(claim_ids),
                 col(OpenClaim.acknowledgment).is_(None),
             )
             .values(acknowledgment=answer, updated_at=utcnow())
@@ -145,9 +187,21 @@ class GuarantorAccountRepository(TenantRepository[GuarantorAccount]):
     ) -> None:
         """Keep what the claim submitted at ``as_of`` says of the guarantor, unless a later claim said otherwise
         (events of different claims arrive in any order; a redelivered one changes nothing). One upsert, no read."""
+        await self.note_many([GuarantorNote(guarantor_id, first_name, last_name, address, as_of)])
+
+    async def note_many(self, notes: Sequence[GuarantorNote]) -> None:
+        """``note`` for many claims in one statement, with the same outcome as noting them in turn: of the notes of
+        one guarantor, the last with the latest ``as_of`` is kept, if not older than the stored one."""
+        latest: dict[str, GuarantorNote] = {}
+        for note in notes:
+            kept = latest.get(note.guarantor_id)
+            if kept is None or kept.as_of <= note.as_of:
+                latest[note.guarantor_id] = note
+        if not latest:
+            return
         dialect = (await self.session.connection()).dialect.name
-        params = {"tenant_id": self.tenant_id, "guarantor_id": guarantor_id, "first_name": first_name,
-                  "last_name": last_name, "address": address, "as_of": as_of, "updated_at": utcnow()}  # fmt: skip
+        now = utcnow()
+        params = [{"tenant_id": self.tenant_id, **note._asdict(), "updated_at": now} for note in latest.values()]
         await self.session.exec(_note_statement(dialect), params=params)
 
 

@@ -286,6 +286,17 @@ async def close_superseded(
         )
 
 
+def charge_rows(claim: OpenClaim) -> list[dict[str, Any]]:
+    """Ledger rows putting the charges of a newly submitted claim on the ledger, in a journal of their own."""
+    return ledger_values(
+        charge_postings(billed_lines(claim)),
+        tenant_id=claim.tenant_id,
+        journal_id=_journal(),
+        effective_date=claim.service_date or claim.submitted_at.date(),
+        claim=claim,
+    )
+
+
 def _table(model: type[SQLModel]) -> Table:
     """The Core table of a model: multi-row inserts through it skip the ORM's per-row bookkeeping."""
     table: Table = model.__table__  # type: ignore[attr-defined]
@@ -621,17 +632,10 @@ class RemittancePoster:
     # --- claims from claim-submitted ------------------------------------------------------------------------
 
     @staticmethod
-    async def open_claim_postings(session: AsyncSession, claim: OpenClaim) -> None:
-        """Put the charges of a newly submitted claim on the ledger."""
-        lines = billed_lines(claim)
-        await add_ledger(
-            session,
-            charge_postings(lines),
-            tenant_id=claim.tenant_id,
-            journal_id=_journal(),
-            effective_date=claim.service_date or claim.submitted_at.date(),
-            claim=claim,
-        )
+    async def open_claim_postings(session: AsyncSession, *claims: OpenClaim) -> None:
+        """Put the charges of newly submitted claims on the ledger (a journal each, one multi-row INSERT)."""
+        rows = [row for claim in claims for row in charge_rows(claim)]
+        await insert_rows(session, _table(LedgerEntry), rows)
 
     # --- mailboxes ------------------------------------------------------------------------------------------
 
