@@ -7,22 +7,28 @@ import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pypdf import PdfReader
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
 from claimflow_events import Adjustment, ClaimDenied, EventEnvelope, EventPayload, PaymentPosted, default_catalog
 from claimflow_events.payloads import LineAdjudication
 from claimflow_events.types import ClaimAdjustmentGroup
+from claimflow_kit.app import ServiceContext
+from claimflow_kit.bulk import write_staged_rows
+from claimflow_kit.consumer import EventContext
 from claimflow_kit.directory import Role
 from claimflow_kit.kafka import new_producer
 from claimflow_kit.outbox import kafka_headers
 from claimflow_kit.tables import OutboxMessage
 from claimflow_kit.testing import eventually, waiting_for_a_lock
-from claims_svc.adapters.tables import Claim
+from claims_svc.adapters.tables import Claim, DenialWorkItem
+from claims_svc.config import ClaimsSettings
+from claims_svc.consumers.handlers import AdjudicationHandlers
 
 pytestmark = pytest.mark.integration
 
@@ -701,3 +707,95 @@ async def test_a_secondary_claim_is_corrected_whole_and_never_split(stack: Stack
     assert [line["modifiers"] for line in new["service_lines"]] == [[], ["59"]]
     scrubbed = await claim_in(stack, tenant, new["id"], {"ready", "held"})
     assert scrubbed["status"] == "ready", "the primary's adjudication still balances every line"
+
+
+def _handling(stack: Stack, session: AsyncSession, tenant: TenantFixture, event: EventPayload) -> EventContext:
+    """What the claims worker hands a handler for ``event`` (from remit-svc) inside ``session``'s transaction."""
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    envelope = context.outbox.catalog.envelope(
+        event, tenant_id=tenant.id, source="/claimflow/remit-svc", correlation_id="corr-run"
+    )
+    return EventContext(session, envelope, context.outbox, "claims-test")
+
+
+async def _claims_state(
+    session: AsyncSession, tenant: TenantFixture, names: dict[str, str], since: datetime
+) -> dict[str, Any]:
+    """The tenant's claims, denial items and the events staged ``since``, as ``session`` sees them (before the
+    pipeline's background rounds scrub a new claim), with the claims' ids replaced by ``names`` (a claim made
+    while the run was handled is named by its prior claim and payer)."""
+    await write_staged_rows(session)  # the events staged by the handlers, written now rather than at the commit
+    claims = (await session.exec(select(Claim).where(Claim.tenant_id == tenant.id))).all()
+    items = (await session.exec(select(DenialWorkItem).where(DenialWorkItem.tenant_id == tenant.id))).all()
+    events = (await session.exec(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant.id))).all()
+    known = {claim.id: claim for claim in claims}
+    names = {**names}
+    for claim in claims:
+        if claim.id not in names:
+            names[claim.id] = f"{names.get(claim.prior_claim_id or '', '?')}'s {claim.payer_sequence} claim"
+
+    def plain(value: Any) -> str:
+        text = str(value)
+        for claim_id, name in names.items():
+            text = text.replace(claim_id, name)
+        return text
+
+    return {
+        "claims": sorted(
+            plain((c.id, c.status, c.paid_amount, c.payer_claim_number, [f["code"] for f in c.findings or []]))
+            for c in known.values()
+        ),
+        "denials": sorted(plain((i.claim_id, i.status, i.outcome, i.outcome_note, i.resolved_by)) for i in items),
+        "events": sorted(plain((m.event_type, m.message_key)) for m in events if m.created_at >= since),
+    }
+
+
+async def test_a_run_of_payments_handled_at_once_ends_as_handled_one_at_a_time(stack: Stack) -> None:
+    """The claims worker's batch handler for payment-posted reads the run's claims and their open denials in two
+    statements, then records each payment in turn: an ERA that settles a denial, pays, reverses and pays a claim
+    again, and pays a claim with a secondary plan leaves the same claims, denials and events as one event at a
+    time."""
+    handlers = AdjudicationHandlers(cast(ClaimsSettings, stack.settings["claims-svc"]))
+    states = []
+    for at_once in (False, True):
+        tenant = await stack.create_tenant()
+        denied_claim = await ready_claim(stack, tenant, date_of_service="2026-11-16")
+        paid_twice = await ready_claim(stack, tenant, date_of_service="2026-11-17")
+        with_secondary = await ready_claim(stack, tenant, date_of_service="2026-11-18", other_coverages=[HMO_SECONDARY])
+        names = {denied_claim["id"]: "denied", paid_twice["id"]: "paid twice", with_secondary["id"]: "primary"}
+        first_era = f"era_{uuid.uuid4().hex[:12]}"
+        denial = denied(denied_claim, ("16", "25.00", 1), era_id=first_era, status_code="1", payer_claim_number="PCC1")
+        later_payment = PaymentPosted(
+            claim_id=denied_claim["id"], patient_control_number=denied_claim["patient_control_number"],
+            payer_id="60054", era_id=f"era_{uuid.uuid4().hex[:12]}", trace_number="EFT-LATER", claim_status_code="1",
+            total_charge=Decimal("125.00"), paid_amount=Decimal("25.00"), patient_responsibility=Decimal(0),
+            posted_at=datetime.now(UTC),
+        )  # fmt: skip
+        run = [
+            later_payment,
+            cob_payment(paid_twice, "80.00", "20.00"),
+            cob_payment(paid_twice, "80.00", "20.00", reversal=True),
+            cob_payment(paid_twice, "70.00", "30.00", number="PCC-COB-2"),
+            cob_payment(with_secondary, "80.00", "20.00"),
+        ]
+        database = stack.database("claims-svc")
+        try:
+            async with database.transaction() as session:
+                await handlers.on_claim_denied(_handling(stack, session, tenant, denial), denial)
+            started = datetime.now(UTC)
+            async with database.transaction() as session:
+                items = [(_handling(stack, session, tenant, event), event) for event in run]
+                if at_once:
+                    await handlers.on_payments_posted(items)
+                else:
+                    for context, event in items:
+                        await handlers.on_payment_posted(context, event)
+                states.append(await _claims_state(session, tenant, names, started))
+        finally:
+            await database.dispose()
+    one_at_a_time, at_once_state = states
+    for part, value in at_once_state.items():
+        assert value == one_at_a_time[part], part
+    assert any("'denied', 'resolved', 'paid_later'" in item for item in at_once_state["denials"])
+    assert any("primary's secondary claim" in claim for claim in at_once_state["claims"])
+    assert any("'paid twice'" in claim and "70.00" in claim for claim in at_once_state["claims"])

@@ -6,14 +6,19 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 import httpx
 import pytest
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from claimflow.testing import Stack, TenantFixture, encounter_body, json_list
 from claimflow_connect.base import Connector
+from claimflow_events import EncounterCoded, ServiceLine
+from claimflow_kit.app import ServiceContext
+from claimflow_kit.consumer import EventContext
 from claimflow_kit.control_numbers import SqlControlNumberAllocator
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
@@ -24,6 +29,7 @@ from claimflow_x12.guides.claim_ack_277ca import ClaimAcknowledgment277CA, iter_
 from claims_svc.adapters.tables import Claim, ClaimSubmission
 from claims_svc.api.followup import FOLLOWUP_KEY
 from claims_svc.api.routes import PIPELINE_KEY
+from claims_svc.consumers.handlers import on_encounter_coded, on_encounters_coded
 from claims_svc.service.followup import StatusFollowup
 from claims_svc.service.pipeline import ClaimPipeline, StillSending
 
@@ -930,3 +936,109 @@ async def test_the_background_rounds_find_claims_by_status_without_reading_the_w
         await followup.run_once()
     assert queries
     assert await whole_table_reads(database, queries, "claim", "claim_submission") == []
+
+
+def _coded(tenant: TenantFixture, encounter_id: str, version: int) -> EncounterCoded:
+    """encounter-coded of one office visit (99213, 125.00) of version ``version`` of ``encounter_id``."""
+    return EncounterCoded(
+        encounter_id=encounter_id, encounter_version=version, practice_id=tenant.practice_id, patient_id="pat_run",
+        payer_id="60054", date_of_service=date(2026, 11, 2), place_of_service="11",
+        rendering_provider_npi="1234567893", billing_provider_npi="1234567893", diagnosis_codes=("J20.9",),
+        service_lines=(ServiceLine(line_number=1, procedure_code="99213", units=Decimal(1), charge=Decimal(125)),),
+        coded_by="auto", coded_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+async def test_a_run_of_encounters_coded_handled_at_once_ends_as_handled_one_at_a_time(stack: Stack) -> None:
+    """The claim builder's batch handler reads and locks the claims of a run's encounters in one statement, then
+    drafts each claim in turn. Two versions of one encounter in the run, a new version of an encounter drafted
+    before, a version coded after a later one and another tenant's encounter leave the same claims either way."""
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    states = []
+    for at_once in (False, True):
+        tenant, other = await stack.create_tenant(), await stack.create_tenant()
+        suffix = uuid.uuid4().hex[:8]
+
+        def item(
+            session: AsyncSession, owner: TenantFixture, name: str, version: int, suffix: str = suffix
+        ) -> tuple[EventContext, Any]:
+            event = _coded(owner, f"enc_{suffix}_{name}", version)
+            envelope = context.outbox.catalog.envelope(
+                event, tenant_id=owner.id, source="/claimflow/coding-svc", correlation_id=f"corr-{suffix}-{name}"
+            )
+            return EventContext(session, envelope, context.outbox, "claims-test"), event
+
+        database = stack.database("claims-svc")
+        try:
+            # One transaction, so that the pipeline's background rounds do not scrub the drafts while they are read.
+            async with database.transaction() as session:
+                for context_, event in [item(session, tenant, "changed", 1), item(session, tenant, "late", 2)]:
+                    await on_encounter_coded(context_, event)
+                await session.flush()  # drafted before the run: stored, as the run reads them
+                run = [
+                    item(session, tenant, "twice", 1),
+                    item(session, tenant, "twice", 2),
+                    item(session, tenant, "changed", 2),
+                    item(session, tenant, "late", 1),
+                    item(session, tenant, "plain", 1),
+                    item(session, other, "other", 1),
+                ]
+                if at_once:
+                    await on_encounters_coded(run)
+                else:
+                    for context_, event in run:
+                        await on_encounter_coded(context_, event)
+                claims = (
+                    await session.exec(select(Claim).where(col(Claim.tenant_id).in_([tenant.id, other.id])))
+                ).all()
+        finally:
+            await database.dispose()
+        states.append(
+            sorted(
+                (
+                    c.correlation_id.replace(suffix, "S"),
+                    c.encounter_version,
+                    c.tenant_id == tenant.id,
+                    c.status,
+                    [f["code"] for f in c.findings or []],
+                )
+                for c in claims
+            )
+        )
+    one_at_a_time, at_once_state = states
+    assert at_once_state == one_at_a_time
+    assert [(name, version, status) for name, version, _, status, _ in at_once_state] == [
+        ("corr-S-changed", 1, "superseded"),
+        ("corr-S-changed", 2, "draft"),
+        ("corr-S-late", 1, "superseded"),
+        ("corr-S-late", 2, "draft"),
+        ("corr-S-other", 1, "draft"),
+        ("corr-S-plain", 1, "draft"),
+        ("corr-S-twice", 1, "superseded"),
+        ("corr-S-twice", 2, "draft"),
+    ]
+
+
+async def test_a_draft_naming_no_patient_is_held_and_the_drafts_after_it_are_scrubbed(stack: Stack) -> None:
+    """encounter-coded may come without the patient and subscriber (the event allows it). Its claim cannot be
+    billed: the scrubber holds it with the fix, and the drafts behind it in the round go on (the round used to fail
+    on it, every time, for every tenant)."""
+    tenant = await stack.create_tenant()
+    context: ServiceContext = stack.apps["claims-svc"].state.services
+    event = _coded(tenant, f"enc_{uuid.uuid4().hex[:8]}", 1)
+    database = stack.database("claims-svc")
+    try:
+        async with database.transaction() as session:
+            envelope = context.outbox.catalog.envelope(
+                event, tenant_id=tenant.id, source="/claimflow/coding-svc", correlation_id=f"corr-{event.encounter_id}"
+            )
+            await on_encounter_coded(EventContext(session, envelope, context.outbox, "claims-test"), event)
+    finally:
+        await database.dispose()
+    clean = await claim_for(stack, tenant, billable_encounter(tenant), {"ready", "held"})
+    assert clean["status"] == "ready", clean["findings"]
+    (nameless,) = await json_list(
+        stack.client("claims-svc"), f"/v1/claims?encounter_id={event.encounter_id}", tenant.headers(Role.BILLER)
+    )
+    assert nameless["status"] == "held"
+    assert [f["code"] for f in nameless["findings"]] == ["PATIENT_UNKNOWN"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,16 +15,16 @@ from sqlalchemy import Table
 
 from claimflow_events import ALL_PAYLOADS, ClaimDenied, EncounterCoded, EventPayload, PaymentPosted, uuid7
 from claimflow_kit.bulk import insert_at_commit
-from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.consumer import EventContext, Subscription, handle_alone
 from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
-from claims_svc.adapters.repositories import ClaimRepository
+from claims_svc.adapters.repositories import ClaimRepository, DenialRepository
 from claims_svc.adapters.tables import Claim, TimelineEntry
 from claims_svc.config import ClaimsSettings
 from claims_svc.domain.claim import new_patient_control_number
 from claims_svc.service.assembly import NOT_SENT
 from claims_svc.service.cob import after_denial, after_payment
-from claims_svc.service.denials import record_denial, record_payment
+from claims_svc.service.denials import DenialStatus, record_denial, record_payment
 from claims_svc.service.pipeline import ClaimStatus
 
 SUPERSEDED_EVENT = "claimflow.claims.superseded"
@@ -37,13 +40,36 @@ async def on_encounter_coded(context: EventContext, event: EncounterCoded) -> No
     does the builder when an earlier version is billed within a combination of visits. A version coded after a later
     one (their events travel apart) gets a claim that is superseded from the start.
     """
-    repository = ClaimRepository(context.session, context.tenant_id)
     # Read without flushing the claims of the batch's earlier events first, so they are written together at its
     # commit (one INSERT, not one per event). The same encounter version twice in a batch then breaks the unique
     # constraint, and the batch is replayed event by event: the second finds the first.
     with context.session.no_autoflush:
         # Locked, so a sender that has not taken one yet waits and then finds it superseded.
-        stored = await repository.encounter_claims(context.envelope.correlationid)
+        stored = await ClaimRepository(context.session, context.tenant_id).encounter_claims(
+            context.envelope.correlationid
+        )
+    _draft(context, event, stored)
+
+
+async def on_encounters_coded(items: list[tuple[EventContext, EncounterCoded]]) -> None:
+    """``on_encounter_coded`` for a run of events (a batch of encounters posted together): the claims of all their
+    encounters are read and locked in one statement per tenant, then each event drafts its claim in turn."""
+    session = items[0][0].session
+    correlation_ids: dict[str, list[str]] = defaultdict(list)
+    for context, _ in items:
+        correlation_ids[context.tenant_id].append(context.envelope.correlationid)
+    stored: dict[tuple[str, str], list[Claim]] = {}
+    with session.no_autoflush:  # as in on_encounter_coded
+        for tenant_id, ids in correlation_ids.items():
+            found = await ClaimRepository(session, tenant_id).claims_of_encounters(ids)
+            stored.update({(tenant_id, correlation_id): claims for correlation_id, claims in found.items()})
+    for context, event in items:
+        _draft(context, event, stored[(context.tenant_id, context.envelope.correlationid)])
+
+
+def _draft(context: EventContext, event: EncounterCoded, stored: Sequence[Claim]) -> None:
+    """Draft the claim of the coded encounter version, given the stored claims of its encounter (``stored``)."""
+    repository = ClaimRepository(context.session, context.tenant_id)
     if any(c.encounter_id == event.encounter_id and c.encounter_version == event.encounter_version for c in stored):
         return
     versions = [
@@ -208,15 +234,47 @@ class AdjudicationHandlers:
         claim = await record_payment(context.session, context.tenant_id, event)
         await after_payment(context.session, context.outbox, context.tenant_id, claim, event)
 
+    async def on_payments_posted(self, items: list[tuple[EventContext, PaymentPosted]]) -> None:
+        """``on_payment_posted`` for a run of events (an ERA's payments): the claims, and which of them have open
+        denials, are read in two statements per tenant; then each payment is recorded in turn."""
+        session = items[0][0].session
+        claim_ids: dict[str, list[str]] = defaultdict(list)
+        for context, event in items:
+            claim_ids[context.tenant_id].append(event.claim_id)
+        claims: dict[tuple[str, str], Claim] = {}
+        denied: set[tuple[str, str]] = set()
+        for tenant_id, ids in claim_ids.items():
+            found = await ClaimRepository(session, tenant_id).by_ids(ids)
+            claims.update({(tenant_id, claim_id): claim for claim_id, claim in found.items()})
+            open_items = await DenialRepository(session, tenant_id).claims_with_items(ids, status=DenialStatus.OPEN)
+            denied.update((tenant_id, claim_id) for claim_id in open_items)
+        for context, event in items:
+            key = (context.tenant_id, event.claim_id)
+            claim = claims.get(key)
+            if claim is None:  # not found: the one-event handler says so
+                await handle_alone(context, event, self.on_payment_posted)
+                continue
+            # A claim that replaced none and has no open denial has no denial a payment could settle; the run's
+            # payments settle denials only, so none is opened while it is handled.
+            may_settle = key in denied or claim.original_claim_id is not None
+            await handle_alone(context, event, functools.partial(self._record, claim=claim, denials=may_settle))
+
+    async def _record(self, context: EventContext, event: PaymentPosted, *, claim: Claim, denials: bool) -> None:
+        recorded = await record_payment(context.session, context.tenant_id, event, claim=claim, denials=denials)
+        await after_payment(context.session, context.outbox, context.tenant_id, recorded, event)
+
 
 def subscriptions(settings: ClaimsSettings) -> list[Subscription]:
     """What the claims worker consumes."""
     adjudication = AdjudicationHandlers(settings)
     return [
-        Subscription("claim-builder", {EncounterCoded: on_encounter_coded}),
+        Subscription(
+            "claim-builder", {EncounterCoded: on_encounter_coded}, batch_handlers={EncounterCoded: on_encounters_coded}
+        ),
         Subscription(
             "claim-adjudication",
             {ClaimDenied: adjudication.on_claim_denied, PaymentPosted: adjudication.on_payment_posted},
+            batch_handlers={PaymentPosted: adjudication.on_payments_posted},
         ),
         Subscription("claim-timeline", dict.fromkeys(ALL_PAYLOADS, record_on_timeline)),
     ]

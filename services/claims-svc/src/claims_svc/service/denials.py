@@ -193,10 +193,15 @@ async def record_denial(
     return item
 
 
-async def record_payment(session: AsyncSession, tenant_id: str, event: PaymentPosted) -> Claim:
+async def record_payment(
+    session: AsyncSession, tenant_id: str, event: PaymentPosted, *, claim: Claim | None = None, denials: bool = True
+) -> Claim:
     """Paid, partially paid or denied by the payment's amounts and adjustments; a reversal (CLP02 22) puts the
-    claim back where it was before adjudication (accepted when the payer knows its claim number)."""
-    claim = await ClaimRepository(session, tenant_id).get(event.claim_id)
+    claim back where it was before adjudication (accepted when the payer knows its claim number).
+
+    ``claim``: the claim, when the caller read it already. ``denials=False``: the caller knows that the claim has
+    no open denial and replaced no other claim, so there is no denial the payment could settle."""
+    claim = claim or await ClaimRepository(session, tenant_id).get(event.claim_id)
     claim.updated_at = utcnow()  # before the reads below flush the claim: one UPDATE, not a second for this column
     claim.paid_amount = (claim.paid_amount or Decimal(0)) + event.paid_amount
     claim.payer_claim_number = claim.payer_claim_number or event.payer_claim_control_number
@@ -207,7 +212,7 @@ async def record_payment(session: AsyncSession, tenant_id: str, event: PaymentPo
             event.total_charge, event.paid_amount, event.patient_responsibility, cas_adjustments(event.adjustments)
         )
         claim.status = _STATUS_OF_PAYMENT[result]
-        if result is not PaymentResult.DENIED and event.paid_amount > 0:
+        if result is not PaymentResult.DENIED and event.paid_amount > 0 and denials:
             await close_denials_paid_later(session, tenant_id, claim, event)
     session.add(claim)
     return claim

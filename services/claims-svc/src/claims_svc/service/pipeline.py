@@ -329,6 +329,13 @@ class ClaimPipeline:
                 {"code": "PRACTICE_UNKNOWN", "message": "The claim's practice is not in the directory.",
                  "fix": "Add the practice to the tenant.", "line_number": None}
             ]  # fmt: skip
+        elif not isinstance((claim.parties or {}).get("patient"), dict):
+            # encounter-coded may come without parties (the event allows it); such a claim cannot be billed, and
+            # must not stop the round for the drafts after it.
+            findings = [
+                {"code": "PATIENT_UNKNOWN", "message": "The claim names no patient or subscriber.",
+                 "fix": "Send the encounter again with its patient and insurance details.", "line_number": None}
+            ]  # fmt: skip
         else:
             await self._fill_charges(session, claim)
             domain = to_domain(claim, practice, self.config.payers)
