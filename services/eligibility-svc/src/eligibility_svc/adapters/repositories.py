@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
-from sqlmodel import col
+from sqlalchemy import Table, bindparam, func, update
+from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from claimflow_kit.bulk import insert_rows
@@ -44,11 +45,41 @@ class CoverageCheckRepository(TenantRepository[CoverageCheck]):
                     col(CoverageCheck.payer_id) == bindparam("payer_id"),
                     json_present(col(CoverageCheck.inquiry)),
                 )
-                .order_by(col(CoverageCheck.created_at).desc())
+                .order_by(col(CoverageCheck.created_at).desc(), col(CoverageCheck.id).desc())
                 .limit(1)
             )
 
         return (await self.prepared("latest inquiry", build, patient_id=patient_id, payer_id=payer_id)).first()
+
+    async def encounters_checked(self, encounter_ids: Collection[str]) -> set[str]:
+        """Which of the encounters have a pre-check (one statement)."""
+        query = select(CoverageCheck.encounter_id).where(
+            col(CoverageCheck.tenant_id) == self.tenant_id, col(CoverageCheck.encounter_id).in_(sorted(encounter_ids))
+        )
+        return {encounter_id for encounter_id in await self.session.exec(query) if encounter_id is not None}
+
+    async def latest_inquiries(self, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], CoverageCheck]:
+        """``latest_inquiry`` of many (patient, payer) pairs in one statement; a pair without one is left out."""
+        if not pairs:
+            return {}
+        patient, payer = col(CoverageCheck.patient_id), col(CoverageCheck.payer_id)
+        newest_first = (col(CoverageCheck.created_at).desc(), col(CoverageCheck.id).desc())
+        ranked = (
+            select(
+                CoverageCheck.id,
+                func.row_number().over(partition_by=(patient, payer), order_by=newest_first).label("rank"),
+            )
+            .where(
+                col(CoverageCheck.tenant_id) == self.tenant_id,
+                patient.in_(sorted({p for p, _ in pairs})),
+                payer.in_(sorted({p for _, p in pairs})),
+                json_present(col(CoverageCheck.inquiry)),
+            )
+            .subquery()
+        )
+        query = select(CoverageCheck).join(ranked, col(CoverageCheck.id) == ranked.c.id).where(ranked.c.rank == 1)
+        found = {(check.patient_id, check.payer_id or ""): check for check in await self.session.exec(query)}
+        return {pair: found[pair] for pair in pairs if pair in found}
 
     async def insert(self, check: CoverageCheck) -> None:
         """Write a new check with one INSERT now (a real-time check writes one row: no unit-of-work flush for it).

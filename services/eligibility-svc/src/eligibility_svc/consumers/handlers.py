@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from datetime import timedelta
 
 from claimflow_events import EncounterReceived
-from claimflow_kit.consumer import EventContext, Subscription
+from claimflow_kit.consumer import EventContext, Subscription, handle_alone
 from claimflow_kit.identifiers import new_id
 from claimflow_kit.tables import utcnow
 from eligibility_svc.adapters.repositories import CoverageCheckRepository
@@ -39,6 +41,44 @@ async def on_encounter_received(context: EventContext, event: EncounterReceived)
         if await repository.of_encounter(event.encounter_id) is not None:
             return
         latest = await repository.latest_inquiry(event.patient_id, event.payer_id)
+    await _pre_check(context, event, latest)
+
+
+async def on_encounters_received(items: list[tuple[EventContext, EncounterReceived]]) -> None:
+    """``on_encounter_received`` for a run of events (encounters posted in a batch), with the same effect as
+    handling them in turn: which encounters have a check and the patients' latest inquiries are read in two
+    statements per tenant. An event whose encounter, or patient and payer, an earlier event of the run had is
+    handled alone, as it may see what that one wrote."""
+    session = items[0][0].session
+    wanted: dict[str, list[EncounterReceived]] = defaultdict(list)
+    for context, event in items:
+        wanted[context.tenant_id].append(event)
+    checked: set[tuple[str, str]] = set()
+    latest: dict[tuple[str, str, str], CoverageCheck] = {}
+    with session.no_autoflush:  # as in on_encounter_received
+        for tenant_id, events in wanted.items():
+            repository = CoverageCheckRepository(session, tenant_id)
+            checked.update(
+                (tenant_id, e) for e in await repository.encounters_checked({e.encounter_id for e in events})
+            )
+            pairs = {(e.patient_id, e.payer_id) for e in events if e.payer_id is not None}
+            found = await repository.latest_inquiries(pairs)
+            latest.update({(tenant_id, *pair): check for pair, check in found.items()})
+    seen: set[tuple[str, ...]] = set()
+    for context, event in items:
+        encounter = (context.tenant_id, event.encounter_id)
+        patient = (context.tenant_id, event.patient_id, event.payer_id or "")
+        if encounter in seen or patient in seen:
+            await handle_alone(context, event, on_encounter_received)
+        elif encounter not in checked:
+            found_latest = latest.get(patient) if event.payer_id is not None else None
+            await handle_alone(context, event, functools.partial(_pre_check, latest=found_latest))
+        seen.update((encounter, patient))
+
+
+async def _pre_check(context: EventContext, event: EncounterReceived, latest: CoverageCheck | None) -> None:
+    """Open the encounter's pre-check from the patient's latest inquiry with the payer (``latest``)."""
+    repository = CoverageCheckRepository(context.session, context.tenant_id)
     check = CoverageCheck(
         id=new_id("elig"),
         tenant_id=context.tenant_id,
@@ -78,4 +118,10 @@ async def on_encounter_received(context: EventContext, event: EncounterReceived)
 
 def subscriptions() -> list[Subscription]:
     """What the eligibility worker consumes."""
-    return [Subscription("pre-check", {EncounterReceived: on_encounter_received})]
+    return [
+        Subscription(
+            "pre-check",
+            {EncounterReceived: on_encounter_received},
+            batch_handlers={EncounterReceived: on_encounters_received},
+        )
+    ]
