@@ -229,13 +229,18 @@ class ConsumerRunner:
             batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.consumer_batch_size)
             if consumer.assignment():
                 self.assigned.set()
-            for partition, records in batches.items():
-                handled = await self.handle_records(records, stop)
-                if handled:
-                    self._uncommitted[partition] = records[handled - 1].offset + 1
-                if handled < len(records):
-                    await self.commit_positions()
-                    return
+            # The partitions' records in one run (each partition's in order; partitions are independent): one
+            # transaction for the fetch, and the runs of one event type a batch handler takes are longer.
+            records = [record for part in batches.values() for record in part]
+            handled = await self.handle_records(records, stop) if records else 0
+            remaining = handled
+            for partition, part in batches.items():
+                if (taken := min(remaining, len(part))) > 0:
+                    self._uncommitted[partition] = part[taken - 1].offset + 1
+                remaining -= taken
+            if handled < len(records):
+                await self.commit_positions()
+                return
             if not batches or time.monotonic() >= self._next_commit:
                 await self.commit_positions()
             await self._report_lag(consumer)
@@ -278,7 +283,7 @@ class ConsumerRunner:
     async def handle_records(
         self, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event | None = None
     ) -> int:
-        """Process a partition's batch in order; returns how many records were handled (all unless stopping).
+        """Process a fetch's records in order; returns how many records were handled (all unless stopping).
 
         The common case costs one transaction for the whole run of records: one multi-row inbox insert
         tells which events are new, and their handlers run in that same transaction. If any handler fails

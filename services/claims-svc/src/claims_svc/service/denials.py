@@ -201,7 +201,8 @@ async def record_payment(
 
     ``claim``: the claim, when the caller read it already. ``denials=False``: the caller knows that the claim has
     no open denial and replaced no other claim, so there is no denial the payment could settle."""
-    claim = claim or await ClaimRepository(session, tenant_id).get(event.claim_id)
+    if claim is None:
+        claim = await ClaimRepository(session, tenant_id).get(event.claim_id)
     claim.updated_at = utcnow()  # before the reads below flush the claim: one UPDATE, not a second for this column
     claim.paid_amount = (claim.paid_amount or Decimal(0)) + event.paid_amount
     claim.payer_claim_number = claim.payer_claim_number or event.payer_claim_control_number
