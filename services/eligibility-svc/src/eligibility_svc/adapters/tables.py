@@ -25,10 +25,13 @@ class CoverageCheck(EligibilityTable, table=True):
         UniqueConstraint("tenant_id", "encounter_id", name="uq_coverage_check_encounter"),
         # The processor looks for pending checks twice a second: without this it reads every check ever made.
         Index("ix_coverage_check_status_created", "status", "created_at"),
+        # A patient's latest inquiry with a payer, for every pre-check (and the tenant's checks): with an index on
+        # the tenant alone, SQLite read every check of the tenant.
+        Index("ix_coverage_check_latest", "tenant_id", "patient_id", "payer_id", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(index=True, max_length=64)
+    tenant_id: str = Field(max_length=64)
     encounter_id: str | None = Field(default=None, max_length=40)
     patient_id: str = Field(index=True, max_length=40)
     payer_id: str | None = Field(default=None, max_length=80)

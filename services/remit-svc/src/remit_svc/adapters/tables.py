@@ -29,10 +29,12 @@ class OpenClaim(RemitTable, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "patient_control_number", name="uq_open_claim_pcn"),
         Index("ix_open_claim_guarantor", "tenant_id", "guarantor_id"),
+        # The tenant's claims, and a list of them by id: with indexes led by the tenant only, SQLite read them all.
+        Index("ix_open_claim_tenant", "tenant_id", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40, description="The claim id from claims-svc.")
-    tenant_id: str = Field(index=True, max_length=64)
+    tenant_id: str = Field(max_length=64)
     patient_control_number: str = Field(max_length=38)
     payer_id: str = Field(max_length=80)
     patient_id: str = Field(index=True, max_length=40)
