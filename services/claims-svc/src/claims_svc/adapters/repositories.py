@@ -21,20 +21,7 @@ class ClaimRepository(TenantRepository[Claim]):
     async def encounter_claims(self, correlation_id: str) -> Sequence[Claim]:
         """The original primary claims (and their parts) of every version of an EHR encounter (they share its
         correlation id), locked (FOR UPDATE), newest first."""
-
-        def build() -> SelectOfScalar[Claim]:
-            return (
-                self.scoped_by_parameter()
-                .where(
-                    col(Claim.correlation_id) == bindparam("correlation_id"),
-                    col(Claim.payer_sequence) == "primary",
-                    col(Claim.correction) == 0,
-                )
-                .order_by(col(Claim.created_at).desc())
-                .with_for_update()
-            )
-
-        return (await self.prepared("encounter claims", build, correlation_id=correlation_id)).all()
+        return (await self.claims_of_encounters([correlation_id]))[correlation_id]
 
     async def claims_of_encounters(self, correlation_ids: Sequence[str]) -> dict[str, list[Claim]]:
         """``encounter_claims`` of many encounters in one statement, by correlation id (locked, newest first)."""
