@@ -6,16 +6,20 @@ one that does not exist (404), so tenants cannot even learn which ids exist else
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ScalarResult, bindparam
+from sqlalchemy import ScalarResult, bindparam, tuple_
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from claimflow_kit.errors import NotFound
+from claimflow_kit.errors import InvalidInput, NotFound
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
@@ -24,6 +28,36 @@ _PREPARED: dict[tuple[type[Any], str], Any] = {}  # see TenantRepository.prepare
 # OFFSET is a BIGINT in PostgreSQL and SQLite: a larger value is a database error, not an empty page, so list
 # endpoints bound their ``offset`` query parameter with this (a 422 instead of a 500).
 MAX_OFFSET = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where a page of a newest-first list ended: the last object's creation time and id (ties broken by id).
+
+    The next page starts below it, so pages neither skip nor repeat objects when new ones are added meanwhile, and
+    reading page 1,000 costs what page 1 costs (an index range, not an OFFSET that reads and drops the rows before).
+    """
+
+    created_at: datetime
+    id: str
+
+    def token(self) -> str:
+        """The cursor as an opaque URL-safe string for a client to send back."""
+        return base64.urlsafe_b64encode(f"{self.created_at.isoformat()}|{self.id}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_token(cls, token: str) -> PageCursor:
+        """The cursor a ``token`` names; InvalidInput (400) for anything this API did not hand out."""
+        try:
+            created_at, _, object_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition("|")
+            moment = datetime.fromisoformat(created_at)
+            if moment.tzinfo is None or not object_id:
+                raise ValueError(token)
+            return cls(moment.astimezone(UTC), object_id)
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+            raise InvalidInput(
+                "not a page cursor of this list: send back the one the previous page's Link named"
+            ) from None
 
 
 class TenantRepository(Generic[ModelT]):
@@ -96,6 +130,22 @@ class TenantRepository(Generic[ModelT]):
             query = query.order_by(col(self.model.created_at).desc())
         result = await self.session.exec(query.limit(limit).offset(offset))
         return result.all()
+
+    async def page(
+        self, *conditions: ColumnElement[bool], limit: int = 100, after: PageCursor | None = None
+    ) -> tuple[Sequence[ModelT], PageCursor | None]:
+        """A page of the tenant's objects matching ``conditions``, newest first (creation time, then id), from
+        below ``after``; with the cursor of the next page, None on the last one. The model needs ``created_at``,
+        and an index on (tenant_id, created_at, id) makes every page an index range read."""
+        created_at, object_id = col(self.model.created_at), col(self.model.id)
+        query = self.scoped().where(*conditions)
+        if after is not None:
+            query = query.where(tuple_(created_at, object_id) < tuple_(after.created_at, after.id))
+        found = (await self.session.exec(query.order_by(created_at.desc(), object_id.desc()).limit(limit + 1))).all()
+        if len(found) <= limit:
+            return found, None
+        last = found[limit - 1]
+        return found[:limit], PageCursor(last.created_at, last.id)  # type: ignore[attr-defined]
 
     def add(self, obj: ModelT) -> ModelT:
         """Stage a new or changed object; refuses objects of another tenant."""

@@ -40,6 +40,8 @@ class Claim(ClaimsTable, table=True):
         Index("ix_claim_correlation", "tenant_id", "correlation_id"),
         # The tenant's claims, and a list of them by id: with an index on the tenant alone, SQLite read all of them.
         Index("ix_claim_tenant", "tenant_id", "id"),
+        # The tenant's claims newest first, a page at a time (GET /v1/claims): no sort of all of them per page.
+        Index("ix_claim_tenant_created", "tenant_id", "created_at", "id"),
         # The pipeline's rounds: drafts to scrub (oldest first), ready claims past the batch window, claims
         # waiting for their 277CA.
         Index("ix_claim_status", "status", "created_at"),

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +19,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
+from claimflow_kit.repository import PageCursor
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.cms1500_pdf import cms1500_pdf
 from claims_svc.adapters.fhir import claim_resource
@@ -142,6 +143,8 @@ async def get_claim(
 
 @router.get("/claims", response_model=list[ClaimOut])
 async def list_claims(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     encounter_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -156,10 +159,16 @@ async def list_claims(
         int | None, Query(ge=0, le=3650, description="At most this many days since the date of service.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[
+        str | None, Query(max_length=200, description="The next page's cursor, from the previous page's Link header.")
+    ] = None,
 ) -> list[ClaimOut]:
-    """The tenant's claims; filter by encounter, status (held = the billing work queue), payer, practice, payer
-    sequence (secondary: the claims billed to the patient's second plan) or age (days since the date of service,
-    the clock of AR aging and timely filing)."""
+    """The tenant's claims, newest first; filter by encounter, status (held = the billing work queue), payer,
+    practice, payer sequence (secondary: the claims billed to the patient's second plan) or age (days since the date
+    of service, the clock of AR aging and timely filing).
+
+    A page holds up to ``limit`` claims. When more follow, the ``Link`` header names the next page
+    (``rel="next"``: the same query with an ``after`` cursor); claims created meanwhile do not shift the pages."""
     conditions = []
     today = utcnow().date()
     if min_age_days is not None:
@@ -176,7 +185,10 @@ async def list_claims(
         conditions.append(col(Claim.practice_id) == practice_id)
     if payer_sequence:
         conditions.append(col(Claim.payer_sequence) == payer_sequence)
-    claims = await ClaimRepository(session, principal.tenant_id).list(*conditions, limit=limit)
+    cursor = PageCursor.from_token(after) if after is not None else None
+    claims, following = await ClaimRepository(session, principal.tenant_id).page(*conditions, limit=limit, after=cursor)
+    if following is not None:
+        response.headers["Link"] = f'<{request.url.include_query_params(after=following.token())}>; rel="next"'
     for claim in claims:
         audit(session, principal, AuditAction.READ, "Claim", claim.id, patient_id=claim.patient_id)
     return [_out(c) for c in claims]

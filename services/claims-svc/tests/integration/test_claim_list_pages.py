@@ -1,0 +1,158 @@
+"""GET /v1/claims a page at a time: Link rel="next" cursors, stable under inserts, through an index."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import text
+
+from claimflow.testing import Stack, TenantFixture
+from claimflow_kit.db import Database
+from claimflow_kit.directory import Role
+from claimflow_kit.identifiers import new_id
+from claimflow_kit.testing import statements_run
+from claims_svc.adapters.tables import Claim
+from claims_svc.api.routes import PIPELINE_KEY
+from claims_svc.service.pipeline import ClaimPipeline
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def claims_database(stack: Stack) -> Database:
+    return cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY]).context.database
+
+
+async def store_claims(stack: Stack, tenant_id: str, created: list[datetime], status: str = "paid") -> list[Claim]:
+    """Claims of ``tenant_id`` created at these times (paid: the pipeline's rounds leave them alone)."""
+    claims = [
+        Claim(
+            id=new_id("clm"),
+            tenant_id=tenant_id,
+            encounter_id=new_id("enc"),
+            encounter_version=1,
+            practice_id="prac_pages",
+            patient_id=f"pat_{index}",
+            payer_id="60054",
+            claim_kind="professional",
+            date_of_service=date(2026, 11, 2),
+            status=status,
+            total_charge=Decimal("125.00"),
+            diagnosis_codes=["J20.9"],
+            service_lines=[],
+            correlation_id=new_id("cor"),
+            created_at=moment,
+        )
+        for index, moment in enumerate(created)
+    ]
+    async with claims_database(stack).transaction() as session:
+        session.add_all(claims)
+    return claims
+
+
+def newest_first(claims: list[Claim]) -> list[str]:
+    return [c.id for c in sorted(claims, key=lambda c: (c.created_at, c.id), reverse=True)]
+
+
+async def every_page(stack: Stack, tenant: TenantFixture, url: str) -> list[list[str]]:
+    """The ids of each page, following Link rel="next" from ``url`` until a page names none."""
+    client, pages = stack.client("claims-svc"), []
+    next_url: str | None = url
+    while next_url is not None:
+        response = await client.get(next_url, headers=tenant.headers(Role.BILLER))
+        assert response.status_code == 200, response.text
+        pages.append([c["id"] for c in response.json()])
+        link = response.headers.get("link")
+        next_url = re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1) if link else None  # type: ignore[union-attr]
+        assert len(pages) < 50, "the pages never end"
+    return pages
+
+
+async def test_pages_follow_each_other_newest_first_and_end(stack: Stack) -> None:
+    tenant, other = await stack.create_tenant(), await stack.create_tenant()
+    # Seven claims, three of them created in the same microsecond: the id orders those.
+    moments = [START + timedelta(minutes=m) for m in (0, 1, 2, 2, 2, 3, 4)]
+    claims = await store_claims(stack, tenant.id, moments)
+    await store_claims(stack, other.id, moments[:3])
+
+    pages = await every_page(stack, tenant, "/v1/claims?limit=3")
+
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert [claim_id for page in pages for claim_id in page] == newest_first(claims)
+    exact = await every_page(stack, tenant, "/v1/claims?limit=7")
+    assert exact == [newest_first(claims)], "a page that ends the list names no next page"
+
+
+async def test_a_filtered_list_pages_through_the_matching_claims_only(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    paid = await store_claims(stack, tenant.id, [START + timedelta(seconds=s) for s in range(5)])
+    await store_claims(stack, tenant.id, [START + timedelta(seconds=s, milliseconds=5) for s in range(5)], "held")
+
+    pages = await every_page(stack, tenant, "/v1/claims?status=paid&limit=2")
+
+    assert [claim_id for page in pages for claim_id in page] == newest_first(paid)
+
+
+async def test_claims_created_between_two_pages_do_not_shift_the_next_page(stack: Stack) -> None:
+    tenant = await stack.create_tenant()
+    claims = await store_claims(stack, tenant.id, [START + timedelta(minutes=m) for m in range(4)])
+    client = stack.client("claims-svc")
+    first = await client.get("/v1/claims?limit=2", headers=tenant.headers(Role.BILLER))
+    assert first.status_code == 200, first.text
+    next_url = re.fullmatch(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)  # type: ignore[union-attr]
+    assert "limit=2" in next_url
+
+    newer = await store_claims(stack, tenant.id, [START + timedelta(hours=1)])
+    second = await client.get(next_url, headers=tenant.headers(Role.BILLER))
+
+    assert [c["id"] for c in first.json()] == newest_first(claims)[:2]
+    assert [c["id"] for c in second.json()] == newest_first(claims)[2:], "no claim repeated, none skipped"
+    listed = await client.get("/v1/claims?limit=1", headers=tenant.headers(Role.BILLER))
+    assert [c["id"] for c in listed.json()] == [newer[0].id], "a new first page starts with the new claim"
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "bm8tc2VwYXJhdG9y", "MjAyNi0xMS0wMlQwOTowMDowMHxjbG1fMQ", "%00"])
+async def test_a_cursor_this_api_did_not_hand_out_is_a_400(stack: Stack, cursor: str) -> None:
+    tenant = await stack.create_tenant()
+    response = await stack.client("claims-svc").get(f"/v1/claims?after={cursor}", headers=tenant.headers(Role.BILLER))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "InvalidInput"
+    assert "cursor" in response.json()["detail"]
+
+
+async def test_each_page_is_read_through_the_tenant_and_creation_index_without_sorting(stack: Stack) -> None:
+    """At 11,000 claims a first page sorted all of the tenant's claims (44 ms on SQLite); every page must be an
+    index range in the list's order, whatever the tenant holds."""
+    tenant = await stack.create_tenant()
+    await store_claims(stack, tenant.id, [START + timedelta(minutes=m) for m in range(5)])
+    database = claims_database(stack)
+    with statements_run(database, "claim") as queries:
+        await every_page(stack, tenant, "/v1/claims?limit=2")
+    listing = [(sql, parameters) for sql, parameters in queries if "ORDER BY" in sql]
+    assert len(listing) == 3, queries
+    for plan in await query_plans(database, listing):
+        assert not [step for step in plan if re.search(r"TEMP B-TREE|\bSort\b|Seq Scan", step)], plan
+        assert any("ix_claim_tenant_created" in step for step in plan), plan
+
+
+async def query_plans(database: Database, statements: list[tuple[str, Any]]) -> list[list[str]]:
+    """Each statement's plan; on PostgreSQL with sequential scans and sorts turned off, so a plan keeps one only
+    where no index gives the rows in order."""
+    plans = []
+    async with database.engine.connect() as connection:
+        if database.dialect == "sqlite":
+            explain = "EXPLAIN QUERY PLAN "
+        else:
+            explain = "EXPLAIN "
+            await connection.execute(text("SET enable_seqscan = off"))
+            await connection.execute(text("SET enable_sort = off"))
+        for sql, parameters in statements:
+            rows = (await connection.exec_driver_sql(explain + sql, parameters)).all()
+            plans.append([str(row[-1]) for row in rows])
+        await connection.rollback()
+    return plans
