@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from claimflow_kit.db import Database
 from claimflow_kit.migrations import upgrade_async
-from claimflow_kit.repository import PageCursor
+from claimflow_kit.paging import PageCursor
 from claims_svc.adapters.repositories import ClaimRepository
 
 TENANT = "tenant-1"

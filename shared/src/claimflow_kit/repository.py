@@ -6,11 +6,7 @@ one that does not exist (404), so tenants cannot even learn which ids exist else
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ScalarResult, bindparam, tuple_
@@ -19,7 +15,8 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from claimflow_kit.errors import InvalidInput, NotFound
+from claimflow_kit.errors import NotFound
+from claimflow_kit.paging import PageCursor
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
@@ -28,36 +25,6 @@ _PREPARED: dict[tuple[type[Any], str], Any] = {}  # see TenantRepository.prepare
 # OFFSET is a BIGINT in PostgreSQL and SQLite: a larger value is a database error, not an empty page, so list
 # endpoints bound their ``offset`` query parameter with this (a 422 instead of a 500).
 MAX_OFFSET = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class PageCursor:
-    """Where a page of a newest-first list ended: the last object's creation time and id (ties broken by id).
-
-    The next page starts below it, so pages neither skip nor repeat objects when new ones are added meanwhile, and
-    reading page 1,000 costs what page 1 costs (an index range, not an OFFSET that reads and drops the rows before).
-    """
-
-    created_at: datetime
-    id: str
-
-    def token(self) -> str:
-        """The cursor as an opaque URL-safe string for a client to send back."""
-        return base64.urlsafe_b64encode(f"{self.created_at.isoformat()}|{self.id}".encode()).decode().rstrip("=")
-
-    @classmethod
-    def from_token(cls, token: str) -> PageCursor:
-        """The cursor a ``token`` names; InvalidInput (400) for anything this API did not hand out."""
-        try:
-            created_at, _, object_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition("|")
-            moment = datetime.fromisoformat(created_at)
-            if moment.tzinfo is None or not object_id:
-                raise ValueError(token)
-            return cls(moment.astimezone(UTC), object_id)
-        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-            raise InvalidInput(
-                "not a page cursor of this list: send back the one the previous page's Link named"
-            ) from None
 
 
 class TenantRepository(Generic[ModelT]):

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claimflow_kit.errors import InvalidInput
-from claimflow_kit.repository import PageCursor
+from claimflow_kit.paging import PageCursor
 
 
 @given(

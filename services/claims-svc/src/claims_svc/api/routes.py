@@ -19,7 +19,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import Conflict, InvalidInput, NotFound
-from claimflow_kit.repository import PageCursor
+from claimflow_kit.paging import AfterQuery, link_next_page, page_cursor
 from claimflow_kit.tables import utcnow
 from claims_svc.adapters.cms1500_pdf import cms1500_pdf
 from claims_svc.adapters.fhir import claim_resource
@@ -159,9 +159,7 @@ async def list_claims(
         int | None, Query(ge=0, le=3650, description="At most this many days since the date of service.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after: Annotated[
-        str | None, Query(max_length=200, description="The next page's cursor, from the previous page's Link header.")
-    ] = None,
+    after: AfterQuery = None,
 ) -> list[ClaimOut]:
     """The tenant's claims, newest first; filter by encounter, status (held = the billing work queue), payer,
     practice, payer sequence (secondary: the claims billed to the patient's second plan) or age (days since the date
@@ -185,10 +183,10 @@ async def list_claims(
         conditions.append(col(Claim.practice_id) == practice_id)
     if payer_sequence:
         conditions.append(col(Claim.payer_sequence) == payer_sequence)
-    cursor = PageCursor.from_token(after) if after is not None else None
-    claims, following = await ClaimRepository(session, principal.tenant_id).page(*conditions, limit=limit, after=cursor)
-    if following is not None:
-        response.headers["Link"] = f'<{request.url.include_query_params(after=following.token())}>; rel="next"'
+    claims, following = await ClaimRepository(session, principal.tenant_id).page(
+        *conditions, limit=limit, after=page_cursor(after)
+    )
+    link_next_page(request, response, following)
     for claim in claims:
         audit(session, principal, AuditAction.READ, "Claim", claim.id, patient_id=claim.patient_id)
     return [_out(c) for c in claims]

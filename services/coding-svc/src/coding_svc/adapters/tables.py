@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field
 
@@ -23,6 +23,8 @@ class Encounter(CodingTable, table=True):
     __tablename__ = "encounter"
     __table_args__ = (
         UniqueConstraint("tenant_id", "practice_id", "ehr_encounter_id", "version", name="uq_encounter_version"),
+        # The tenant's encounters newest first, a page at a time (GET /v1/encounters): no sort of all of them per page.
+        Index("ix_encounter_tenant_created", "tenant_id", "created_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,8 +13,9 @@ from claimflow_kit.app import ContextDep, ServiceContext, SessionDep
 from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
-from claimflow_kit.errors import NotFound
+from claimflow_kit.errors import InvalidInput, NotFound
 from claimflow_kit.http_errors import error_document, status_for
+from claimflow_kit.paging import AfterQuery, link_next_page, page_cursor
 from claimflow_kit.repository import MAX_OFFSET
 from coding_svc.adapters.fhir import encounter_from_bundle
 from coding_svc.adapters.repositories import EncounterRepository
@@ -151,17 +152,30 @@ async def get_encounter(
 
 @router.get("/encounters", response_model=list[EncounterOut])
 async def list_encounters(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: Annotated[Principal, require_roles(Role.EHR_INTEGRATION, Role.CODER, Role.BILLER)],
     practice_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    after: AfterQuery = None,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, deprecated=True, description="Rows to skip; follow the Link header instead.")
+    ] = 0,
 ) -> list[EncounterOut]:
-    """The tenant's current encounters, newest first (each listed patient's read is audited)."""
+    """The tenant's current encounters, newest first (each listed patient's read is audited). A page holds up to
+    ``limit``; the ``Link`` header names the next page (``rel="next"``)."""
     conditions: list[ColumnElement[bool]] = [col(Encounter.is_current).is_(True)]
     if practice_id:
         conditions.append(col(Encounter.practice_id) == practice_id)
-    encounters = await EncounterRepository(session, principal.tenant_id).list(*conditions, limit=limit, offset=offset)
+    repository = EncounterRepository(session, principal.tenant_id)
+    if offset:  # the earlier way of paging, kept for the clients that use it
+        if after is not None:
+            raise InvalidInput("page by the after cursor or by offset, not both")
+        encounters = await repository.list(*conditions, limit=limit, offset=offset)
+    else:
+        encounters, following = await repository.page(*conditions, limit=limit, after=page_cursor(after))
+        link_next_page(request, response, following)
     for encounter in encounters:
         audit(session, principal, AuditAction.READ, "Encounter", encounter.id, patient_id=encounter.patient_id)
     return [_out(e) for e in encounters]

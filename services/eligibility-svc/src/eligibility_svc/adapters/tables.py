@@ -28,6 +28,8 @@ class CoverageCheck(EligibilityTable, table=True):
         # A patient's latest inquiry with a payer, for every pre-check (and the tenant's checks): with an index on
         # the tenant alone, SQLite read every check of the tenant.
         Index("ix_coverage_check_latest", "tenant_id", "patient_id", "payer_id", "created_at"),
+        # The tenant's checks newest first, a page at a time (GET /v1/eligibility-checks): no sort of all of them.
+        Index("ix_coverage_check_tenant_created", "tenant_id", "created_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

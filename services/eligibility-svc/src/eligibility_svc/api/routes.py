@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from sqlmodel import col
 
 from claimflow_kit.app import ContextDep, SessionDep
@@ -13,6 +13,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import InvalidInput
+from claimflow_kit.paging import AfterQuery, link_next_page, page_cursor
 from eligibility_svc.adapters.fhir import request_from_fhir, response_to_fhir
 from eligibility_svc.adapters.repositories import CoverageCheckRepository
 from eligibility_svc.adapters.tables import CoverageCheck
@@ -146,6 +147,8 @@ async def get_raw_271(
 
 @router.get("/eligibility-checks", response_model=list[EligibilityCheckOut])
 async def list_checks(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     encounter_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -155,8 +158,10 @@ async def list_checks(
         Query(alias="status", max_length=16, description="e.g. needs-inquiry: pre-checks waiting for the front desk"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: AfterQuery = None,
 ) -> list[EligibilityCheckOut]:
-    """The tenant's coverage checks, newest first; filter by encounter, patient (history) or status."""
+    """The tenant's coverage checks, newest first; filter by encounter, patient (history) or status. A page holds
+    up to ``limit``; the ``Link`` header names the next page (``rel="next"``)."""
     conditions = []
     if encounter_id:
         conditions.append(col(CoverageCheck.encounter_id) == encounter_id)
@@ -164,10 +169,13 @@ async def list_checks(
         conditions.append(col(CoverageCheck.patient_id) == patient_id)
     if check_status:
         conditions.append(col(CoverageCheck.status) == check_status)
-    checks = await CoverageCheckRepository(session, principal.tenant_id).list(*conditions, limit=limit)
+    checks, following = await CoverageCheckRepository(session, principal.tenant_id).page(
+        *conditions, limit=limit, after=page_cursor(after)
+    )
+    link_next_page(request, response, following)
     for check in checks:
         audit(session, principal, AuditAction.READ, "EligibilityCheck", check.id, patient_id=check.patient_id)
-    return sorted((check_out(c) for c in checks), key=lambda c: c.created_at, reverse=True)
+    return [check_out(c) for c in checks]
 
 
 @router.post(

@@ -16,6 +16,7 @@ from claimflow_kit.audit import AuditAction, audit
 from claimflow_kit.auth import Principal, require_roles
 from claimflow_kit.directory import Role
 from claimflow_kit.errors import InvalidInput, NotFound
+from claimflow_kit.paging import AfterQuery, link_next_page, page_cursor
 from remit_svc.adapters.repositories import (
     ClaimPaymentRepository,
     LedgerRepository,
@@ -191,14 +192,18 @@ async def upload_remittance(
 
 @router.get("/remittances", response_model=list[RemittanceOut])
 async def list_remittances(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     status: Annotated[str | None, Query(pattern="^(posted|held)$")] = None,
     payer_id: Annotated[str | None, Query(max_length=80)] = None,
     trace_number: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: AfterQuery = None,
 ) -> list[RemittanceOut]:
-    """The tenant's ERAs, newest first."""
+    """The tenant's ERAs, newest first. A page holds up to ``limit``; the ``Link`` header names the next page
+    (``rel="next"``)."""
     conditions = []
     if status:
         conditions.append(col(Remittance.status) == status)
@@ -206,7 +211,10 @@ async def list_remittances(
         conditions.append(col(Remittance.payer_id) == payer_id)
     if trace_number:
         conditions.append(col(Remittance.trace_number) == trace_number)
-    rows = await RemittanceRepository(session, principal.tenant_id).list(*conditions, limit=limit)
+    rows, following = await RemittanceRepository(session, principal.tenant_id).page(
+        *conditions, limit=limit, after=page_cursor(after)
+    )
+    link_next_page(request, response, following)
     return [RemittanceOut.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -306,14 +314,21 @@ async def get_open_claim(
 
 @router.get("/open-claims", response_model=list[OpenClaimOut])
 async def list_open_claims(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: Annotated[Principal, require_roles(*READERS)],
     status: Annotated[str | None, Query(max_length=24)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: AfterQuery = None,
 ) -> list[OpenClaimOut]:
-    """The tenant's submitted claims, newest first."""
+    """The tenant's submitted claims, newest first. A page holds up to ``limit``; the ``Link`` header names the next
+    page (``rel="next"``)."""
     conditions = [col(OpenClaim.status) == status] if status else []
-    claims = await OpenClaimRepository(session, principal.tenant_id).list(*conditions, limit=limit)
+    claims, following = await OpenClaimRepository(session, principal.tenant_id).page(
+        *conditions, limit=limit, after=page_cursor(after)
+    )
+    link_next_page(request, response, following)
     for claim in claims:
         audit(session, principal, AuditAction.READ, "OpenClaim", claim.id, patient_id=claim.patient_id)
     return [_claim_out(c) for c in claims]
