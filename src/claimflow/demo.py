@@ -60,6 +60,7 @@ class DayOptions:
     denial_rate: float = 0.08
     hospital_rate: float = 0.1
     within_seconds: float = 300.0
+    page_size: int = 500  # items per list request (the APIs' largest page)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,18 @@ class DayOfBilling:
         response.raise_for_status()
         return response.json()
 
+    async def _all(self, service: str, path: str, role: str) -> list[dict[str, Any]]:
+        """Every item of a paged list, following each page's Link rel="next" (a day of more than 500 encounters
+        has more claims than one page holds)."""
+        items: list[dict[str, Any]] = []
+        url: str | None = f"{path}{'&' if '?' in path else '?'}limit={self.options.page_size}"
+        while url is not None:
+            response = await self._call(service, "GET", url, role)
+            response.raise_for_status()
+            items += response.json()
+            url = response.links.get("next", {}).get("url")
+        return items
+
     def _stage(self, stage: str, counts: dict[str, int]) -> None:
         self.summary.counts[stage] = counts
         self.report(stage, counts)
@@ -355,7 +368,7 @@ class DayOfBilling:
         await self._until("coding", probe)
 
     async def _claims(self, status: str) -> list[dict[str, Any]]:
-        claims: list[dict[str, Any]] = await self._json("claims-svc", f"/v1/claims?status={status}&limit=500", "biller")
+        claims: list[dict[str, Any]] = await self._all("claims-svc", f"/v1/claims?status={status}", "biller")
         return claims
 
     async def _build_and_submit(self, expected: int) -> list[str]:
@@ -401,8 +414,8 @@ class DayOfBilling:
         files = sum(len(run["mailbox_ids"]) for run in advanced["check_runs"])
 
         async def probe() -> tuple[bool, dict[str, int]]:
-            remittances = await self._json("remit-svc", "/v1/remittances?limit=500", "biller")
-            claims = await self._json("remit-svc", "/v1/open-claims?limit=500", "biller")
+            remittances = await self._all("remit-svc", "/v1/remittances", "biller")
+            claims = await self._all("remit-svc", "/v1/open-claims", "biller")
             waiting = [c for c in claims if c["status"] == "open" and c["acknowledgment"] != "rejected"]
             statuses = Counter(c["status"] for c in claims if c["acknowledgment"] != "rejected")
             counts = {"835 files": files, "ERAs posted": len(remittances), **dict(statuses)}
@@ -416,7 +429,7 @@ class DayOfBilling:
         claims and the secondary payers pay on what the primaries left to the patient."""
 
         async def built() -> tuple[bool, dict[str, int]]:
-            claims = await self._json("claims-svc", "/v1/claims?limit=500", "biller")
+            claims = await self._all("claims-svc", "/v1/claims", "biller")
             primaries = [
                 c for c in claims if c["payer_sequence"] == "primary" and c["encounter_id"] in self._with_next_plan
             ]
@@ -430,8 +443,7 @@ class DayOfBilling:
 
         await self._until("secondary", built)
         ready = [
-            c["id"]
-            for c in await self._json("claims-svc", "/v1/claims?payer_sequence=secondary&status=ready", "biller")
+            c["id"] for c in await self._all("claims-svc", "/v1/claims?payer_sequence=secondary&status=ready", "biller")
         ]
         if not ready:
             return
@@ -446,7 +458,7 @@ class DayOfBilling:
 
         async def adjudicated() -> tuple[bool, dict[str, int]]:
             nonlocal advanced
-            claims = await self._json("claims-svc", "/v1/claims?payer_sequence=secondary&limit=500", "biller")
+            claims = await self._all("claims-svc", "/v1/claims?payer_sequence=secondary", "biller")
             mine = [c for c in claims if c["id"] in ready]
             statuses = Counter(c["status"] for c in mine)
             if not advanced and not statuses.get("submitted") and not statuses.get("submitting"):
@@ -460,7 +472,7 @@ class DayOfBilling:
     async def _recoup(self, sandbox: httpx.AsyncClient) -> None:
         """The payer takes back an overpayment on one paid claim: a PLB WO on the next ERA, posted to the
         provider's account."""
-        remittances = await self._json("remit-svc", "/v1/remittances?status=posted&limit=500", "biller")
+        remittances = await self._all("remit-svc", "/v1/remittances?status=posted", "biller")
         paid: list[str] = []
         for remittance in remittances:
             detail = await self._json("remit-svc", f"/v1/remittances/{remittance['id']}", "biller")
@@ -473,7 +485,7 @@ class DayOfBilling:
                 break
         if not paid:
             return
-        before = len(await self._json("remit-svc", "/v1/remittances?limit=500", "biller"))
+        before = len(await self._all("remit-svc", "/v1/remittances", "biller"))
         body = {"tenant": self.tenant.tenant_id, "payer_claim_control_number": paid[0]}
         queued = await sandbox.post("/v1/recoupments", json={**body, "amount": "10.00"})
         if queued.status_code != 202:
@@ -481,13 +493,16 @@ class DayOfBilling:
         await sandbox.post("/v1/clock/advance", json={"days": 1})
 
         async def probe() -> tuple[bool, dict[str, int]]:
-            after = len(await self._json("remit-svc", "/v1/remittances?limit=500", "biller"))
+            after = len(await self._all("remit-svc", "/v1/remittances", "biller"))
             return after > before, {"ERAs posted": after, "recouped claims": 1}
 
         await self._until("recoupment", probe)
 
     async def _denials_and_statements(self) -> None:
-        denials = await self._json("claims-svc", "/v1/denials?limit=500", "biller")
+        denials: list[dict[str, Any]] = []  # the work queue pages by offset (it is ordered by urgency, not by age)
+        page_size = self.options.page_size
+        while page := await self._json("claims-svc", f"/v1/denials?limit={page_size}&offset={len(denials)}", "biller"):
+            denials += page
         reasons = Counter(str(d.get("root_cause", "other")) for d in denials)
         self.summary.denial_reasons = dict(reasons)
         self._stage("denials", {"classified": len(denials), **dict(reasons)})

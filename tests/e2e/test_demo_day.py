@@ -54,8 +54,9 @@ async def test_a_small_day_goes_from_encounters_to_posted_payments_and_kpis(demo
     async with httpx.AsyncClient(base_url=stack.sandbox_url) as sandbox:
         clients = {**stack.clients, "payer-sandbox": sandbox}
         options = DayOptions(
-            encounters=30, seed=5, coding_problem_rate=0.15, denial_rate=0.2, hospital_rate=0.2, within_seconds=120
-        )
+            encounters=30, seed=5, coding_problem_rate=0.15, denial_rate=0.2, hospital_rate=0.2, within_seconds=120,
+            page_size=4,  # every list the day reads takes several pages
+        )  # fmt: skip
         summary = await DayOfBilling(clients, tenant, options, report=lambda stage, _: seen.append(stage)).play()
 
     assert set(STAGES) <= set(seen), "every stage reported progress"
