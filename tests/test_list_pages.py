@@ -1,12 +1,12 @@
-"""Every list that grows with the tenant's work pages the same way: newest first, a Link rel="next" cursor per page,
-each page an index range (no sort of all of the tenant's rows, whatever it holds)."""
+"""Every list that grows with the tenant's work pages the same way: newest first (by time-ordered id), a Link
+rel="next" cursor per page, each page an index range (no sort of all of the tenant's rows, whatever it holds)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,22 +77,19 @@ class PagedList:
 
 
 LISTS = [
-    PagedList("claims-svc", "/v1/claims", "claim", "ix_claim_tenant_created", _claim),
-    PagedList("coding-svc", "/v1/encounters", "encounter", "ix_encounter_tenant_created", _encounter),
-    PagedList(
-        "eligibility-svc", "/v1/eligibility-checks", "coverage_check", "ix_coverage_check_tenant_created", _check
-    ),
-    PagedList("remit-svc", "/v1/open-claims", "open_claim", "ix_open_claim_tenant_created", _open_claim),
-    PagedList("remit-svc", "/v1/remittances", "remittance", "ix_remittance_tenant_created", _remittance),
+    PagedList("claims-svc", "/v1/claims", "claim", "ix_claim_tenant", _claim),
+    PagedList("coding-svc", "/v1/encounters", "encounter", "ix_encounter_tenant", _encounter),
+    PagedList("eligibility-svc", "/v1/eligibility-checks", "coverage_check", "ix_coverage_check_tenant", _check),
+    PagedList("remit-svc", "/v1/open-claims", "open_claim", "ix_open_claim_tenant", _open_claim),
+    PagedList("remit-svc", "/v1/remittances", "remittance", "ix_remittance_tenant", _remittance),
 ]
 
 
-async def store(stack: Stack, listed: PagedList, tenant_id: str, created: list[datetime]) -> list[Any]:
-    rows: list[Any] = []
-    for n, moment in enumerate(created):
-        row = listed.row(tenant_id, n)
-        row.created_at = moment
-        rows.append(row)
+async def store(stack: Stack, listed: PagedList, tenant_id: str, count: int) -> list[Any]:
+    """``count`` rows of the tenant, made one after the other (their time-ordered ids ascending)."""
+    rows: list[Any] = [listed.row(tenant_id, n) for n in range(count)]
+    for row, object_id in zip(rows, sorted(row.id for row in rows), strict=True):
+        row.id = object_id
     async with database_of(stack, listed).transaction() as session:
         session.add_all(rows)
     return rows
@@ -120,14 +117,13 @@ async def every_page(stack: Stack, tenant: TenantFixture, listed: PagedList, lim
 @pytest.mark.parametrize("listed", LISTS, ids=[listed.path for listed in LISTS])
 async def test_a_list_pages_newest_first_through_its_index(stack: Stack, listed: PagedList) -> None:
     tenant, other = await stack.create_tenant(), await stack.create_tenant()
-    # Two rows created in the same microsecond: the id orders them.
-    rows = await store(stack, listed, tenant.id, [START + timedelta(minutes=m) for m in (0, 1, 1, 2, 3)])
-    await store(stack, listed, other.id, [START + timedelta(minutes=m) for m in (0, 5)])
+    rows = await store(stack, listed, tenant.id, 5)
+    await store(stack, listed, other.id, 2)
 
     with statements_run(database_of(stack, listed), listed.table) as queries:
         pages = await every_page(stack, tenant, listed, limit=2)
 
-    newest_first = [row.id for row in sorted(rows, key=lambda row: (row.created_at, row.id), reverse=True)]
+    newest_first = [row.id for row in reversed(rows)]
     assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:]]
     # The requests' reads (the pipeline's background rounds read the claims too, for every tenant).
     listing = [(sql, parameters) for sql, parameters in queries if tenant.id in parameters]
@@ -155,14 +151,14 @@ async def query_plans(database: Database, statements: list[tuple[str, Any]]) -> 
 async def test_encounters_still_page_by_offset_but_not_by_both(stack: Stack) -> None:
     listed = LISTS[1]
     tenant = await stack.create_tenant()
-    rows = await store(stack, listed, tenant.id, [START + timedelta(minutes=m) for m in range(3)])
+    rows = await store(stack, listed, tenant.id, 3)
     client, headers = stack.client(listed.service), tenant.headers(Role.BILLER)
 
     skipped = await client.get("/v1/encounters?limit=2&offset=2", headers=headers)
     first = await client.get("/v1/encounters?limit=2", headers=headers)
     both = await client.get(f"{first.headers['link'][1:].split('>')[0]}&offset=1", headers=headers)
 
-    assert [e["id"] for e in skipped.json()] == [min(rows, key=lambda row: row.created_at).id]
+    assert [e["id"] for e in skipped.json()] == [rows[0].id]
     assert "link" not in skipped.headers, "an offset page names no cursor page"
     assert both.status_code == 400, both.text
     assert "not both" in both.json()["detail"]

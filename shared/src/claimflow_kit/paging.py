@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query, Request, Response
@@ -15,32 +15,35 @@ from claimflow_kit.errors import InvalidInput
 
 @dataclass(frozen=True)
 class PageCursor:
-    """Where a page of a newest-first list ended: the last object's creation time and id (ties broken by id).
+    """Where a page of a newest-first list ended: the id of its last object.
 
-    The next page starts below it, so pages neither skip nor repeat objects when new ones are added meanwhile, and
-    reading page 1,000 costs what page 1 costs (an index range, not an OFFSET that reads and drops the rows before).
+    Row ids are time-ordered (``new_id``: a UUID version 7, its millisecond first), so a list newest first is a list
+    by id, read through an index on the tenant and the id. The next page starts below the cursor: pages neither
+    skip nor repeat objects when new ones are added meanwhile, and page 1,000 costs what page 1 costs (an index
+    range, not an OFFSET that reads and drops the rows before it). Ordering by a creation-time column instead needed
+    an index led by (tenant, created_at), which SQLite, keeping no statistics, then preferred for every query ordered
+    by creation time, reading all of a tenant's rows where an index on the lookup key had read a few.
     """
 
-    created_at: datetime
     id: str
 
     def token(self) -> str:
         """The cursor as an opaque URL-safe string for a client to send back."""
-        return base64.urlsafe_b64encode(f"{self.created_at.isoformat()}|{self.id}".encode()).decode().rstrip("=")
+        return base64.urlsafe_b64encode(self.id.encode()).decode().rstrip("=")
 
     @classmethod
     def from_token(cls, token: str) -> PageCursor:
         """The cursor a ``token`` names; InvalidInput (400) for anything this API did not hand out."""
         try:
-            created_at, _, object_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition("|")
-            moment = datetime.fromisoformat(created_at)
-            if moment.tzinfo is None or not object_id:
-                raise ValueError(token)
-            return cls(moment.astimezone(UTC), object_id)
-        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-            raise InvalidInput(
-                "not a page cursor of this list: send back the one the previous page's Link named"
-            ) from None
+            object_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            object_id = ""
+        if not _ID.fullmatch(object_id):
+            raise InvalidInput("not a page cursor of this list: send back the one the previous page's Link named")
+        return cls(object_id)
+
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # ids as the services make them (new_id: a prefix and 32 hex digits)
 
 
 AfterQuery = Annotated[

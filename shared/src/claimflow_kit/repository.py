@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ScalarResult, bindparam, tuple_
+from sqlalchemy import ScalarResult, bindparam
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -101,18 +101,17 @@ class TenantRepository(Generic[ModelT]):
     async def page(
         self, *conditions: ColumnElement[bool], limit: int = 100, after: PageCursor | None = None
     ) -> tuple[Sequence[ModelT], PageCursor | None]:
-        """A page of the tenant's objects matching ``conditions``, newest first (creation time, then id), from
-        below ``after``; with the cursor of the next page, None on the last one. The model needs ``created_at``,
-        and an index on (tenant_id, created_at, id) makes every page an index range read."""
-        created_at, object_id = col(self.model.created_at), col(self.model.id)
+        """A page of the tenant's objects matching ``conditions``, newest first (by their time-ordered ids), from
+        below ``after``; with the cursor of the next page, None on the last one. An index on (tenant_id, id) makes
+        every page an index range."""
+        object_id = col(self.model.id)
         query = self.scoped().where(*conditions)
         if after is not None:
-            query = query.where(tuple_(created_at, object_id) < tuple_(after.created_at, after.id))
-        found = (await self.session.exec(query.order_by(created_at.desc(), object_id.desc()).limit(limit + 1))).all()
+            query = query.where(object_id < after.id)
+        found = (await self.session.exec(query.order_by(object_id.desc()).limit(limit + 1))).all()
         if len(found) <= limit:
             return found, None
-        last = found[limit - 1]
-        return found[:limit], PageCursor(last.created_at, last.id)  # type: ignore[attr-defined]
+        return found[:limit], PageCursor(found[limit - 1].id)  # type: ignore[attr-defined]
 
     def add(self, obj: ModelT) -> ModelT:
         """Stage a new or changed object; refuses objects of another tenant."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import cast
 
@@ -20,18 +20,27 @@ from claims_svc.service.pipeline import ClaimPipeline
 
 pytestmark = pytest.mark.integration
 
-START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
 
 def claims_database(stack: Stack) -> Database:
     return cast(ClaimPipeline, stack.apps["claims-svc"].state.services.extras[PIPELINE_KEY]).context.database
 
 
-async def store_claims(stack: Stack, tenant_id: str, created: list[datetime], status: str = "paid") -> list[Claim]:
-    """Claims of ``tenant_id`` created at these times (paid: the pipeline's rounds leave them alone)."""
+def ids_after(last: str | None, count: int) -> list[str]:
+    """``count`` claim ids, ascending, each made after ``last`` (row ids are time-ordered: a later one is larger)."""
+    ids = sorted(new_id("clm") for _ in range(count))
+    if last is not None and ids[0] <= last:
+        start = int(last.removeprefix("clm_"), 16) + 1
+        ids = [f"clm_{start + n:032x}" for n in range(count)]
+    return ids
+
+
+async def store_claims(
+    stack: Stack, tenant_id: str, count: int, status: str = "paid", after: str | None = None
+) -> list[Claim]:
+    """``count`` claims of ``tenant_id`` made one after the other (paid: the pipeline's rounds leave them alone)."""
     claims = [
         Claim(
-            id=new_id("clm"),
+            id=claim_id,
             tenant_id=tenant_id,
             encounter_id=new_id("enc"),
             encounter_version=1,
@@ -45,9 +54,8 @@ async def store_claims(stack: Stack, tenant_id: str, created: list[datetime], st
             diagnosis_codes=["J20.9"],
             service_lines=[],
             correlation_id=new_id("cor"),
-            created_at=moment,
         )
-        for index, moment in enumerate(created)
+        for index, claim_id in enumerate(ids_after(after, count))
     ]
     async with claims_database(stack).transaction() as session:
         session.add_all(claims)
@@ -55,7 +63,7 @@ async def store_claims(stack: Stack, tenant_id: str, created: list[datetime], st
 
 
 def newest_first(claims: list[Claim]) -> list[str]:
-    return [c.id for c in sorted(claims, key=lambda c: (c.created_at, c.id), reverse=True)]
+    return sorted((c.id for c in claims), reverse=True)
 
 
 async def every_page(stack: Stack, tenant: TenantFixture, url: str) -> list[list[str]]:
@@ -74,10 +82,8 @@ async def every_page(stack: Stack, tenant: TenantFixture, url: str) -> list[list
 
 async def test_pages_follow_each_other_newest_first_and_end(stack: Stack) -> None:
     tenant, other = await stack.create_tenant(), await stack.create_tenant()
-    # Seven claims, three of them created in the same microsecond: the id orders those.
-    moments = [START + timedelta(minutes=m) for m in (0, 1, 2, 2, 2, 3, 4)]
-    claims = await store_claims(stack, tenant.id, moments)
-    await store_claims(stack, other.id, moments[:3])
+    claims = await store_claims(stack, tenant.id, 7)
+    await store_claims(stack, other.id, 3)
 
     pages = await every_page(stack, tenant, "/v1/claims?limit=3")
 
@@ -89,8 +95,8 @@ async def test_pages_follow_each_other_newest_first_and_end(stack: Stack) -> Non
 
 async def test_a_filtered_list_pages_through_the_matching_claims_only(stack: Stack) -> None:
     tenant = await stack.create_tenant()
-    paid = await store_claims(stack, tenant.id, [START + timedelta(seconds=s) for s in range(5)])
-    await store_claims(stack, tenant.id, [START + timedelta(seconds=s, milliseconds=5) for s in range(5)], "held")
+    paid = await store_claims(stack, tenant.id, 5)
+    await store_claims(stack, tenant.id, 5, "held")
 
     pages = await every_page(stack, tenant, "/v1/claims?status=paid&limit=2")
 
@@ -99,14 +105,14 @@ async def test_a_filtered_list_pages_through_the_matching_claims_only(stack: Sta
 
 async def test_claims_created_between_two_pages_do_not_shift_the_next_page(stack: Stack) -> None:
     tenant = await stack.create_tenant()
-    claims = await store_claims(stack, tenant.id, [START + timedelta(minutes=m) for m in range(4)])
+    claims = await store_claims(stack, tenant.id, 4)
     client = stack.client("claims-svc")
     first = await client.get("/v1/claims?limit=2", headers=tenant.headers(Role.BILLER))
     assert first.status_code == 200, first.text
     next_url = re.fullmatch(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)  # type: ignore[union-attr]
     assert "limit=2" in next_url
 
-    newer = await store_claims(stack, tenant.id, [START + timedelta(hours=1)])
+    newer = await store_claims(stack, tenant.id, 1, after=max(c.id for c in claims))
     second = await client.get(next_url, headers=tenant.headers(Role.BILLER))
 
     assert [c["id"] for c in first.json()] == newest_first(claims)[:2]
@@ -115,7 +121,7 @@ async def test_claims_created_between_two_pages_do_not_shift_the_next_page(stack
     assert [c["id"] for c in listed.json()] == [newer[0].id], "a new first page starts with the new claim"
 
 
-@pytest.mark.parametrize("cursor", ["not-a-cursor", "bm8tc2VwYXJhdG9y", "MjAyNi0xMS0wMlQwOTowMDowMHxjbG1fMQ", "%00"])
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "Y2xtXzEnIE9SIDE9MQ", "MjAyNi0xMS0wMlQwOTowMDowMHxjbG1fMQ", "%00"])
 async def test_a_cursor_this_api_did_not_hand_out_is_a_400(stack: Stack, cursor: str) -> None:
     tenant = await stack.create_tenant()
     response = await stack.client("claims-svc").get(f"/v1/claims?after={cursor}", headers=tenant.headers(Role.BILLER))

@@ -38,10 +38,9 @@ class Claim(ClaimsTable, table=True):
         Index("ix_claim_patient_control_number", "tenant_id", "patient_control_number", unique=True),
         Index("ix_claim_patient_visit", "tenant_id", "patient_id", "date_of_service"),
         Index("ix_claim_correlation", "tenant_id", "correlation_id"),
-        # The tenant's claims, and a list of them by id: with an index on the tenant alone, SQLite read all of them.
+        # The tenant's claims, a list of them by id (with an index on the tenant alone, SQLite read all of them), and
+        # its pages newest first (GET /v1/claims; ids are time-ordered).
         Index("ix_claim_tenant", "tenant_id", "id"),
-        # The tenant's claims newest first, a page at a time (GET /v1/claims): no sort of all of them per page.
-        Index("ix_claim_tenant_created", "tenant_id", "created_at", "id"),
         # The pipeline's rounds: drafts to scrub (oldest first), ready claims past the batch window, claims
         # waiting for their 277CA.
         Index("ix_claim_status", "status", "created_at"),

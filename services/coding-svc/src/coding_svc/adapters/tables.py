@@ -23,12 +23,12 @@ class Encounter(CodingTable, table=True):
     __tablename__ = "encounter"
     __table_args__ = (
         UniqueConstraint("tenant_id", "practice_id", "ehr_encounter_id", "version", name="uq_encounter_version"),
-        # The tenant's encounters newest first, a page at a time (GET /v1/encounters): no sort of all of them per page.
-        Index("ix_encounter_tenant_created", "tenant_id", "created_at", "id"),
+        # The tenant's encounters, and their pages newest first (GET /v1/encounters; ids are time-ordered).
+        Index("ix_encounter_tenant", "tenant_id", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(index=True, max_length=64)
+    tenant_id: str = Field(max_length=64)
     practice_id: str = Field(max_length=64)
     ehr_encounter_id: str = Field(max_length=128)
     version: int = 1

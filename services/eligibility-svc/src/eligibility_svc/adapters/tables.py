@@ -28,8 +28,11 @@ class CoverageCheck(EligibilityTable, table=True):
         # A patient's latest inquiry with a payer, for every pre-check (and the tenant's checks): with an index on
         # the tenant alone, SQLite read every check of the tenant.
         Index("ix_coverage_check_latest", "tenant_id", "patient_id", "payer_id", "created_at"),
-        # The tenant's checks newest first, a page at a time (GET /v1/eligibility-checks): no sort of all of them.
-        Index("ix_coverage_check_tenant_created", "tenant_id", "created_at", "id"),
+        # The tenant's checks, and their pages newest first (GET /v1/eligibility-checks; ids are time-ordered).
+        Index("ix_coverage_check_tenant", "tenant_id", "id"),
+        # A recent answer to the same question (the response cache, asked before every inquiry): led by the tenant
+        # too, or SQLite, keeping no statistics, takes the index above for it and reads every check of the tenant.
+        Index("ix_coverage_check_cache_key", "tenant_id", "cache_key"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -46,7 +49,7 @@ class CoverageCheck(EligibilityTable, table=True):
     provider_npi: str | None = Field(default=None, max_length=10)
     inquiry: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     service_types: str = Field(default="30", max_length=200)
-    cache_key: str | None = Field(default=None, index=True, max_length=64)
+    cache_key: str | None = Field(default=None, max_length=64)
     batch_id: str | None = Field(default=None, index=True, max_length=40)
     # What came back.
     result: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -31,8 +31,6 @@ class OpenClaim(RemitTable, table=True):
         Index("ix_open_claim_guarantor", "tenant_id", "guarantor_id"),
         # The tenant's claims, and a list of them by id: with indexes led by the tenant only, SQLite read them all.
         Index("ix_open_claim_tenant", "tenant_id", "id"),
-        # The tenant's claims newest first, a page at a time (GET /v1/open-claims): no sort of all of them per page.
-        Index("ix_open_claim_tenant_created", "tenant_id", "created_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40, description="The claim id from claims-svc.")
@@ -81,12 +79,12 @@ class Remittance(RemitTable, table=True):
     __tablename__ = "remittance"
     __table_args__ = (
         UniqueConstraint("tenant_id", "fingerprint", name="uq_remittance_fingerprint"),
-        # The tenant's ERAs newest first, a page at a time (GET /v1/remittances): no sort of all of them per page.
-        Index("ix_remittance_tenant_created", "tenant_id", "created_at", "id"),
+        # The tenant's ERAs, and their pages newest first (GET /v1/remittances; ids are time-ordered).
+        Index("ix_remittance_tenant", "tenant_id", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(index=True, max_length=64)
+    tenant_id: str = Field(max_length=64)
     file_id: str = Field(max_length=40)
     transaction_index: int = Field(description="Position of the 835 within its file (0-based).")
     fingerprint: str = Field(max_length=64)

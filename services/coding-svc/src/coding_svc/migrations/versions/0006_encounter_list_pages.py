@@ -1,5 +1,5 @@
-"""coding-svc: encounters newest first, a page at a time (``GET /v1/encounters``), through an index in that order:
-without it every page sorted all of the tenant's encounters first.
+"""coding-svc: encounters newest first a page at a time (``GET /v1/encounters``, by their time-ordered ids) through an
+index on the tenant and the id, in place of the index on the tenant alone, which it also serves.
 
 Revision ID: 0006_encounter_list_pages
 Revises: 0005_kit_v3
@@ -17,8 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_encounter_tenant_created", "encounter", ["tenant_id", "created_at", "id"])
+    op.create_index("ix_encounter_tenant", "encounter", ["tenant_id", "id"])
+    op.drop_index("ix_encounter_tenant_id", table_name="encounter")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_encounter_tenant_created", table_name="encounter")
+    op.create_index("ix_encounter_tenant_id", "encounter", ["tenant_id"])
+    op.drop_index("ix_encounter_tenant", table_name="encounter")

@@ -1,5 +1,5 @@
-"""remit-svc: ERAs and open claims newest first, a page at a time (``GET /v1/remittances``, ``/v1/open-claims``),
-through indexes in that order: without them every page sorted all of the tenant's rows first.
+"""remit-svc: ERAs newest first a page at a time (``GET /v1/remittances``, by their time-ordered ids) through an index
+on the tenant and the id, in place of the index on the tenant alone, which it also serves. Open claims have one.
 
 Revision ID: 0011_list_pages
 Revises: 0010_open_claim_tenant_ids
@@ -17,10 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_remittance_tenant_created", "remittance", ["tenant_id", "created_at", "id"])
-    op.create_index("ix_open_claim_tenant_created", "open_claim", ["tenant_id", "created_at", "id"])
+    op.create_index("ix_remittance_tenant", "remittance", ["tenant_id", "id"])
+    op.drop_index("ix_remittance_tenant_id", table_name="remittance")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_open_claim_tenant_created", table_name="open_claim")
-    op.drop_index("ix_remittance_tenant_created", table_name="remittance")
+    op.create_index("ix_remittance_tenant_id", "remittance", ["tenant_id"])
+    op.drop_index("ix_remittance_tenant", table_name="remittance")
