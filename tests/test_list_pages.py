@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from claimflow.testing import Stack, TenantFixture
+from claimflow.testing import Stack, TenantFixture, page_ids
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
 from claimflow_kit.identifiers import new_id
@@ -101,17 +101,8 @@ def database_of(stack: Stack, listed: PagedList) -> Database:
 
 
 async def every_page(stack: Stack, tenant: TenantFixture, listed: PagedList, limit: int) -> list[list[str]]:
-    """The ids of each page, following Link rel="next" from the first until a page names none."""
-    client, pages = stack.client(listed.service), []
-    next_url: str | None = f"{listed.path}?limit={limit}"
-    while next_url is not None:
-        response = await client.get(next_url, headers=tenant.headers(Role.BILLER))
-        assert response.status_code == 200, response.text
-        pages.append([item["id"] for item in response.json()])
-        link = response.headers.get("link")
-        next_url = re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1) if link else None  # type: ignore[union-attr]
-        assert len(pages) < 20, "the pages never end"
-    return pages
+    client, headers = stack.client(listed.service), tenant.headers(Role.BILLER)
+    return await page_ids(client, f"{listed.path}?limit={limit}", headers)
 
 
 @pytest.mark.parametrize("listed", LISTS, ids=[listed.path for listed in LISTS])

@@ -154,6 +154,19 @@ async def json_list(client: httpx.AsyncClient, url: str, headers: dict[str, str]
     return items
 
 
+async def page_ids(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> list[list[str]]:
+    """The ids of each page of a paged list, following Link rel="next" from ``url`` until a page names none."""
+    pages: list[list[str]] = []
+    next_url: str | None = url
+    while next_url is not None:
+        response = await client.get(next_url, headers=headers)
+        assert response.status_code == 200, response.text
+        pages.append([item["id"] for item in response.json()])
+        next_url = response.links.get("next", {}).get("url")
+        assert len(pages) < 50, "the pages never end"
+    return pages
+
+
 @dataclass
 class Stack:
     """The services of one test session: settings, apps, HTTP clients and workers."""

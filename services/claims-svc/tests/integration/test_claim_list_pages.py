@@ -10,7 +10,7 @@ from typing import cast
 
 import pytest
 
-from claimflow.testing import Stack, TenantFixture
+from claimflow.testing import Stack, TenantFixture, page_ids
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
 from claimflow_kit.identifiers import new_id
@@ -67,17 +67,7 @@ def newest_first(claims: list[Claim]) -> list[str]:
 
 
 async def every_page(stack: Stack, tenant: TenantFixture, url: str) -> list[list[str]]:
-    """The ids of each page, following Link rel="next" from ``url`` until a page names none."""
-    client, pages = stack.client("claims-svc"), []
-    next_url: str | None = url
-    while next_url is not None:
-        response = await client.get(next_url, headers=tenant.headers(Role.BILLER))
-        assert response.status_code == 200, response.text
-        pages.append([c["id"] for c in response.json()])
-        link = response.headers.get("link")
-        next_url = re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1) if link else None  # type: ignore[union-attr]
-        assert len(pages) < 50, "the pages never end"
-    return pages
+    return await page_ids(stack.client("claims-svc"), url, tenant.headers(Role.BILLER))
 
 
 async def test_pages_follow_each_other_newest_first_and_end(stack: Stack) -> None:
