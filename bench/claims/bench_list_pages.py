@@ -26,7 +26,7 @@ from bench_rounds import fill  # the rows of bench/claims/bench_rounds.py (this 
 
 from claimflow_kit.db import Database
 from claimflow_kit.migrations import upgrade_async
-from claimflow_kit.paging import PageCursor
+from claimflow_kit.repository import PageCursor
 from claims_svc.adapters.repositories import ClaimRepository
 
 TENANT = "tenant-1"

@@ -1,50 +1,13 @@
-"""Newest-first lists a page at a time: the cursor a page ends with, and the Link header naming the next page."""
+"""Newest-first lists over HTTP a page at a time: the ``after`` parameter, and the Link header naming the next page
+(the cursor itself, and reading a page, are the repositories': ``claimflow_kit.repository``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Query, Request, Response
 
-from claimflow_kit.errors import InvalidInput
-
-
-@dataclass(frozen=True)
-class PageCursor:
-    """Where a page of a newest-first list ended: the id of its last object.
-
-    Row ids are time-ordered (``new_id``: a UUID version 7, its millisecond first), so a list newest first is a list
-    by id, read through an index on the tenant and the id. The next page starts below the cursor: pages neither
-    skip nor repeat objects when new ones are added meanwhile, and page 1,000 costs what page 1 costs (an index
-    range, not an OFFSET that reads and drops the rows before it). Ordering by a creation-time column instead needed
-    an index led by (tenant, created_at), which SQLite, keeping no statistics, then preferred for every query ordered
-    by creation time, reading all of a tenant's rows where an index on the lookup key had read a few.
-    """
-
-    id: str
-
-    def token(self) -> str:
-        """The cursor as an opaque URL-safe string for a client to send back."""
-        return base64.urlsafe_b64encode(self.id.encode()).decode().rstrip("=")
-
-    @classmethod
-    def from_token(cls, token: str) -> PageCursor:
-        """The cursor a ``token`` names; InvalidInput (400) for anything this API did not hand out."""
-        try:
-            object_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            object_id = ""
-        if not _ID.fullmatch(object_id):
-            raise InvalidInput("not a page cursor of this list: send back the one the previous page's Link named")
-        return cls(object_id)
-
-
-_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # ids as the services make them (new_id: a prefix and 32 hex digits)
-
+from claimflow_kit.repository import PageCursor
 
 AfterQuery = Annotated[
     str | None, Query(max_length=200, description="The next page's cursor, as the previous page's Link names it.")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from claimflow_kit.errors import InvalidInput
 from claimflow_kit.identifiers import new_id
-from claimflow_kit.paging import PageCursor
+from claimflow_kit.repository import PageCursor
 
 
 @given(st.from_regex(r"[A-Za-z0-9_.-]{1,64}", fullmatch=True))
