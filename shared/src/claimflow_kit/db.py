@@ -330,6 +330,9 @@ class Database:
         self._path = path
         # Set when a transaction of this process that staged outbox events commits: the relay publishes at once.
         self.outbox_written = asyncio.Event()
+        # The tasks inside a transaction of this database: a task that opens a second one while in the first is a
+        # bug on SQLite (the second waits for the first: one writer), so it is refused on every database.
+        self._in_transaction: set[asyncio.Task[Any]] = set()
         # Whether an outbox relay runs on this database in this process (a worker): then its commits wake it here,
         # and no other process needs to be told (PostgreSQL NOTIFY costs a statement and a lock at commit).
         self.relay_running = False
@@ -348,28 +351,38 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on any exception."""
-        if self._sqlite_turn is None:
-            async with self.sessions() as session, session.begin():
-                yield session
-                await write_staged_rows(session)
-                if session.info.get(OUTBOX_STAGED) and not self.relay_running:  # heard by the workers' relays
-                    await (await session.connection()).exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
+        """A session inside one transaction: committed on success, rolled back on any exception. A task may hold one
+        transaction of a database at a time (RuntimeError): pass the open session down instead."""
+        task = asyncio.current_task()
+        if task in self._in_transaction:
+            raise RuntimeError("this task already has a transaction of this database open: use its session")
+        if task is None:
+            raise RuntimeError("Database.transaction runs in a task")
+        self._in_transaction.add(task)
+        try:
+            if self._sqlite_turn is None:
+                async with self.sessions() as session, session.begin():
+                    yield session
+                    await write_staged_rows(session)
+                    if session.info.get(OUTBOX_STAGED) and not self.relay_running:  # heard by the workers' relays
+                        await (await session.connection()).exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
+                if session.info.get(OUTBOX_STAGED):
+                    self.outbox_written.set()
+                return
+            async with asyncio.timeout(_SQLITE_TURN_TIMEOUT):
+                await self._sqlite_turn.acquire()
+            try:
+                async with self.sessions() as session, session.begin():
+                    yield session
+                    await write_staged_rows(session)
+            finally:
+                self._sqlite_turn.release()
             if session.info.get(OUTBOX_STAGED):
                 self.outbox_written.set()
-            return
-        async with asyncio.timeout(_SQLITE_TURN_TIMEOUT):
-            await self._sqlite_turn.acquire()
-        try:
-            async with self.sessions() as session, session.begin():
-                yield session
-                await write_staged_rows(session)
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
         finally:
-            self._sqlite_turn.release()
-        if session.info.get(OUTBOX_STAGED):
-            self.outbox_written.set()
-        if self._checkpointer is not None:
-            self._checkpointer.committed()
+            self._in_transaction.discard(task)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

@@ -135,6 +135,29 @@ async def test_rows_staged_for_the_commit_are_written_in_order_with_it_and_not_w
     assert [tenant for tenant, _ in await notes()] == ["t-0", "t-1", "t-2", "t-3", "t-4", "t-6"]
 
 
+async def test_a_task_that_opens_a_second_transaction_inside_its_first_is_told_at_once(database: Database) -> None:
+    """On SQLite the second would wait for the first (one writer) for the whole busy timeout, then fail: a route
+    that took the request's session and then asked a service method for a transaction of its own hung so. It is
+    refused on PostgreSQL too, where it would work, so that the test suites find it on either database."""
+    async with database.transaction() as session:
+        await insert_rows(session, NOTES, [{"tenant_id": "t-outer"}])
+        with pytest.raises(RuntimeError, match="already has a transaction"):
+            async with asyncio.timeout(2), database.transaction():
+                pass
+
+        async def other_task() -> None:  # another task waits its turn, and then has its own
+            async with database.transaction() as own:
+                await insert_rows(own, NOTES, [{"tenant_id": "t-other"}])
+
+        waiting = asyncio.create_task(other_task())
+        await asyncio.sleep(0)
+    await asyncio.wait_for(waiting, 10)
+    async with database.transaction() as session:  # the task may open one again once the first is closed
+        connection = await session.connection()
+        stored = (await connection.execute(text("SELECT tenant_id FROM test_note ORDER BY id"))).scalars().all()
+    assert stored == ["t-outer", "t-other"]
+
+
 async def test_sqlite_commits_reach_the_database_file_through_the_checkpointer(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:

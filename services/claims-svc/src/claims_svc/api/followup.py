@@ -75,7 +75,7 @@ async def stuck_claims(
     rejected it, asks for information, or still has not paid after every inquiry. Oldest first."""
     now = datetime.now(UTC)
     found = []
-    for item in await followup(context).stuck(principal.tenant_id, now):
+    for item in await followup(context).stuck(session, principal.tenant_id, now):
         claim = item.claim
         if payer_id and claim.payer_id != payer_id:
             continue

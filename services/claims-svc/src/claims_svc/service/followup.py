@@ -135,10 +135,10 @@ class StatusFollowup:
             followed.append(FollowedClaim(claim, inquiries, assessment))
         return followed
 
-    async def stuck(self, tenant_id: str, now: datetime | None = None) -> list[FollowedClaim]:
-        """The tenant's claims that asking the payer did not move: oldest first."""
-        async with self.context.database.transaction() as session:
-            followed = await self._followed(session, now or datetime.now(UTC), tenant_id)
+    async def stuck(self, session: AsyncSession, tenant_id: str, now: datetime | None = None) -> list[FollowedClaim]:
+        """The tenant's claims that asking the payer did not move: oldest first. Read in the caller's transaction
+        (a request's: on SQLite a second transaction of the same request would wait for the first)."""
+        followed = await self._followed(session, now or datetime.now(UTC), tenant_id)
         return [f for f in followed if f.assessment.state is FollowupState.STUCK]
 
     async def inquiries(self, session: AsyncSession, tenant_id: str, claim_id: str) -> list[StatusInquiry]:
