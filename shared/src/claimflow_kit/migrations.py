@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from claimflow_kit.audit import APPEND_ONLY_TRIGGERS
+from claimflow_kit.sqlite_statistics import pin_statistics
 from claimflow_kit.tables import BigId
 
 
@@ -71,6 +72,8 @@ def run_env(target_metadata: Sequence[MetaData]) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "sqlite":
+                pin_statistics(connection)
 
     async def run() -> None:
         engine = create_async_engine(url, poolclass=pool.NullPool)

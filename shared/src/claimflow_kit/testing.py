@@ -324,3 +324,23 @@ async def whole_table_reads(database: Database, statements: list[tuple[str, Any]
                 found.append((sql, plan))
         await connection.rollback()
     return found
+
+
+async def tenant_wide_reads(database: Database, statements: list[tuple[str, Any]], *tables: str) -> list[Any]:
+    """The statements whose plan reads every row of a tenant in one of ``tables`` (SQLite: an index searched on
+    ``tenant_id`` alone), each with its plan. SQLite's plans come from the fixed statistics of
+    ``claimflow_kit.sqlite_statistics``, so they are the ones production gets; PostgreSQL plans from what a test's
+    few rows look like, so this asks SQLite only."""
+    if database.dialect != "sqlite":
+        raise ValueError("tenant_wide_reads reads SQLite plans")
+    names = "|".join(tables)
+    tenant_only = re.compile(rf"^SEARCH ({names}) USING (COVERING )?INDEX \S+ \(tenant_id=\?\)$")
+    found = []
+    async with database.engine.connect() as connection:
+        for sql, parameters in statements:
+            explained = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)
+            plan = [str(row[-1]) for row in explained.all()]
+            if any(tenant_only.search(step) for step in plan):
+                found.append((sql, plan))
+        await connection.rollback()
+    return found

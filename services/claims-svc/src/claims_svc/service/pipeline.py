@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from claimflow_connect.base import Connector
 from claimflow_connect.errors import ConnectorError
@@ -789,16 +790,7 @@ class ClaimPipeline:
         async with self.context.database.transaction() as session:
             waiting: dict[str | None, Claim] = {}
             for start in range(0, len(numbers), 500):
-                rows = await session.exec(
-                    select(Claim)
-                    .where(
-                        Claim.tenant_id == tenant_id,
-                        col(Claim.patient_control_number).in_(numbers[start : start + 500]),
-                        col(Claim.status).in_(_ANSWERABLE),
-                    )
-                    .order_by(col(Claim.id))
-                    .with_for_update()
-                )
+                rows = await session.exec(waiting_for_answer(tenant_id, numbers[start : start + 500]))
                 waiting.update({claim.patient_control_number: claim for claim in rows.all()})
             _not_still_sending(waiting.values())
             for answer in acknowledged:
@@ -1026,6 +1018,23 @@ def _earlier_version_sent(claim: Claim, versions: Mapping[tuple[str, str], list[
 
 
 _ANSWERABLE = (ClaimStatus.SUBMITTED, ClaimStatus.SUBMITTING)
+
+
+def waiting_for_answer(tenant_id: str, numbers: Sequence[str]) -> SelectOfScalar[Claim]:
+    """The tenant's claims of these patient control numbers still waiting for the clearinghouse's answer, locked
+    in id order (by number through the unique index: a 277CA names a few of the tenant's claims)."""
+    return (
+        select(Claim)
+        .where(
+            Claim.tenant_id == tenant_id,
+            col(Claim.patient_control_number).in_(numbers),
+            col(Claim.status).in_(_ANSWERABLE),
+        )
+        .order_by(col(Claim.id))
+        .with_for_update()
+    )
+
+
 """Claims an acknowledgment may name: sent, or sent and not yet recorded so."""
 
 
