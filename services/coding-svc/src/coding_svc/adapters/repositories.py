@@ -28,10 +28,12 @@ class EncounterRepository(TenantRepository[Encounter]):
         """The latest versions of the EHR encounters ``(practice_id, ehr_encounter_id)`` received before, by key."""
         wanted = set(keys)
         found: dict[tuple[str, str], Encounter] = {}
+        practices = sorted({practice_id for practice_id, _ in wanted})  # a batch's few: the unique key's prefix
         ehr_ids = sorted({ehr_id for _, ehr_id in wanted})
         for start in range(0, len(ehr_ids), 500):
             rows = await self.session.exec(
                 self.scoped().where(
+                    col(Encounter.practice_id).in_(practices),
                     col(Encounter.ehr_encounter_id).in_(ehr_ids[start : start + 500]),
                     col(Encounter.is_current).is_(True),
                 )
