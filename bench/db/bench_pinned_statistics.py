@@ -86,25 +86,24 @@ def run(rows: int, keys: int, folder: Path) -> list[tuple[str, str, float, str]]
         f"SELECT * FROM claim WHERE tenant_id = ? AND patient_control_number IN ({marks}) "  # noqa: S608
         "AND status IN ('submitted', 'submitting') ORDER BY id"
     )
-    ack_parameters = [
+    ack_parameters: list[list[object]] = [
         [TENANT, *(f"patient_control_number{rng.randrange(rows):09d}" for _ in range(keys))] for _ in range(30)
     ]
     encounters = folder / f"encounters-{rows}.db"
     fill(encounters, "coding_svc", "encounter", rows, {
         "tenant_id": TENANT, "practice_id": "prac-1", "version": 1, "is_current": 1, "status": "coded",
     })  # fmt: skip
-    by_ehr_id = (
-        f"SELECT * FROM encounter WHERE tenant_id = ? AND ehr_encounter_id IN ({marks}) AND is_current IS 1"  # noqa: S608
-    )
+    by_ehr_id = f"SELECT * FROM encounter WHERE tenant_id = ? AND ehr_encounter_id IN ({marks}) AND is_current IS 1"  # noqa: S608
     by_key = (
         "SELECT * FROM encounter WHERE tenant_id = ? AND practice_id IN (?) "  # noqa: S608
         f"AND ehr_encounter_id IN ({marks}) AND is_current IS 1"
     )
     ehr_ids = [[f"ehr_encounter_id{rng.randrange(rows):09d}" for _ in range(keys)] for _ in range(30)]
-    statements = [
+    by_practice: list[list[object]] = [[TENANT, "prac-1", *ids] for ids in ehr_ids]
+    statements: list[tuple[str, Path, str, list[list[object]]]] = [
         ("277CA claims by number", claims, ack, ack_parameters),
         ("batch encounters by EHR id (before)", encounters, by_ehr_id, [[TENANT, *ids] for ids in ehr_ids]),
-        ("batch encounters by practice and EHR id (now)", encounters, by_key, [[TENANT, "prac-1", *i] for i in ehr_ids]),
+        ("batch encounters by practice and EHR id (now)", encounters, by_key, by_practice),
     ]
     for name, path, sql, parameters in statements:
         for label, variant in (("pinned", path), ("guessed", guessed(path))):

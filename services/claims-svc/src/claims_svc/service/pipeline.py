@@ -1018,6 +1018,7 @@ def _earlier_version_sent(claim: Claim, versions: Mapping[tuple[str, str], list[
 
 
 _ANSWERABLE = (ClaimStatus.SUBMITTED, ClaimStatus.SUBMITTING)
+"""Claims an acknowledgment may name: sent, or sent and not yet recorded so."""
 
 
 def waiting_for_answer(tenant_id: str, numbers: Sequence[str]) -> SelectOfScalar[Claim]:
@@ -1033,9 +1034,6 @@ def waiting_for_answer(tenant_id: str, numbers: Sequence[str]) -> SelectOfScalar
         .order_by(col(Claim.id))
         .with_for_update()
     )
-
-
-"""Claims an acknowledgment may name: sent, or sent and not yet recorded so."""
 
 
 class StillSending(Exception):
