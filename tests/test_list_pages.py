@@ -11,14 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from claimflow.testing import Stack, TenantFixture, page_ids
 from claimflow_kit.db import Database
 from claimflow_kit.directory import Role
 from claimflow_kit.identifiers import new_id
-from claimflow_kit.testing import statements_run
+from claimflow_kit.testing import query_plans, statements_run
 from claims_svc.adapters.tables import Claim
 from coding_svc.adapters.tables import Encounter
 from eligibility_svc.adapters.tables import CoverageCheck
@@ -119,24 +118,12 @@ async def test_a_list_pages_newest_first_through_its_index(stack: Stack, listed:
     # The requests' reads (the pipeline's background rounds read the claims too, for every tenant).
     listing = [(sql, parameters) for sql, parameters in queries if tenant.id in parameters]
     assert len(listing) == 3, queries
-    for plan in await query_plans(database_of(stack, listed), listing):
+    # On PostgreSQL with sequential scans and sorts turned off: a plan keeps one only where no index gives the order.
+    no_scan_nor_sort = ("SET enable_seqscan = off", "SET enable_sort = off")
+    database = database_of(stack, listed)
+    for plan in await query_plans(database, listing, *(no_scan_nor_sort if database.dialect == "postgresql" else ())):
         assert not [step for step in plan if re.search(r"TEMP B-TREE|\bSort\b|Seq Scan", step)], plan
         assert any(listed.index in step for step in plan), plan
-
-
-async def query_plans(database: Database, statements: list[tuple[str, Any]]) -> list[list[str]]:
-    """Each statement's plan; on PostgreSQL with sequential scans and sorts turned off, so a plan keeps one only
-    where no index gives the rows in order."""
-    plans = []
-    async with database.engine.connect() as connection:
-        explain = "EXPLAIN QUERY PLAN " if database.dialect == "sqlite" else "EXPLAIN "
-        if database.dialect == "postgresql":
-            await connection.execute(text("SET enable_seqscan = off"))
-            await connection.execute(text("SET enable_sort = off"))
-        for sql, parameters in statements:
-            plans.append([str(row[-1]) for row in (await connection.exec_driver_sql(explain + sql, parameters)).all()])
-        await connection.rollback()
-    return plans
 
 
 async def test_encounters_still_page_by_offset_but_not_by_both(stack: Stack) -> None:

@@ -306,24 +306,31 @@ def statements_run(database: Database, *tables: str) -> Iterator[list[tuple[str,
         event.remove(engine, "before_cursor_execute", note)
 
 
-async def whole_table_reads(database: Database, statements: list[tuple[str, Any]], *tables: str) -> list[Any]:
-    """The statements whose plan reads one of ``tables`` whole, each with its plan. SQLite plans without statistics
-    and prefers an index; on PostgreSQL sequential scans are turned off, so a plan keeps one only where no index
-    applies."""
-    names = "|".join(tables)
-    found = []
+async def query_plans(database: Database, statements: list[tuple[str, Any]], *settings: str) -> list[list[str]]:
+    """Each statement's plan, a line per step (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN), after running
+    ``settings`` (PostgreSQL ``SET`` statements) on the same connection; nothing is committed."""
+    explain = "EXPLAIN QUERY PLAN " if database.dialect == "sqlite" else "EXPLAIN "
+    plans = []
     async with database.engine.connect() as connection:
-        if database.dialect == "sqlite":
-            explain, whole = "EXPLAIN QUERY PLAN ", re.compile(rf"^SCAN ({names})\b")
-        else:
-            await connection.exec_driver_sql("SET enable_seqscan = off")
-            explain, whole = "EXPLAIN ", re.compile(rf"Seq Scan on ({names})\b")
+        for setting in settings:
+            await connection.exec_driver_sql(setting)
         for sql, parameters in statements:
-            plan = [str(row[-1]) for row in (await connection.exec_driver_sql(explain + sql, parameters)).all()]
-            if any(whole.search(step) for step in plan):
-                found.append((sql, plan))
+            plans.append([str(row[-1]) for row in (await connection.exec_driver_sql(explain + sql, parameters)).all()])
         await connection.rollback()
-    return found
+    return plans
+
+
+async def whole_table_reads(database: Database, statements: list[tuple[str, Any]], *tables: str) -> list[Any]:
+    """The statements whose plan reads one of ``tables`` whole, each with its plan. SQLite plans from the fixed
+    statistics of ``claimflow_kit.sqlite_statistics``; on PostgreSQL sequential scans are turned off, so a plan
+    keeps one only where no index applies."""
+    names = "|".join(tables)
+    if database.dialect == "sqlite":
+        settings, whole = [], re.compile(rf"^SCAN ({names})\b")
+    else:
+        settings, whole = ["SET enable_seqscan = off"], re.compile(rf"Seq Scan on ({names})\b")
+    plans = await query_plans(database, statements, *settings)
+    return [(sql, plan) for (sql, _), plan in zip(statements, plans, strict=True) if any(map(whole.search, plan))]
 
 
 async def tenant_wide_reads(database: Database, statements: list[tuple[str, Any]], *tables: str) -> list[Any]:
@@ -335,12 +342,5 @@ async def tenant_wide_reads(database: Database, statements: list[tuple[str, Any]
         raise ValueError("tenant_wide_reads reads SQLite plans")
     names = "|".join(tables)
     tenant_only = re.compile(rf"^SEARCH ({names}) USING (COVERING )?INDEX \S+ \(tenant_id=\?\)$")
-    found = []
-    async with database.engine.connect() as connection:
-        for sql, parameters in statements:
-            explained = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)
-            plan = [str(row[-1]) for row in explained.all()]
-            if any(tenant_only.search(step) for step in plan):
-                found.append((sql, plan))
-        await connection.rollback()
-    return found
+    plans = await query_plans(database, statements)
+    return [(sql, plan) for (sql, _), plan in zip(statements, plans, strict=True) if any(map(tenant_only.search, plan))]

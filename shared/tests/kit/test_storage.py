@@ -150,7 +150,6 @@ async def test_a_task_that_opens_a_second_transaction_inside_its_first_is_told_a
                 await insert_rows(own, NOTES, [{"tenant_id": "t-other"}])
 
         waiting = asyncio.create_task(other_task())
-        await asyncio.sleep(0)
     await asyncio.wait_for(waiting, 10)
     async with database.transaction() as session:  # the task may open one again once the first is closed
         connection = await session.connection()
